@@ -1,0 +1,103 @@
+// Drives an Endpoint with a Transport and a Clock: datagrams in, timers fired,
+// output flushed, events handed on. It only calls the interfaces it is given,
+// so the same code runs on node:dgram with real time and in the simulator.
+
+import type { Connection } from '../protocol/connection.js';
+import type { ConnectionOptions } from '../protocol/options.js';
+import { Endpoint, type EndpointEvent, type EndpointOptions } from './endpoint.js';
+import type { Address, Clock, Env, TimerHandle, Transport } from './types.js';
+
+export class Host {
+  readonly endpoint: Endpoint;
+  /** Every endpoint event, after the core call that produced it has returned. */
+  onEvent: ((ev: EndpointEvent) => void) | null = null;
+  /** Observers (tracing, tests) that see every event before `onEvent`. */
+  readonly observers: Array<(ev: EndpointEvent) => void> = [];
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+  private flushing = false;
+  private closed = false;
+  private refed = false;
+
+  constructor(
+    readonly transport: Transport,
+    readonly clock: Clock,
+    env: Env,
+    opts?: EndpointOptions,
+  ) {
+    this.endpoint = new Endpoint(env, opts);
+    transport.onMessage = (data, from) => {
+      if (this.closed) return;
+      this.endpoint.handleDatagram(data, from, this.clock.now());
+      this.flush();
+    };
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  connect(remote: Address, options?: Partial<ConnectionOptions>): Connection {
+    const conn = this.endpoint.connect(remote, this.clock.now(), options);
+    this.flush();
+    return conn;
+  }
+
+  /** Send what the core queued, hand on its events, re-arm the timer. Re-entrant calls fold into the running one. */
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        let d = this.endpoint.pollTransmit();
+        let any = false;
+        while (d) {
+          any = true;
+          this.transport.send(d.data, d.to);
+          d = this.endpoint.pollTransmit();
+        }
+        let ev = this.endpoint.pollEvent();
+        while (ev) {
+          any = true;
+          for (const o of this.observers) o(ev);
+          this.onEvent?.(ev);
+          ev = this.endpoint.pollEvent();
+        }
+        if (!any) break;
+      }
+    } finally {
+      this.flushing = false;
+    }
+    this.armTimer();
+  }
+
+  /** Keep the process alive while timers are pending (real clock only). */
+  setRef(ref: boolean): void {
+    this.refed = ref;
+    if (this.timer) this.clock.setRef?.(this.timer, ref);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = null;
+    this.transport.close();
+  }
+
+  private armTimer(): void {
+    if (this.closed) return;
+    const at = this.endpoint.nextTimeout();
+    if (at === this.timerAt && this.timer) return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = this.clock.setTimer(at, () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.endpoint.handleTimeout(this.clock.now());
+      this.flush();
+    });
+    if (this.refed) this.clock.setRef?.(this.timer, true);
+  }
+}

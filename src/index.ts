@@ -1,0 +1,16 @@
+// reliable-dgram: TCP's guarantees over UDP, with the node:net API.
+export * from './wire/index.js';
+export { Connection } from './protocol/connection.js';
+export type { ConnectionHooks, ConnectionInit } from './protocol/connection.js';
+export { DEFAULT_OPTIONS } from './protocol/options.js';
+export type { ConnectionOptions, ConnEvent, ConnErrorCode, ConnectionStats } from './protocol/options.js';
+export { State, isEdge, allEdges } from './protocol/state.js';
+export { NewReno } from './protocol/congestion.js';
+export type { CongestionController, CongestionFactory } from './protocol/congestion.js';
+export { RttEstimator, DEFAULT_RTO } from './protocol/rtt.js';
+export type { RtoOptions } from './protocol/rtt.js';
+export { Endpoint } from './endpoint/endpoint.js';
+export type { EndpointOptions, EndpointEvent, EndpointStats, Datagram } from './endpoint/endpoint.js';
+export { Host } from './endpoint/host.js';
+export type { Address, Clock, Env, TimerHandle, Transport } from './endpoint/types.js';
+export { UdpTransport, NodeClock, nodeEnv } from './io/index.js';

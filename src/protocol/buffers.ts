@@ -1,0 +1,169 @@
+// Byte queues for one connection: the send buffer (from SND.UNA on) and the
+// receive side's out-of-order reassembly. Chunks are kept by reference.
+
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import type { SackBlock } from '../wire/segment.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** A FIFO of byte chunks with random access by offset from its head. */
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private head = 0; // index of the first live chunk
+  private headOff = 0; // bytes already consumed from chunks[head]
+  length = 0;
+
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.chunks.push(data);
+    this.length += data.length;
+  }
+
+  /** Bytes [offset, offset+len) as one view; copies only when they span chunks. */
+  slice(offset: number, len: number): Uint8Array {
+    if (len <= 0 || offset >= this.length) return EMPTY;
+    len = Math.min(len, this.length - offset);
+    let i = this.head;
+    let off = offset + this.headOff;
+    while (i < this.chunks.length) {
+      const c = this.chunks[i]!;
+      if (off < c.length) break;
+      off -= c.length;
+      i++;
+    }
+    const first = this.chunks[i]!;
+    if (off + len <= first.length) return first.subarray(off, off + len);
+    const out = new Uint8Array(len);
+    let w = 0;
+    while (w < len) {
+      const c = this.chunks[i++]!;
+      const n = Math.min(c.length - off, len - w);
+      out.set(c.subarray(off, off + n), w);
+      w += n;
+      off = 0;
+    }
+    return out;
+  }
+
+  /** Drop `n` bytes from the head. */
+  consume(n: number): void {
+    n = Math.min(n, this.length);
+    this.length -= n;
+    while (n > 0) {
+      const c = this.chunks[this.head]!;
+      const left = c.length - this.headOff;
+      if (n < left) {
+        this.headOff += n;
+        break;
+      }
+      n -= left;
+      this.chunks[this.head] = EMPTY;
+      this.head++;
+      this.headOff = 0;
+    }
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Remove and return the first chunk (or part of it, at most `max` bytes). */
+  shift(max = Infinity): Uint8Array | null {
+    if (this.length === 0) return null;
+    const c = this.chunks[this.head]!;
+    const n = Math.min(c.length - this.headOff, max);
+    const out = c.subarray(this.headOff, this.headOff + n);
+    this.consume(n);
+    return out;
+  }
+}
+
+interface OooSeg {
+  start: number;
+  end: number;
+  data: Uint8Array;
+}
+
+/** Out-of-order segments above RCV.NXT, kept sorted and non-overlapping. */
+export class Reassembly {
+  private segs: OooSeg[] = [];
+  bytes = 0;
+  /** Start of the block that most recently changed, reported first in SACK (RFC 2018 §4). */
+  private recent: number | undefined;
+
+  get empty(): boolean {
+    return this.segs.length === 0;
+  }
+
+  /** Store data starting at `seq`, keeping only bytes not already held. */
+  add(seq: number, data: Uint8Array): void {
+    let start = seq;
+    let d = data;
+    const out: OooSeg[] = [];
+    let i = 0;
+    // Segments wholly before the new one stay.
+    while (i < this.segs.length && seqLe(this.segs[i]!.end, start)) out.push(this.segs[i++]!);
+    while (d.length > 0) {
+      const end = seqAdd(start, d.length);
+      const next = this.segs[i];
+      if (!next || seqLe(end, next.start)) {
+        out.push({ start, end, data: d });
+        this.bytes += d.length;
+        d = EMPTY;
+        break;
+      }
+      if (seqLt(start, next.start)) {
+        const n = seqDiff(next.start, start);
+        out.push({ start, end: next.start, data: d.subarray(0, n) });
+        this.bytes += n;
+      }
+      // Skip the overlap with `next`.
+      const skip = seqDiff(next.end, start);
+      out.push(next);
+      i++;
+      if (skip >= d.length) {
+        d = EMPTY;
+        break;
+      }
+      d = d.subarray(Math.max(0, skip));
+      start = next.end;
+    }
+    while (i < this.segs.length) out.push(this.segs[i++]!);
+    this.segs = out;
+    this.recent = seq;
+  }
+
+  /** Remove and return data now contiguous with `rcvNxt`, dropping anything below it. */
+  take(rcvNxt: number): Uint8Array[] {
+    const got: Uint8Array[] = [];
+    let nxt = rcvNxt;
+    while (this.segs.length > 0) {
+      const s = this.segs[0]!;
+      if (seqGt(s.start, nxt)) break;
+      this.segs.shift();
+      this.bytes -= s.data.length;
+      if (seqGt(s.end, nxt)) {
+        const part = s.data.subarray(seqDiff(nxt, s.start));
+        got.push(part);
+        nxt = s.end;
+      }
+    }
+    return got;
+  }
+
+  /** Up to `max` SACK blocks, the most recently changed first (RFC 2018 §4). */
+  sackBlocks(max: number): SackBlock[] {
+    const blocks: SackBlock[] = [];
+    for (const s of this.segs) {
+      const last = blocks[blocks.length - 1];
+      if (last && last.end === s.start) last.end = s.end;
+      else blocks.push({ start: s.start, end: s.end });
+    }
+    if (this.recent !== undefined) {
+      const r = this.recent;
+      const k = blocks.findIndex((b) => seqLe(b.start, r) && seqLt(r, b.end));
+      if (k > 0) blocks.unshift(...blocks.splice(k, 1));
+    }
+    return blocks.slice(0, max);
+  }
+}

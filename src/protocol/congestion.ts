@@ -1,0 +1,73 @@
+// Congestion control: the interface every controller implements, and NewReno
+// (RFC 5681, RFC 6582). Sizes are in bytes.
+
+export interface CongestionController {
+  readonly name: string;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  /** New data was cumulatively acknowledged outside recovery. */
+  onAck(ackedBytes: number, now: number, rtt: number, bytesInFlight: number): void;
+  /** Loss detected by duplicate ACKs / SACK: entering fast recovery (RFC 5681 §3.2 step 2). */
+  onLoss(now: number, bytesInFlight: number): void;
+  /** The retransmission timer fired (RFC 5681 §3.1 eq. 4). */
+  onRto(now: number, bytesInFlight: number): void;
+  /** Fast recovery ended with a full ACK (RFC 6582 §3.2 step 3). */
+  onRecoveryEnd(now: number): void;
+  /** The connection was idle for longer than one RTO (RFC 5681 §4.1). */
+  onIdle(now: number): void;
+}
+
+export type CongestionFactory = (mss: number) => CongestionController;
+
+/** RFC 5681 slow start and congestion avoidance with the RFC 6582 recovery response. */
+export class NewReno implements CongestionController {
+  readonly name = 'newreno';
+  cwnd: number;
+  ssthresh = Infinity;
+  private acc = 0;
+
+  constructor(
+    private readonly mss: number,
+    private readonly initialWindow = 10,
+  ) {
+    this.cwnd = initialWindow * mss;
+  }
+
+  onAck(acked: number): void {
+    if (this.cwnd < this.ssthresh) {
+      // Slow start: grow by what was acknowledged, at most one MSS per ACK (RFC 5681 §3.1, L=1).
+      this.cwnd += Math.min(acked, this.mss);
+    } else {
+      // Congestion avoidance: about one MSS per RTT (RFC 5681 eq. 3, byte counting).
+      this.acc += acked;
+      if (this.acc >= this.cwnd) {
+        this.acc -= this.cwnd;
+        this.cwnd += this.mss;
+      }
+    }
+  }
+
+  onLoss(_now: number, inFlight: number): void {
+    this.ssthresh = Math.max(inFlight / 2, 2 * this.mss); // RFC 5681 eq. 4
+    this.cwnd = this.ssthresh;
+    this.acc = 0;
+  }
+
+  onRto(_now: number, inFlight: number): void {
+    this.ssthresh = Math.max(inFlight / 2, 2 * this.mss);
+    this.cwnd = this.mss; // loss window: one segment
+    this.acc = 0;
+  }
+
+  onRecoveryEnd(): void {
+    this.cwnd = Math.max(this.ssthresh, 2 * this.mss);
+  }
+
+  onIdle(): void {
+    // RFC 5681 §4.1: restart window = min(IW, cwnd).
+    this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
+  }
+}
+
+export const newReno: CongestionFactory = (mss) => new NewReno(mss);

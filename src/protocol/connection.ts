@@ -1,0 +1,1038 @@
+// One connection: the transmission control block of RFC 9293 §3.3.1 as a pure
+// state machine. Time comes in as `now` (ms); segments go out through
+// `hooks.transmit`, events through `hooks.event`. Nothing here reads a clock,
+// draws randomness or arms a timer: `nextTimeout()` says when to call `onTimeout`.
+
+import { ACK, FIN, MAX_SACK_BLOCKS, RST, SYN, segmentLength, type Segment } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax } from '../wire/seq.js';
+import { ByteQueue, Reassembly } from './buffers.js';
+import type { CongestionController } from './congestion.js';
+import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
+import { RttEstimator } from './rtt.js';
+import { isEdge, isSynchronized, State } from './state.js';
+import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
+
+const EMPTY = new Uint8Array(0);
+/** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
+const DUP_THRESH = 3;
+
+export interface ConnectionHooks {
+  transmit(seg: Segment): void;
+  event(ev: ConnEvent): void;
+  /** The earliest wake-up time changed (may be Infinity). */
+  timer?(at: number): void;
+}
+
+export interface ConnectionInit {
+  localId: number;
+  /** Initial send sequence number, from the endpoint's keyed generator (RFC 6528). */
+  iss: number;
+  /** Random offset for our timestamps (RFC 7323 §5.4). */
+  tsOffset: number;
+  options?: Partial<ConnectionOptions>;
+}
+
+/** A segment we sent that is not yet cumulatively acknowledged. */
+interface TxEntry {
+  seq: number;
+  /** Sequence space: payload plus SYN and FIN. */
+  len: number;
+  flags: number;
+  sentAt: number;
+  retransmits: number;
+  sacked: boolean;
+  lost: boolean;
+  /** Counted in the pipe (bytes in flight, RFC 6675 §2). */
+  inPipe: boolean;
+}
+
+export class Connection {
+  readonly opts: ConnectionOptions;
+  readonly localId: number;
+  remoteId = 0;
+  state: State = State.CLOSED;
+  /** Opened with connect() (true) or from a listener (false). */
+  active = false;
+  readonly stats = newStats();
+
+  // RFC 9293 §3.3.1 send sequence variables.
+  readonly iss: number;
+  sndUna: number;
+  sndNxt: number;
+  sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
+  // Receive sequence variables.
+  irs = 0;
+  rcvNxt = 0;
+  private rcvAdvEdge = 0;
+
+  /** Effective send MSS: min(ours, the peer's). */
+  mss: number;
+  private peerSack = false;
+
+  // Send side.
+  private readonly sendQ = new ByteQueue();
+  /** Sequence number of the first byte in sendQ. */
+  private sendBase: number;
+  private finQueued = false;
+  private finSeq: number | undefined;
+  private finAcked = false;
+  private writeBlocked = false;
+  private readonly txq: TxEntry[] = [];
+  /** Bytes in flight (RFC 6675 "pipe"). */
+  pipe = 0;
+  private lostCount = 0;
+  private inRecovery = false;
+  private recoverPoint = 0;
+  private dupAcks = 0;
+  readonly rtt: RttEstimator;
+  cc: CongestionController;
+  private retries = 0;
+  private lastSendAt = 0;
+
+  // Receive side.
+  private readonly rcvQ = new ByteQueue();
+  private readonly reasm = new Reassembly();
+  private peerFinSeq: number | undefined;
+  private peerFinReceived = false;
+  private ackOwed = 0;
+
+  // Timestamps (RFC 7323).
+  private readonly tsOffset: number;
+  private tsRecent = 0;
+  private lastAckSent = 0;
+
+  // Timers: absolute ms, Infinity when off.
+  private rtoAt = Infinity;
+  private delAckAt = Infinity;
+  private timeWaitAt = Infinity;
+  private reportedTimeout = Infinity;
+
+  // RFC 5961 §7 challenge ACK budget.
+  private challengeWindow = -Infinity;
+  private challengeCount = 0;
+
+  private tw: TimeWaitRecord | undefined;
+  /** The error this connection ended with, if any. */
+  error: ConnErrorCode | undefined;
+  private synOptions: { mss: number; sack: boolean } | undefined;
+
+  constructor(
+    init: ConnectionInit,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.opts = { ...DEFAULT_OPTIONS, ...init.options };
+    this.localId = init.localId;
+    this.iss = init.iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sendBase = seqAdd(this.iss, 1);
+    this.tsOffset = init.tsOffset >>> 0;
+    this.mss = this.opts.mss;
+    this.rtt = new RttEstimator(this.opts.rto);
+    this.cc = this.opts.congestion(this.mss);
+  }
+
+  // ---------------------------------------------------------------- app calls
+
+  /** Active open (RFC 9293 §3.10.1): send SYN. */
+  connect(now: number): void {
+    if (this.state !== State.CLOSED && this.state !== State.LISTEN) throw new Error(`connect in ${this.state}`);
+    this.active = true;
+    this.transition(State.SYN_SENT, 'connect');
+    this.queueControl(SYN, now);
+    this.output(now);
+    this.afterCall();
+  }
+
+  /** Passive open: wait for a SYN (the endpoint feeds it right away). */
+  listen(): void {
+    if (this.state !== State.CLOSED) throw new Error(`listen in ${this.state}`);
+    this.transition(State.LISTEN, 'listen');
+  }
+
+  /** Queue bytes to send. Returns how many were accepted (the send buffer is bounded). */
+  write(data: Uint8Array, now: number): number {
+    if (this.finQueued || this.state === State.CLOSED || this.state === State.TIME_WAIT) return 0;
+    const room = this.opts.sndBuf - this.sendQ.length;
+    if (room <= 0) {
+      this.writeBlocked = true;
+      return 0;
+    }
+    const n = Math.min(room, data.length);
+    this.sendQ.push(n === data.length ? data : data.subarray(0, n));
+    if (n < data.length) this.writeBlocked = true;
+    this.output(now);
+    this.afterCall();
+    return n;
+  }
+
+  /** Bytes written but not yet acknowledged. */
+  get bufferedAmount(): number {
+    return this.sendQ.length;
+  }
+
+  /** Room left in the send buffer. */
+  get writableRoom(): number {
+    return Math.max(0, this.opts.sndBuf - this.sendQ.length);
+  }
+
+  /** Half-close (RFC 9293 §3.10.4): FIN after everything written so far. */
+  shutdown(now: number): void {
+    if (this.finQueued) return;
+    switch (this.state) {
+      case State.LISTEN:
+      case State.SYN_SENT:
+        // Nothing sent yet that the peer knows of: queue the FIN for after the handshake.
+        this.finQueued = true;
+        return;
+      case State.SYN_RECEIVED:
+        this.finQueued = true;
+        if (this.sendQ.length === 0) this.transition(State.FIN_WAIT_1, 'close');
+        break;
+      case State.ESTABLISHED:
+        this.finQueued = true;
+        this.transition(State.FIN_WAIT_1, 'close');
+        break;
+      case State.CLOSE_WAIT:
+        this.finQueued = true;
+        this.transition(State.LAST_ACK, 'close');
+        break;
+      default:
+        return;
+    }
+    this.output(now);
+    this.afterCall();
+  }
+
+  /** Close: in LISTEN or SYN_SENT there is nothing to tell the peer (RFC 9293 §3.10.4). */
+  close(now: number): void {
+    if (this.state === State.LISTEN || this.state === State.SYN_SENT) {
+      this.enterClosed('close', undefined);
+      this.afterCall();
+      return;
+    }
+    this.shutdown(now);
+  }
+
+  /** Abort (RFC 9293 §3.10.5): RST in synchronized states, then CLOSED. */
+  abort(now: number): void {
+    if (this.state === State.CLOSED) return;
+    if (isSynchronized(this.state) && this.state !== State.TIME_WAIT) {
+      this.send({ flags: RST | ACK, seq: this.sndNxt, payload: EMPTY }, now);
+    }
+    this.enterClosed('abort', undefined);
+    this.afterCall();
+  }
+
+  /** Take the next chunk of in-order received bytes (at most `max`), or null. */
+  read(now: number, max = Infinity): Uint8Array | null {
+    const chunk = this.rcvQ.shift(max);
+    if (chunk) {
+      this.maybeWindowUpdate(now);
+      this.afterCall();
+    }
+    return chunk;
+  }
+
+  get readableLength(): number {
+    return this.rcvQ.length;
+  }
+
+  /** The peer's FIN arrived and every byte before it is readable. */
+  get peerFinished(): boolean {
+    return this.peerFinReceived;
+  }
+
+  setNoDelay(noDelay: boolean, now: number): void {
+    this.opts.noDelay = noDelay;
+    if (noDelay) {
+      this.output(now);
+      this.afterCall();
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  nextTimeout(): number {
+    return Math.min(this.rtoAt, this.delAckAt, this.timeWaitAt);
+  }
+
+  onTimeout(now: number): void {
+    if (now >= this.timeWaitAt) {
+      this.timeWaitAt = Infinity;
+      this.enterClosed('2msl', undefined);
+    }
+    if (now >= this.delAckAt) {
+      this.delAckAt = Infinity;
+      if (this.ackOwed > 0) this.sendAck(now);
+    }
+    if (now >= this.rtoAt) {
+      this.rtoAt = Infinity;
+      this.onRto(now);
+    }
+    this.afterCall();
+  }
+
+  // ---------------------------------------------------------------- network
+
+  /** A segment addressed to this connection (RFC 9293 §3.10.7). */
+  input(seg: Segment, now: number): void {
+    this.stats.segmentsReceived++;
+    switch (this.state) {
+      case State.CLOSED:
+        this.stats.dropped++;
+        break;
+      case State.LISTEN:
+        this.inputListen(seg, now);
+        break;
+      case State.SYN_SENT:
+        this.inputSynSent(seg, now);
+        break;
+      case State.TIME_WAIT:
+        this.inputTimeWait(seg, now);
+        break;
+      default:
+        this.inputSynchronized(seg, now);
+    }
+    this.afterCall();
+  }
+
+  /** RFC 9293 §3.10.7.2. */
+  private inputListen(seg: Segment, now: number): void {
+    if (seg.flags & RST) return;
+    if (seg.flags & ACK || !(seg.flags & SYN)) {
+      // The endpoint answers these with RST; a LISTEN connection just drops them.
+      this.stats.dropped++;
+      return;
+    }
+    this.remoteId = seg.srcId;
+    this.acceptSyn(seg);
+    this.transition(State.SYN_RECEIVED, 'rcv SYN');
+    this.queueControl(SYN | ACK, now);
+    this.output(now);
+  }
+
+  private acceptSyn(seg: Segment): void {
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvAdvEdge = this.rcvNxt;
+    this.tsRecent = seg.tsVal;
+    this.peerSack = this.opts.sack && seg.sackPermitted === true;
+    if (seg.mss !== undefined && seg.mss > 0) this.mss = Math.min(this.opts.mss, seg.mss);
+    this.sndWnd = seg.window;
+    this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+  }
+
+  /** RFC 9293 §3.10.7.3. */
+  private inputSynSent(seg: Segment, now: number): void {
+    const hasAck = (seg.flags & ACK) !== 0;
+    if (hasAck && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt))) {
+      if (!(seg.flags & RST)) this.sendRstFor(seg, now);
+      this.stats.dropped++;
+      return;
+    }
+    if (seg.flags & RST) {
+      if (hasAck) this.enterClosed('rcv RST', 'ECONNREFUSED');
+      return;
+    }
+    if (!(seg.flags & SYN)) {
+      this.stats.dropped++;
+      return;
+    }
+    this.remoteId = seg.srcId;
+    this.acceptSyn(seg);
+    if (hasAck) {
+      this.onAckAdvance(seg, now);
+      this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
+      this.emit({ type: 'established' });
+      this.updateWindow(seg);
+      this.sendAck(now);
+      if (this.finQueued) this.startFinAfterOpen(now);
+      this.output(now);
+    } else {
+      // Simultaneous open (RFC 9293 §3.5, Figure 8).
+      this.transition(State.SYN_RECEIVED, 'rcv SYN (simultaneous open)');
+      this.retransmitSyn(now, SYN | ACK);
+    }
+  }
+
+  private startFinAfterOpen(now: number): void {
+    if (this.state === State.ESTABLISHED) this.transition(State.FIN_WAIT_1, 'close');
+    this.output(now);
+  }
+
+  private inputTimeWait(seg: Segment, now: number): void {
+    const tw = this.tw!;
+    tw.tsRecent = this.tsRecent;
+    const v = timeWaitInput(tw, seg, now, 2 * this.opts.msl);
+    if (v.restarted) this.timeWaitAt = tw.expiresAt;
+    if (v.reply) this.transmit(v.reply);
+  }
+
+  /** RFC 9293 §3.10.7.4: SYN_RECEIVED and every later state. */
+  private inputSynchronized(seg: Segment, now: number): void {
+    let flags = seg.flags;
+    let seq = seg.seq;
+    let payload = seg.payload;
+
+    // A retransmitted SYN from the peer (our SYN-ACK or ACK was lost).
+    if (flags & SYN && seq === this.irs) {
+      if (this.state === State.SYN_RECEIVED && !(flags & ACK)) {
+        this.retransmitSyn(now, SYN | ACK);
+        return;
+      }
+      // Trim the SYN (the simultaneous-open SYN-ACK, or a duplicate SYN-ACK) and go on.
+      flags &= ~SYN;
+      seq = seqAdd(seq, 1);
+      if (this.state !== State.SYN_RECEIVED) this.sendAck(now);
+    }
+
+    // PAWS (RFC 7323 §5.3): an old timestamp marks an old duplicate.
+    if (!(flags & RST) && seqLt(seg.tsVal, this.tsRecent)) {
+      this.stats.duplicateSegments++;
+      this.sendAck(now);
+      return;
+    }
+
+    // First: sequence acceptability (RFC 9293 §3.10.7.4, the four cases).
+    const segLen = payload.length + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
+    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    if (!this.acceptable(seq, segLen, wnd)) {
+      if (!(flags & RST)) {
+        this.stats.duplicateSegments++;
+        this.sendAck(now);
+      }
+      return;
+    }
+
+    // Second: RST (RFC 5961 §3.2): exact match resets, in-window earns a challenge ACK.
+    if (flags & RST) {
+      if (seq === this.rcvNxt) {
+        if (this.state === State.SYN_RECEIVED && !this.active) {
+          // RFC 9293: a passive open goes back to LISTEN; the listener lives on in the endpoint.
+          this.transition(State.LISTEN, 'rcv RST');
+          this.enterClosed('rcv RST', undefined);
+        } else if (this.state === State.SYN_RECEIVED) {
+          this.enterClosed('rcv RST', 'ECONNREFUSED');
+        } else if (this.state === State.CLOSING || this.state === State.LAST_ACK) {
+          this.enterClosed('rcv RST', undefined);
+        } else {
+          this.enterClosed('rcv RST', 'ECONNRESET');
+        }
+      } else {
+        this.challengeAck(now);
+      }
+      return;
+    }
+
+    // Fourth: a SYN in a synchronized state earns a challenge ACK (RFC 5961 §4.2).
+    if (flags & SYN) {
+      this.challengeAck(now);
+      return;
+    }
+
+    // Fifth: the ACK field.
+    if (!(flags & ACK)) {
+      this.stats.dropped++;
+      return;
+    }
+    if (this.state === State.SYN_RECEIVED) {
+      if (seqGt(seg.ack, this.sndUna) && seqLe(seg.ack, this.sndNxt)) {
+        this.transition(State.ESTABLISHED, 'rcv ACK of SYN');
+        this.emit({ type: 'established' });
+        this.sndWnd = seg.window;
+        this.sndWl1 = seq;
+        this.sndWl2 = seg.ack;
+        this.maxSndWnd = Math.max(this.maxSndWnd, seg.window);
+      } else {
+        this.sendRstFor(seg, now);
+        return;
+      }
+    }
+    if (!this.processAck(seg, seq, payload.length, now)) return;
+
+    // Seventh: segment text.
+    if (seqLt(seq, this.rcvNxt)) {
+      // Trim the part we already have (the acceptability test kept some of it).
+      const skip = seqDiff(this.rcvNxt, seq);
+      payload = payload.subarray(Math.min(skip, payload.length));
+      seq = this.rcvNxt;
+    }
+    if (payload.length > wnd) {
+      payload = payload.subarray(0, wnd);
+      flags &= ~FIN; // the FIN lies beyond the window
+    }
+    if (payload.length > 0) this.receiveData(seq, payload, now);
+
+    // Eighth: FIN.
+    if (flags & FIN) {
+      const fin = seqAdd(seq, payload.length);
+      if (this.peerFinSeq === undefined) this.peerFinSeq = fin;
+    }
+    this.maybeProcessFin(now);
+  }
+
+  private acceptable(seq: number, len: number, wnd: number): boolean {
+    if (len === 0) {
+      if (wnd === 0) return seq === this.rcvNxt;
+      return seqInRange(seq, this.rcvNxt, seqAdd(this.rcvNxt, wnd));
+    }
+    if (wnd === 0) return false;
+    const end = seqAdd(seq, len - 1);
+    const hi = seqAdd(this.rcvNxt, wnd);
+    return seqInRange(seq, this.rcvNxt, hi) || seqInRange(end, this.rcvNxt, hi);
+  }
+
+  /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
+  private processAck(seg: Segment, seq: number, payloadLen: number, now: number): boolean {
+    const ack = seg.ack;
+    if (seqGt(ack, this.sndNxt)) {
+      // Acknowledges something not yet sent (RFC 9293; RFC 5961 §5.2).
+      this.challengeAck(now);
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, this.mss)))) {
+      this.challengeAck(now);
+      return false;
+    }
+    // RFC 7323 §4.3: remember the peer's timestamp for echoing.
+    if (seqLe(seq, this.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) this.tsRecent = seg.tsVal;
+
+    const oldWnd = this.sndWnd;
+    if (seg.sack && this.peerSack) this.onSack(seg.sack);
+    if (seqGt(ack, this.sndUna)) {
+      this.onAckAdvance(seg, now);
+    } else if (
+      ack === this.sndUna &&
+      payloadLen === 0 &&
+      !(seg.flags & FIN) &&
+      seg.window === oldWnd &&
+      this.txq.length > 0
+    ) {
+      // Duplicate ACK (RFC 5681 §2).
+      this.dupAcks++;
+      if (this.dupAcks === DUP_THRESH && !this.inRecovery) this.enterRecovery(now, true);
+    }
+    this.updateWindow(seg, seq);
+    if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
+    if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
+    this.detectLoss(now);
+    this.checkFinAcked(now);
+    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return false;
+    this.output(now);
+    return true;
+  }
+
+  private updateWindow(seg: Segment, seq = seg.seq): void {
+    // RFC 9293 §3.10.7.4: update only from newer segments.
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLe(this.sndWl2, seg.ack))) {
+      this.sndWnd = seg.window;
+      this.sndWl1 = seq;
+      this.sndWl2 = seg.ack;
+      if (seg.window > this.maxSndWnd) this.maxSndWnd = seg.window;
+    }
+  }
+
+  /** SND.UNA moves forward. */
+  private onAckAdvance(seg: Segment, now: number): void {
+    const ack = seg.ack;
+    const acked = seqDiff(ack, this.sndUna);
+    // Drop fully acknowledged entries; trim a partly acknowledged one.
+    while (this.txq.length > 0) {
+      const e = this.txq[0]!;
+      const end = seqAdd(e.seq, e.len);
+      if (seqLe(end, ack)) {
+        this.removePipe(e, e.len);
+        if (e.lost) this.lostCount--;
+        this.txq.shift();
+      } else {
+        if (seqGt(ack, e.seq)) {
+          const n = seqDiff(ack, e.seq);
+          if (e.inPipe) this.pipe -= n;
+          e.seq = ack;
+          e.len -= n;
+          e.flags &= ~SYN;
+        }
+        break;
+      }
+    }
+    const dataAcked = Math.min(this.sendQ.length, Math.max(0, seqDiff(ack, this.sendBase)));
+    if (dataAcked > 0) {
+      this.sendQ.consume(dataAcked);
+      this.sendBase = seqAdd(this.sendBase, dataAcked);
+    }
+    this.sndUna = ack;
+    this.retries = 0;
+    // RTT from the echoed timestamp (RFC 7323 §4.1): valid on ACKs of new data.
+    if (seg.tsEcr !== 0) {
+      const r = seqDiff(this.tsNow(now), seg.tsEcr);
+      if (r >= 0 && r < 120_000) this.rtt.sample(r);
+    }
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recoverPoint)) {
+        this.inRecovery = false;
+        this.dupAcks = 0;
+        this.cc.onRecoveryEnd(now);
+      } else if (!this.peerSack) {
+        // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too.
+        this.markLost(this.txq[0]);
+      }
+    } else {
+      this.dupAcks = 0;
+      if (this.state !== State.SYN_SENT) this.cc.onAck(acked, now, this.rtt.latest, this.pipe);
+    }
+    // RFC 6298 §5.2-5.3: restart or stop the timer.
+    this.rtoAt = this.txq.length > 0 ? now + this.rtt.rto : Infinity;
+    if (this.writeBlocked && this.sendQ.length < this.opts.sndBuf) {
+      this.writeBlocked = false;
+      this.emit({ type: 'writable' });
+    }
+  }
+
+  /** RFC 2018: mark SACKed entries; they leave the pipe. */
+  private onSack(blocks: readonly { start: number; end: number }[]): void {
+    for (const b of blocks) {
+      if (!seqLt(b.start, b.end) || seqLe(b.start, this.sndUna) || seqGt(b.end, this.sndNxt)) continue;
+      for (const e of this.txq) {
+        if (seqGe(e.seq, b.end)) break;
+        if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
+        e.sacked = true;
+        this.removePipe(e, e.len);
+        if (e.lost) {
+          e.lost = false;
+          this.lostCount--;
+        }
+      }
+    }
+  }
+
+  /** RFC 6675 §5 IsLost: an entry with DupThresh segments' worth SACKed above it is lost. */
+  private detectLoss(now: number): void {
+    if (!this.peerSack) return;
+    let sackedAbove = 0;
+    let lostAny = false;
+    for (let i = this.txq.length - 1; i >= 0; i--) {
+      const e = this.txq[i]!;
+      if (e.sacked) {
+        sackedAbove += e.len;
+        continue;
+      }
+      if (sackedAbove >= DUP_THRESH * this.mss && !e.lost && e.inPipe) {
+        // Once retransmitted in this recovery, only the timer may declare it lost again.
+        if (this.inRecovery && e.retransmits > 0) continue;
+        this.markLost(e);
+        lostAny = true;
+      }
+    }
+    if (lostAny && !this.inRecovery) this.enterRecovery(now, false);
+  }
+
+  private enterRecovery(now: number, markFirst: boolean): void {
+    this.inRecovery = true;
+    this.recoverPoint = this.sndNxt;
+    this.stats.fastRetransmits++;
+    this.cc.onLoss(now, this.pipe);
+    if (markFirst) this.markLost(this.txq.find((e) => !e.sacked));
+  }
+
+  private markLost(e: TxEntry | undefined): void {
+    if (!e || e.lost || e.sacked) return;
+    e.lost = true;
+    this.lostCount++;
+    this.removePipe(e, e.len);
+  }
+
+  private removePipe(e: TxEntry, n: number): void {
+    if (e.inPipe) {
+      this.pipe -= n;
+      e.inPipe = false;
+    }
+  }
+
+  private checkFinAcked(now: number): void {
+    if (this.finSeq === undefined || this.finAcked) return;
+    if (!seqGt(this.sndUna, this.finSeq)) return;
+    this.finAcked = true;
+    this.emit({ type: 'finished' });
+    switch (this.state) {
+      case State.FIN_WAIT_1:
+        this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+        break;
+      case State.CLOSING:
+        this.enterTimeWait(now, 'rcv ACK of FIN');
+        break;
+      case State.LAST_ACK:
+        this.enterClosed('rcv ACK of FIN', undefined);
+        break;
+    }
+  }
+
+  private receiveData(seq: number, payload: Uint8Array, now: number): void {
+    if (!(this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2)) {
+      return; // RFC 9293: text after the peer's FIN is ignored
+    }
+    if (this.peerFinSeq !== undefined && seqGe(seq, this.peerFinSeq)) return;
+    this.stats.bytesReceived += payload.length;
+    if (seq === this.rcvNxt) {
+      const hadHoles = !this.reasm.empty;
+      this.rcvQ.push(payload);
+      this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
+      for (const c of this.reasm.take(this.rcvNxt)) {
+        this.rcvQ.push(c);
+        this.rcvNxt = seqAdd(this.rcvNxt, c.length);
+      }
+      this.emit({ type: 'readable' });
+      this.ackOwed += payload.length;
+      // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
+      // at once when a hole is filled.
+      if (hadHoles || this.ackOwed >= 2 * this.opts.mss) this.sendAck(now);
+      else if (this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+    } else {
+      // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
+      this.stats.outOfOrderSegments++;
+      this.reasm.add(seq, payload);
+      this.sendAck(now);
+    }
+  }
+
+  private maybeProcessFin(now: number): void {
+    if (this.peerFinReceived || this.peerFinSeq === undefined || this.peerFinSeq !== this.rcvNxt) return;
+    this.peerFinReceived = true;
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.sendAck(now);
+    this.emit({ type: 'end' });
+    switch (this.state) {
+      case State.SYN_RECEIVED:
+      case State.ESTABLISHED:
+        this.transition(State.CLOSE_WAIT, 'rcv FIN');
+        break;
+      case State.FIN_WAIT_1:
+        if (this.finAcked) this.enterTimeWait(now, 'rcv FIN');
+        else this.transition(State.CLOSING, 'rcv FIN');
+        break;
+      case State.FIN_WAIT_2:
+        this.enterTimeWait(now, 'rcv FIN');
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Queue SYN (or SYN-ACK) as the first entry of the retransmission queue. */
+  private queueControl(flags: number, now: number): void {
+    this.txq.push({ seq: this.iss, len: 1, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
+    this.pipe += 1;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sendSyn(flags, now);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  private sendSyn(flags: number, now: number): void {
+    this.synOptions ??= { mss: this.opts.mss, sack: this.opts.sack };
+    this.send({ flags, seq: this.iss, payload: EMPTY, syn: true }, now);
+  }
+
+  private retransmitSyn(now: number, flags: number): void {
+    const e = this.txq[0];
+    if (e && e.flags & SYN) e.flags = flags;
+    this.sendSyn(flags, now);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** Send what the windows allow: lost segments first, then new data and FIN. */
+  private output(now: number): void {
+    const s = this.state;
+    if (!(s === State.ESTABLISHED || s === State.FIN_WAIT_1 || s === State.CLOSE_WAIT || s === State.CLOSING || s === State.LAST_ACK)) {
+      return;
+    }
+    const cwnd = this.cc.cwnd;
+    // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
+    if (this.lostCount > 0) {
+      for (const e of this.txq) {
+        if (this.lostCount === 0 || this.pipe + e.len > cwnd) break;
+        if (e.lost) this.retransmit(e, now);
+      }
+    }
+    // RFC 5681 §4.1: restart from the initial window after an idle RTO.
+    if (this.txq.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
+    for (;;) {
+      const offset = seqDiff(this.sndNxt, this.sendBase);
+      const unsent = this.sendQ.length - offset;
+      const finPending = this.finQueued && this.finSeq === undefined && this.canSendFin();
+      if (unsent <= 0 && !finPending) break;
+      const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+      const cwndLeft = cwnd - this.pipe;
+      let n = Math.min(this.mss, unsent, wndLeft, cwndLeft);
+      if (unsent > 0 && n <= 0) break;
+      n = Math.max(0, n);
+      if (n < this.mss && n < unsent) {
+        // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1).
+        if (n < this.maxSndWnd / 2 || n === 0) break;
+      } else if (n < this.mss && !this.opts.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
+        // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
+        break;
+      }
+      if (cwndLeft <= 0) break;
+      const withFin = this.finQueued && n === unsent && this.finSeq === undefined;
+      const payload = this.sendQ.slice(offset, n);
+      const flags = ACK | (withFin ? FIN : 0);
+      const len = n + (withFin ? 1 : 0);
+      if (len === 0) break;
+      this.txq.push({ seq: this.sndNxt, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
+      this.pipe += len;
+      this.send({ flags, seq: this.sndNxt, payload }, now);
+      this.stats.bytesSent += n;
+      if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
+      this.sndNxt = seqAdd(this.sndNxt, len);
+      if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
+      if (withFin) break;
+    }
+    // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
+    if (this.txq.length === 0 && this.rtoAt === Infinity) {
+      const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
+      if (unsent > 0) this.rtoAt = now + this.rtt.rto;
+    }
+  }
+
+  private canSendFin(): boolean {
+    return seqDiff(this.sndNxt, this.sendBase) >= this.sendQ.length;
+  }
+
+  private retransmit(e: TxEntry, now: number): void {
+    if (e.lost) {
+      e.lost = false;
+      this.lostCount--;
+    }
+    e.retransmits++;
+    e.sentAt = now;
+    e.inPipe = true;
+    this.pipe += e.len;
+    this.stats.retransmittedSegments++;
+    if (e.flags & SYN) {
+      this.sendSyn(e.flags, now);
+      return;
+    }
+    const dataLen = e.len - (e.flags & FIN ? 1 : 0);
+    const payload = this.sendQ.slice(seqDiff(e.seq, this.sendBase), dataLen);
+    this.send({ flags: e.flags, seq: e.seq, payload }, now);
+  }
+
+  /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the retransmission (or persist) timer fired. */
+  private onRto(now: number): void {
+    const s = this.state;
+    if (s === State.SYN_SENT || s === State.SYN_RECEIVED) {
+      if (++this.retries > this.opts.synRetries) {
+        this.enterClosed('SYN retries exhausted', 'ETIMEDOUT');
+        return;
+      }
+      this.rtt.onTimeout();
+      this.stats.rtoTimeouts++;
+      this.stats.retransmittedSegments++;
+      this.retransmitSyn(now, s === State.SYN_SENT ? SYN : SYN | ACK);
+      return;
+    }
+    if (this.txq.length === 0) {
+      // Persist timer: probe a zero window with one byte (RFC 9293 §3.8.6.1).
+      const offset = seqDiff(this.sndNxt, this.sendBase);
+      if (this.sendQ.length - offset > 0 && this.sndWnd === 0) {
+        this.rtt.onTimeout();
+        const payload = this.sendQ.slice(offset, 1);
+        this.txq.push({ seq: this.sndNxt, len: 1, flags: ACK, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
+        this.pipe += 1;
+        this.send({ flags: ACK, seq: this.sndNxt, payload }, now);
+        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.rtoAt = now + this.rtt.rto;
+      } else {
+        this.output(now);
+      }
+      return;
+    }
+    if (++this.retries > this.opts.maxRetries) {
+      this.enterClosed('retransmission retries exhausted', 'ETIMEDOUT');
+      return;
+    }
+    this.stats.rtoTimeouts++;
+    this.cc.onRto(now, this.pipe);
+    this.rtt.onTimeout();
+    // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
+    for (const e of this.txq) {
+      e.sacked = false;
+      e.inPipe = false;
+      if (!e.lost) {
+        e.lost = true;
+        this.lostCount++;
+      }
+    }
+    this.pipe = 0;
+    this.inRecovery = false;
+    this.recoverPoint = this.sndNxt;
+    this.dupAcks = 0;
+    // RFC 5681 §3.1: retransmit at least one segment whatever the windows say.
+    this.retransmit(this.txq[0]!, now);
+    this.output(now);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** Send an ACK now (cancels a pending delayed ACK). */
+  private sendAck(now: number): void {
+    this.send({ flags: ACK, seq: this.sndNxt, payload: EMPTY }, now);
+  }
+
+  private challengeAck(now: number): void {
+    if (now - this.challengeWindow >= 1000) {
+      this.challengeWindow = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.opts.challengeAckLimit) return;
+    this.challengeCount++;
+    this.stats.challengeAcks++;
+    this.sendAck(now);
+  }
+
+  /** RST in answer to an unacceptable ACK (RFC 9293 §3.10.7.3-4): <SEQ=SEG.ACK><CTL=RST>. */
+  private sendRstFor(seg: Segment, now: number): void {
+    this.transmit({
+      flags: RST,
+      dstId: seg.srcId,
+      srcId: this.localId,
+      seq: seg.ack,
+      ack: 0,
+      window: 0,
+      tsVal: this.tsNow(now),
+      tsEcr: seg.tsVal,
+      payload: EMPTY,
+    });
+  }
+
+  /** Build and emit one segment from this connection's state. */
+  private send(p: { flags: number; seq: number; payload: Uint8Array; syn?: boolean }, now: number): void {
+    const hasAck = (p.flags & ACK) !== 0;
+    const seg: Segment = {
+      flags: p.flags,
+      dstId: this.remoteId,
+      srcId: this.localId,
+      seq: p.seq,
+      ack: hasAck ? this.rcvNxt : 0,
+      window: this.advertiseWindow(),
+      tsVal: this.tsNow(now),
+      tsEcr: this.tsRecent,
+      payload: p.payload,
+    };
+    if (p.syn) {
+      seg.mss = this.opts.mss;
+      if (this.opts.sack) seg.sackPermitted = true;
+    } else if (hasAck && this.peerSack && !this.reasm.empty) {
+      seg.sack = this.reasm.sackBlocks(MAX_SACK_BLOCKS);
+    }
+    if (hasAck) {
+      this.lastAckSent = this.rcvNxt;
+      this.ackOwed = 0;
+      this.delAckAt = Infinity;
+    }
+    if (p.payload.length > 0 || p.flags & (SYN | FIN)) this.lastSendAt = now;
+    this.transmit(seg);
+  }
+
+  private transmit(seg: Segment): void {
+    this.stats.segmentsSent++;
+    this.hooks.transmit(seg);
+  }
+
+  /** Receive window with receiver-side SWS avoidance; the right edge never moves left (RFC 9293 §3.8.6.2.2). */
+  private advertiseWindow(): number {
+    const avail = Math.max(0, this.opts.rcvBuf - this.rcvQ.length);
+    let wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    if (avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) || (avail > wnd && avail === this.opts.rcvBuf)) {
+      wnd = avail;
+    }
+    this.rcvAdvEdge = seqMax(this.rcvAdvEdge, seqAdd(this.rcvNxt, wnd));
+    return wnd;
+  }
+
+  /** After the app reads: tell the peer if the window opened by a useful amount. */
+  private maybeWindowUpdate(now: number): void {
+    if (!isSynchronized(this.state) || this.peerFinReceived) return;
+    const avail = this.opts.rcvBuf - this.rcvQ.length;
+    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    if (avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) && wnd < this.opts.mss * 2) this.sendAck(now);
+  }
+
+  private tsNow(now: number): number {
+    return seqAdd(Math.floor(now), this.tsOffset);
+  }
+
+  // ---------------------------------------------------------------- states
+
+  /** Every state change goes through here: checked against Figure 5 and reported. */
+  private transition(to: State, reason: string): void {
+    const from = this.state;
+    if (!isEdge(from, to)) this.stats.invalidTransitions++;
+    this.state = to;
+    this.emit({ type: 'state', from, to, reason });
+  }
+
+  private enterTimeWait(now: number, reason: string): void {
+    this.transition(State.TIME_WAIT, reason);
+    this.rtoAt = Infinity;
+    this.delAckAt = Infinity;
+    this.timeWaitAt = now + 2 * this.opts.msl;
+    this.tw = {
+      localId: this.localId,
+      remoteId: this.remoteId,
+      sndNxt: this.sndNxt,
+      rcvNxt: this.rcvNxt,
+      tsOffset: this.tsOffset,
+      tsRecent: this.tsRecent,
+      expiresAt: this.timeWaitAt,
+    };
+    this.emit({ type: 'closed' });
+  }
+
+  private enterClosed(reason: string, error: ConnErrorCode | undefined): void {
+    if (this.state === State.CLOSED) return;
+    const wasTimeWait = this.state === State.TIME_WAIT;
+    this.transition(State.CLOSED, reason);
+    this.rtoAt = this.delAckAt = this.timeWaitAt = Infinity;
+    this.txq.length = 0;
+    this.pipe = 0;
+    this.lostCount = 0;
+    if (error) {
+      this.error = error;
+      this.emit({ type: 'error', code: error });
+    }
+    if (!wasTimeWait) this.emit({ type: 'closed' });
+  }
+
+  /** The compact TIME_WAIT record, once in TIME_WAIT. */
+  timeWaitRecord(): TimeWaitRecord | undefined {
+    return this.state === State.TIME_WAIT ? this.tw : undefined;
+  }
+
+  private emit(ev: ConnEvent): void {
+    this.hooks.event(ev);
+  }
+
+  private afterCall(): void {
+    const t = this.nextTimeout();
+    if (t !== this.reportedTimeout) {
+      this.reportedTimeout = t;
+      this.hooks.timer?.(t);
+    }
+  }
+
+  /** Introspection for stats and tests. */
+  get cwnd(): number {
+    return this.cc.cwnd;
+  }
+  get bytesInFlight(): number {
+    return this.pipe;
+  }
+  get retransmitQueueLength(): number {
+    return this.txq.length;
+  }
+}

@@ -1,0 +1,93 @@
+// Per-connection settings and the events a connection reports.
+
+import { DEFAULT_RTO, type RtoOptions } from './rtt.js';
+import { newReno, type CongestionFactory } from './congestion.js';
+import type { State } from './state.js';
+
+export interface ConnectionOptions {
+  /** Largest payload we accept and send, in bytes (the MSS option). */
+  mss: number;
+  /** Send buffer: bytes written but not yet acknowledged. */
+  sndBuf: number;
+  /** Receive buffer: the window we offer is what of it the app has not read. */
+  rcvBuf: number;
+  /** Maximum segment lifetime in ms; TIME_WAIT lasts 2·MSL (RFC 9293 §3.4.2). */
+  msl: number;
+  rto: RtoOptions;
+  /** SYN (and SYN-ACK) retransmissions before ETIMEDOUT. */
+  synRetries: number;
+  /** Consecutive retransmission timeouts of data before ETIMEDOUT. */
+  maxRetries: number;
+  /** Delayed-ACK timeout in ms (RFC 9293 §3.8.6.3: under 500 ms). */
+  delayedAck: number;
+  /** Disable Nagle's algorithm (RFC 9293 §3.7.4). */
+  noDelay: boolean;
+  /** Offer and use SACK (RFC 2018). */
+  sack: boolean;
+  /** Challenge ACKs per second at most (RFC 5961 §7). */
+  challengeAckLimit: number;
+  congestion: CongestionFactory;
+}
+
+export const DEFAULT_OPTIONS: ConnectionOptions = {
+  mss: 1200,
+  sndBuf: 1 << 20,
+  rcvBuf: 1 << 20,
+  msl: 30_000,
+  rto: DEFAULT_RTO,
+  synRetries: 5,
+  maxRetries: 8,
+  delayedAck: 40,
+  noDelay: false,
+  sack: true,
+  challengeAckLimit: 10,
+  congestion: newReno,
+};
+
+export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
+
+export type ConnEvent =
+  | { type: 'state'; from: State; to: State; reason: string }
+  | { type: 'established' }
+  /** New in-order bytes can be read. */
+  | { type: 'readable' }
+  /** The peer's FIN arrived in order: after the readable bytes, nothing more. */
+  | { type: 'end' }
+  /** The send buffer has room again after a write was refused. */
+  | { type: 'writable' }
+  /** Everything we wrote, FIN included, is acknowledged. */
+  | { type: 'finished' }
+  | { type: 'error'; code: ConnErrorCode }
+  | { type: 'closed' };
+
+export interface ConnectionStats {
+  segmentsSent: number;
+  segmentsReceived: number;
+  retransmittedSegments: number;
+  duplicateSegments: number;
+  outOfOrderSegments: number;
+  bytesSent: number;
+  bytesReceived: number;
+  challengeAcks: number;
+  rtoTimeouts: number;
+  fastRetransmits: number;
+  dropped: number;
+  invalidTransitions: number;
+}
+
+export function newStats(): ConnectionStats {
+  return {
+    segmentsSent: 0,
+    segmentsReceived: 0,
+    retransmittedSegments: 0,
+    duplicateSegments: 0,
+    outOfOrderSegments: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    challengeAcks: 0,
+    rtoTimeouts: 0,
+    fastRetransmits: 0,
+    dropped: 0,
+    invalidTransitions: 0,
+  };
+}

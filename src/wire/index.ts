@@ -1,0 +1,2 @@
+export * from './seq.js';
+export * from './segment.js';
