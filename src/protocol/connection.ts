@@ -9,6 +9,8 @@ import { ByteQueue, Reassembly } from './buffers.js';
 import type { CongestionController } from './congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
 import { RttEstimator } from './rtt.js';
+import { Rack, probeTimeout } from './rack.js';
+import { Pacer } from './pacer.js';
 import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
@@ -108,7 +110,18 @@ export class Connection {
   private rtoAt = Infinity;
   private delAckAt = Infinity;
   private timeWaitAt = Infinity;
+  private keepAliveAt = Infinity;
+  /** RACK reordering timer and tail-loss probe timer (RFC 8985). */
+  private reoAt = Infinity;
+  private ptoAt = Infinity;
+  private readonly rack = new Rack();
+  private pacer: Pacer | undefined;
+  private paceAt = Infinity;
   private reportedTimeout = Infinity;
+  /** Last time a segment arrived (keepalive) and since when sent data has waited for an ACK (user timeout). */
+  private lastRecvAt = 0;
+  private probesSent = 0;
+  private stallSince = Infinity;
 
   // RFC 5961 §7 challenge ACK budget.
   private challengeWindow = -Infinity;
@@ -257,7 +270,18 @@ export class Connection {
   // ---------------------------------------------------------------- timers
 
   nextTimeout(): number {
-    return Math.min(this.rtoAt, this.delAckAt, this.timeWaitAt);
+    const user = this.opts.userTimeout > 0 ? this.stallSince + this.opts.userTimeout : Infinity;
+    return Math.min(this.rtoAt, this.delAckAt, this.timeWaitAt, this.keepAliveAt, this.reoAt, this.ptoAt, this.paceAt, user);
+  }
+
+  /** Turn keepalive on or off; `idleMs` > 0 replaces the idle time (node:net's initialDelay). */
+  setKeepAlive(enable: boolean, idleMs: number, now: number): void {
+    this.opts.keepAlive = enable;
+    if (idleMs > 0) this.opts.keepAliveIdle = idleMs;
+    this.lastRecvAt = Math.max(this.lastRecvAt, now);
+    this.probesSent = 0;
+    this.keepAliveAt = enable && isSynchronized(this.state) ? now + this.opts.keepAliveIdle : Infinity;
+    this.afterCall();
   }
 
   onTimeout(now: number): void {
@@ -269,10 +293,27 @@ export class Connection {
       this.delAckAt = Infinity;
       if (this.ackOwed > 0) this.sendAck(now);
     }
+    if (this.opts.userTimeout > 0 && now >= this.stallSince + this.opts.userTimeout && this.state !== State.CLOSED) {
+      this.enterClosed('user timeout', 'ETIMEDOUT');
+    }
     if (now >= this.rtoAt) {
       this.rtoAt = Infinity;
       this.onRto(now);
     }
+    if (now >= this.reoAt) {
+      this.reoAt = Infinity;
+      this.detectLoss(now);
+      this.output(now);
+    }
+    if (now >= this.ptoAt) {
+      this.ptoAt = Infinity;
+      this.onPto(now);
+    }
+    if (now >= this.paceAt) {
+      this.paceAt = Infinity;
+      this.output(now);
+    }
+    if (now >= this.keepAliveAt) this.onKeepAlive(now);
     this.afterCall();
   }
 
@@ -281,6 +322,8 @@ export class Connection {
   /** A segment addressed to this connection (RFC 9293 §3.10.7). */
   input(seg: Segment, now: number): void {
     this.stats.segmentsReceived++;
+    this.lastRecvAt = now;
+    this.probesSent = 0;
     switch (this.state) {
       case State.CLOSED:
         this.stats.dropped++;
@@ -349,7 +392,7 @@ export class Connection {
     if (hasAck) {
       this.onAckAdvance(seg, now);
       this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
-      this.emit({ type: 'established' });
+      this.onEstablished(now);
       this.updateWindow(seg);
       this.sendAck(now);
       if (this.finQueued) this.startFinAfterOpen(now);
@@ -359,6 +402,11 @@ export class Connection {
       this.transition(State.SYN_RECEIVED, 'rcv SYN (simultaneous open)');
       this.retransmitSyn(now, SYN | ACK);
     }
+  }
+
+  private onEstablished(now: number): void {
+    if (this.opts.keepAlive) this.keepAliveAt = now + this.opts.keepAliveIdle;
+    this.emit({ type: 'established' });
   }
 
   private startFinAfterOpen(now: number): void {
@@ -444,7 +492,7 @@ export class Connection {
     if (this.state === State.SYN_RECEIVED) {
       if (seqGt(seg.ack, this.sndUna) && seqLe(seg.ack, this.sndNxt)) {
         this.transition(State.ESTABLISHED, 'rcv ACK of SYN');
-        this.emit({ type: 'established' });
+        this.onEstablished(now);
         this.sndWnd = seg.window;
         this.sndWl1 = seq;
         this.sndWl2 = seg.ack;
@@ -504,7 +552,7 @@ export class Connection {
     if (seqLe(seq, this.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) this.tsRecent = seg.tsVal;
 
     const oldWnd = this.sndWnd;
-    if (seg.sack && this.peerSack) this.onSack(seg.sack);
+    if (seg.sack && this.peerSack) this.onSack(seg.sack, now);
     if (seqGt(ack, this.sndUna)) {
       this.onAckAdvance(seg, now);
     } else if (
@@ -547,6 +595,7 @@ export class Connection {
       const e = this.txq[0]!;
       const end = seqAdd(e.seq, e.len);
       if (seqLe(end, ack)) {
+        if (!e.sacked) this.rack.onDelivered(e, now, this.rtt.minRtt);
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
         this.txq.shift();
@@ -588,6 +637,8 @@ export class Connection {
     }
     // RFC 6298 §5.2-5.3: restart or stop the timer.
     this.rtoAt = this.txq.length > 0 ? now + this.rtt.rto : Infinity;
+    this.stallSince = this.txq.length > 0 ? now : Infinity;
+    this.armPto(now);
     if (this.writeBlocked && this.sendQ.length < this.opts.sndBuf) {
       this.writeBlocked = false;
       this.emit({ type: 'writable' });
@@ -595,13 +646,14 @@ export class Connection {
   }
 
   /** RFC 2018: mark SACKed entries; they leave the pipe. */
-  private onSack(blocks: readonly { start: number; end: number }[]): void {
+  private onSack(blocks: readonly { start: number; end: number }[], now: number): void {
     for (const b of blocks) {
       if (!seqLt(b.start, b.end) || seqLe(b.start, this.sndUna) || seqGt(b.end, this.sndNxt)) continue;
       for (const e of this.txq) {
         if (seqGe(e.seq, b.end)) break;
         if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
+        this.rack.onDelivered(e, now, this.rtt.minRtt);
         this.removePipe(e, e.len);
         if (e.lost) {
           e.lost = false;
@@ -613,9 +665,27 @@ export class Connection {
 
   /** RFC 6675 §5 IsLost: an entry with DupThresh segments' worth SACKed above it is lost. */
   private detectLoss(now: number): void {
-    if (!this.peerSack) return;
-    let sackedAbove = 0;
     let lostAny = false;
+    // RACK (RFC 8985 §6.2): lost once a later-sent segment is delivered and the reordering window passed.
+    if (this.rack.xmitTs > -Infinity) {
+      const reo = this.rack.reoWnd(this.rtt.minRtt, this.rtt.srtt);
+      let next = Infinity;
+      for (const e of this.txq) {
+        const d = this.rack.lossDeadline(e, now, reo);
+        if (d === 0) {
+          this.markLost(e);
+          lostAny = true;
+        } else if (d < next) {
+          next = d;
+        }
+      }
+      this.reoAt = next;
+    }
+    if (!this.peerSack) {
+      if (lostAny && !this.inRecovery) this.enterRecovery(now, false);
+      return;
+    }
+    let sackedAbove = 0;
     for (let i = this.txq.length - 1; i >= 0; i--) {
       const e = this.txq[i]!;
       if (e.sacked) {
@@ -778,6 +848,15 @@ export class Connection {
         break;
       }
       if (cwndLeft <= 0) break;
+      if (this.opts.pacing && this.rtt.hasSample) {
+        this.pacer ??= new Pacer(this.mss);
+        const rate = this.pacer.rate(this.cc.cwnd, this.rtt.srtt, this.cc.cwnd < this.cc.ssthresh);
+        const at = this.pacer.take(now, n + 32, rate);
+        if (at > now) {
+          this.paceAt = at;
+          break;
+        }
+      }
       const withFin = this.finQueued && n === unsent && this.finSeq === undefined;
       const payload = this.sendQ.slice(offset, n);
       const flags = ACK | (withFin ? FIN : 0);
@@ -790,6 +869,8 @@ export class Connection {
       if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
       this.sndNxt = seqAdd(this.sndNxt, len);
       if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
+      if (this.stallSince === Infinity) this.stallSince = now;
+      if (this.ptoAt === Infinity) this.armPto(now);
       if (withFin) break;
     }
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
@@ -813,6 +894,10 @@ export class Connection {
     e.inPipe = true;
     this.pipe += e.len;
     this.stats.retransmittedSegments++;
+    this.sendEntry(e, now);
+  }
+
+  private sendEntry(e: TxEntry, now: number): void {
     if (e.flags & SYN) {
       this.sendSyn(e.flags, now);
       return;
@@ -857,6 +942,7 @@ export class Connection {
       return;
     }
     this.stats.rtoTimeouts++;
+    this.ptoAt = this.reoAt = Infinity;
     this.cc.onRto(now, this.pipe);
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
@@ -876,6 +962,54 @@ export class Connection {
     this.retransmit(this.txq[0]!, now);
     this.output(now);
     this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
+  private armPto(now: number): void {
+    this.ptoAt = Infinity;
+    if (this.inRecovery || !this.rtt.hasSample || this.txq.length === 0 || this.sndWnd === 0) return;
+    const at = now + probeTimeout(this.rtt.srtt, this.txq.length, this.opts.delayedAck);
+    if (at < this.rtoAt) this.ptoAt = at;
+  }
+
+  /** RFC 8985 §7.3: send a probe, the highest outstanding segment, to draw a SACK that exposes tail loss. */
+  private onPto(now: number): void {
+    if (this.inRecovery || this.txq.length === 0) return;
+    let last: TxEntry | undefined;
+    for (let i = this.txq.length - 1; i >= 0 && !last; i--) if (!this.txq[i]!.sacked) last = this.txq[i];
+    if (!last) return;
+    this.stats.tailLossProbes++;
+    if (last.inPipe) {
+      // Already counted in flight: resend without adding to the pipe.
+      last.retransmits++;
+      last.sentAt = now;
+      this.stats.retransmittedSegments++;
+      this.sendEntry(last, now);
+    } else {
+      this.retransmit(last, now);
+    }
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** RFC 9293 §3.8.4: after an idle period, probe with SEG.SEQ = SND.NXT-1 so the peer must ACK. */
+  private onKeepAlive(now: number): void {
+    this.keepAliveAt = Infinity;
+    if (!this.opts.keepAlive || !isSynchronized(this.state) || this.state === State.TIME_WAIT) return;
+    const idleEnd = this.lastRecvAt + this.opts.keepAliveIdle;
+    if (this.probesSent === 0 && now < idleEnd) {
+      this.keepAliveAt = idleEnd; // something arrived since the timer was set
+      return;
+    }
+    if (this.probesSent >= this.opts.keepAliveProbes) {
+      this.enterClosed('keepalive probes unanswered', 'ETIMEDOUT');
+      return;
+    }
+    if (this.txq.length === 0) {
+      this.probesSent++;
+      this.stats.keepAliveProbes++;
+      this.send({ flags: ACK, seq: seqAdd(this.sndNxt, -1), payload: EMPTY }, now);
+    }
+    this.keepAliveAt = now + this.opts.keepAliveInterval;
   }
 
   /** Send an ACK now (cancels a pending delayed ACK). */
@@ -980,6 +1114,8 @@ export class Connection {
     this.transition(State.TIME_WAIT, reason);
     this.rtoAt = Infinity;
     this.delAckAt = Infinity;
+    this.keepAliveAt = this.reoAt = this.ptoAt = this.paceAt = Infinity;
+    this.stallSince = Infinity;
     this.timeWaitAt = now + 2 * this.opts.msl;
     this.tw = {
       localId: this.localId,
@@ -997,7 +1133,8 @@ export class Connection {
     if (this.state === State.CLOSED) return;
     const wasTimeWait = this.state === State.TIME_WAIT;
     this.transition(State.CLOSED, reason);
-    this.rtoAt = this.delAckAt = this.timeWaitAt = Infinity;
+    this.rtoAt = this.delAckAt = this.timeWaitAt = this.keepAliveAt = this.reoAt = this.ptoAt = this.paceAt = Infinity;
+    this.stallSince = Infinity;
     this.txq.length = 0;
     this.pipe = 0;
     this.lostCount = 0;

@@ -27,6 +27,18 @@ export interface ConnectionOptions {
   /** Challenge ACKs per second at most (RFC 5961 §7). */
   challengeAckLimit: number;
   congestion: CongestionFactory;
+  /** Pace transmissions over the RTT. */
+  pacing: boolean;
+  /** Keepalive probes when idle (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6). */
+  keepAlive: boolean;
+  /** Idle time before the first keepalive probe, ms. */
+  keepAliveIdle: number;
+  /** Time between unanswered keepalive probes, ms. */
+  keepAliveInterval: number;
+  /** Unanswered probes before ETIMEDOUT. */
+  keepAliveProbes: number;
+  /** Fail with ETIMEDOUT when sent data stays unacknowledged this long, ms (RFC 5482); 0 = off. */
+  userTimeout: number;
 }
 
 export const DEFAULT_OPTIONS: ConnectionOptions = {
@@ -42,6 +54,12 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   sack: true,
   challengeAckLimit: 10,
   congestion: newReno,
+  pacing: true,
+  keepAlive: false,
+  keepAliveIdle: 7_200_000,
+  keepAliveInterval: 75_000,
+  keepAliveProbes: 9,
+  userTimeout: 0,
 };
 
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
@@ -70,7 +88,9 @@ export interface ConnectionStats {
   bytesReceived: number;
   challengeAcks: number;
   rtoTimeouts: number;
+  keepAliveProbes: number;
   fastRetransmits: number;
+  tailLossProbes: number;
   dropped: number;
   invalidTransitions: number;
 }
@@ -86,7 +106,9 @@ export function newStats(): ConnectionStats {
     bytesReceived: 0,
     challengeAcks: 0,
     rtoTimeouts: 0,
+    keepAliveProbes: 0,
     fastRetransmits: 0,
+    tailLossProbes: 0,
     dropped: 0,
     invalidTransitions: 0,
   };

@@ -1,0 +1,95 @@
+// CUBIC congestion control (RFC 9438). Windows in bytes outside, in segments
+// inside the cubic function; time in ms outside, seconds inside.
+
+import type { CongestionController, CongestionFactory } from './congestion.js';
+
+const C = 0.4; // RFC 9438 §5.1
+const BETA = 0.7; // RFC 9438 §4.6
+const ALPHA = (3 * (1 - BETA)) / (1 + BETA); // RFC 9438 §4.3, Reno-friendly region
+
+export class Cubic implements CongestionController {
+  readonly name = 'cubic';
+  cwnd: number;
+  ssthresh = Infinity;
+  /** W_max in segments: the window before the last reduction. */
+  private wMax = 0;
+  private wLastMax = 0;
+  private k = 0;
+  /** Start of the current congestion-avoidance epoch (ms), or -1 when none. */
+  private epoch = -1;
+  /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
+  private wEst = 0;
+  private cwndAtEpoch = 0;
+
+  constructor(
+    private readonly mss: number,
+    private readonly initialWindow = 10,
+  ) {
+    this.cwnd = initialWindow * mss;
+  }
+
+  onAck(acked: number, now: number, rtt: number): void {
+    if (this.cwnd < this.ssthresh) {
+      this.cwnd += Math.min(acked, this.mss); // slow start (RFC 9438 §4.10 uses RFC 5681's)
+      return;
+    }
+    const segs = this.cwnd / this.mss;
+    if (this.epoch < 0) {
+      this.epoch = now;
+      this.cwndAtEpoch = segs;
+      this.wEst = segs;
+      if (this.wMax <= segs) {
+        this.k = 0;
+        this.wMax = segs;
+      } else {
+        this.k = Math.cbrt((this.wMax - segs) / C); // RFC 9438 eq. 2, from the current window
+      }
+    }
+    const t = (now - this.epoch) / 1000;
+    const rttS = Math.max(rtt, 1) / 1000;
+    // Target one RTT ahead (RFC 9438 §4.2), bounded to 1.5 × cwnd.
+    const target = Math.min(Math.max(this.wCubic(t + rttS), segs), 1.5 * segs);
+    this.wEst += (ALPHA * acked) / this.cwnd;
+    let next: number;
+    if (this.wCubic(t) < this.wEst) {
+      next = Math.max(segs, this.wEst); // Reno-friendly region
+    } else {
+      next = segs + ((target - segs) / segs) * (acked / this.mss); // concave / convex regions
+    }
+    this.cwnd = Math.max(this.cwnd, next * this.mss);
+  }
+
+  private wCubic(t: number): number {
+    return C * (t - this.k) ** 3 + this.wMax;
+  }
+
+  private reduce(): void {
+    const segs = this.cwnd / this.mss;
+    // Fast convergence (RFC 9438 §4.7).
+    this.wMax = segs < this.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
+    this.wLastMax = segs;
+    this.ssthresh = Math.max(this.cwnd * BETA, 2 * this.mss); // RFC 9438 §4.6
+    this.epoch = -1;
+  }
+
+  onLoss(): void {
+    this.reduce();
+    this.cwnd = this.ssthresh;
+  }
+
+  onRto(): void {
+    this.reduce();
+    this.cwnd = this.mss; // RFC 9438 §4.8: as RFC 5681 after a timeout
+  }
+
+  onRecoveryEnd(): void {
+    this.cwnd = Math.max(this.ssthresh, 2 * this.mss);
+  }
+
+  onIdle(): void {
+    this.epoch = -1;
+    this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
+  }
+}
+
+export const cubic: CongestionFactory = (mss) => new Cubic(mss);
