@@ -11,12 +11,15 @@ import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type Con
 import { RttEstimator } from './rtt.js';
 import { Rack, probeTimeout } from './rack.js';
 import { Pacer } from './pacer.js';
+import { PmtuSearch } from './pmtu.js';
 import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
 const DUP_THRESH = 3;
+/** Bytes the largest SACK option takes: kind, length, four blocks. */
+const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS;
 
 export interface ConnectionHooks {
   transmit(seg: Segment): void;
@@ -46,6 +49,8 @@ interface TxEntry {
   lost: boolean;
   /** Counted in the pipe (bytes in flight, RFC 6675 §2). */
   inPipe: boolean;
+  /** A path MTU probe (RFC 8899): larger than the confirmed MSS. */
+  probe?: boolean;
 }
 
 export class Connection {
@@ -130,7 +135,10 @@ export class Connection {
   private tw: TimeWaitRecord | undefined;
   /** The error this connection ended with, if any. */
   error: ConnErrorCode | undefined;
-  private synOptions: { mss: number; sack: boolean } | undefined;
+  /** The peer's MSS option: the most it accepts. */
+  private peerMss = 0;
+  private pmtu: PmtuSearch | undefined;
+  private blackHoleRtos = 0;
 
   constructor(
     init: ConnectionInit,
@@ -364,7 +372,12 @@ export class Connection {
     this.rcvAdvEdge = this.rcvNxt;
     this.tsRecent = seg.tsVal;
     this.peerSack = this.opts.sack && seg.sackPermitted === true;
-    if (seg.mss !== undefined && seg.mss > 0) this.mss = Math.min(this.opts.mss, seg.mss);
+    if (seg.mss !== undefined && seg.mss > 0) {
+      this.peerMss = seg.mss;
+      this.mss = Math.min(this.opts.mss, seg.mss);
+    }
+    const ceiling = Math.min(this.opts.maxMss, this.peerMss || this.opts.mss);
+    if (ceiling > this.mss) this.pmtu = new PmtuSearch(this.mss, ceiling);
     this.sndWnd = seg.window;
     this.maxSndWnd = seg.window;
     this.sndWl1 = seg.seq;
@@ -497,6 +510,8 @@ export class Connection {
         this.sndWl1 = seq;
         this.sndWl2 = seg.ack;
         this.maxSndWnd = Math.max(this.maxSndWnd, seg.window);
+        // A close issued before the handshake completed (RFC 9293 §3.10.4): the FIN goes out now.
+        if (this.finQueued) this.transition(State.FIN_WAIT_1, 'close');
       } else {
         this.sendRstFor(seg, now);
         return;
@@ -523,6 +538,7 @@ export class Connection {
       if (this.peerFinSeq === undefined) this.peerFinSeq = fin;
     }
     this.maybeProcessFin(now);
+    if (this.state === State.FIN_WAIT_1 && this.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
   }
 
   private acceptable(seq: number, len: number, wnd: number): boolean {
@@ -570,7 +586,7 @@ export class Connection {
     if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
     if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
     this.detectLoss(now);
-    this.checkFinAcked(now);
+    this.checkFinAcked(now, (seg.flags & FIN) !== 0);
     if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return false;
     this.output(now);
     return true;
@@ -595,7 +611,7 @@ export class Connection {
       const e = this.txq[0]!;
       const end = seqAdd(e.seq, e.len);
       if (seqLe(end, ack)) {
-        if (!e.sacked) this.rack.onDelivered(e, now, this.rtt.minRtt);
+        if (!e.sacked) this.onDelivered(e, now);
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
         this.txq.shift();
@@ -653,7 +669,7 @@ export class Connection {
         if (seqGe(e.seq, b.end)) break;
         if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
-        this.rack.onDelivered(e, now, this.rtt.minRtt);
+        this.onDelivered(e, now);
         this.removePipe(e, e.len);
         if (e.lost) {
           e.lost = false;
@@ -710,8 +726,22 @@ export class Connection {
     if (markFirst) this.markLost(this.txq.find((e) => !e.sacked));
   }
 
+  private onDelivered(e: TxEntry, now: number): void {
+    this.rack.onDelivered(e, now, this.rtt.minRtt);
+    if (e.probe) {
+      e.probe = false;
+      this.pmtu?.onProbeAcked(e.len - (e.flags & FIN ? 1 : 0));
+      // Keep room for the largest SACK option, which a probe did not carry.
+      if (this.pmtu) this.mss = Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX);
+    }
+  }
+
   private markLost(e: TxEntry | undefined): void {
     if (!e || e.lost || e.sacked) return;
+    if (e.probe) {
+      e.probe = false;
+      this.pmtu?.onProbeLost(e.len - (e.flags & FIN ? 1 : 0));
+    }
     e.lost = true;
     this.lostCount++;
     this.removePipe(e, e.len);
@@ -724,14 +754,15 @@ export class Connection {
     }
   }
 
-  private checkFinAcked(now: number): void {
+  /** `peerFin`: the segment also carries a FIN, so FIN_WAIT_1 may go straight to TIME_WAIT (RFC 9293 §3.10.7.4, eighth step). */
+  private checkFinAcked(now: number, peerFin: boolean): void {
     if (this.finSeq === undefined || this.finAcked) return;
     if (!seqGt(this.sndUna, this.finSeq)) return;
     this.finAcked = true;
     this.emit({ type: 'finished' });
     switch (this.state) {
       case State.FIN_WAIT_1:
-        this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+        if (!peerFin) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
         break;
       case State.CLOSING:
         this.enterTimeWait(now, 'rcv ACK of FIN');
@@ -803,7 +834,6 @@ export class Connection {
   }
 
   private sendSyn(flags: number, now: number): void {
-    this.synOptions ??= { mss: this.opts.mss, sack: this.opts.sack };
     this.send({ flags, seq: this.iss, payload: EMPTY, syn: true }, now);
   }
 
@@ -824,8 +854,11 @@ export class Connection {
     // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
     if (this.lostCount > 0) {
       for (const e of this.txq) {
-        if (this.lostCount === 0 || this.pipe + e.len > cwnd) break;
-        if (e.lost) this.retransmit(e, now);
+        if (this.lostCount === 0) break;
+        if (!e.lost) continue;
+        this.splitOversized(e);
+        if (this.pipe + e.len > cwnd) break;
+        this.retransmit(e, now);
       }
     }
     // RFC 5681 §4.1: restart from the initial window after an idle RTO.
@@ -837,7 +870,10 @@ export class Connection {
       if (unsent <= 0 && !finPending) break;
       const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       const cwndLeft = cwnd - this.pipe;
-      let n = Math.min(this.mss, unsent, wndLeft, cwndLeft);
+      // A path MTU probe carries real data, so a lost one is simply retransmitted smaller.
+      const probe = this.pmtu && !this.inRecovery ? this.pmtu.nextProbe() : undefined;
+      const seglen = probe !== undefined && unsent >= probe && wndLeft >= probe && cwndLeft >= probe ? probe : this.mss;
+      let n = Math.min(seglen, unsent, wndLeft, cwndLeft);
       if (unsent > 0 && n <= 0) break;
       n = Math.max(0, n);
       if (n < this.mss && n < unsent) {
@@ -862,7 +898,9 @@ export class Connection {
       const flags = ACK | (withFin ? FIN : 0);
       const len = n + (withFin ? 1 : 0);
       if (len === 0) break;
-      this.txq.push({ seq: this.sndNxt, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
+      const isProbe = n > this.mss;
+      if (isProbe) this.pmtu!.probing = n;
+      this.txq.push({ seq: this.sndNxt, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true, probe: isProbe });
       this.pipe += len;
       this.send({ flags, seq: this.sndNxt, payload }, now);
       this.stats.bytesSent += n;
@@ -885,6 +923,7 @@ export class Connection {
   }
 
   private retransmit(e: TxEntry, now: number): void {
+    this.splitOversized(e);
     if (e.lost) {
       e.lost = false;
       this.lostCount--;
@@ -895,6 +934,20 @@ export class Connection {
     this.pipe += e.len;
     this.stats.retransmittedSegments++;
     this.sendEntry(e, now);
+  }
+
+  /** A segment larger than the current MSS (a failed probe, or sent before a fallback) is cut to size. */
+  private splitOversized(e: TxEntry): void {
+    const dataLen = e.len - (e.flags & FIN ? 1 : 0) - (e.flags & SYN ? 1 : 0);
+    if (dataLen <= this.mss || e.flags & SYN) return;
+    const i = this.txq.indexOf(e);
+    const rest: TxEntry = { ...e, seq: seqAdd(e.seq, this.mss), len: e.len - this.mss, probe: false };
+    e.len = this.mss;
+    e.flags &= ~FIN;
+    e.probe = false;
+    this.txq.splice(i + 1, 0, rest);
+    if (rest.lost) this.lostCount++; // the pipe already counts the whole, split between the two
+    this.splitOversized(rest);
   }
 
   private sendEntry(e: TxEntry, now: number): void {
@@ -943,16 +996,23 @@ export class Connection {
     }
     this.stats.rtoTimeouts++;
     this.ptoAt = this.reoAt = Infinity;
+    // RFC 8899 §4.3: repeated timeouts of full-size segments after raising the MSS suggest a black hole.
+    const head = this.txq[0]!;
+    if (this.pmtu && this.mss > this.pmtu.base && head.len > this.pmtu.base) {
+      if (++this.blackHoleRtos >= 2) {
+        this.pmtu.onBlackHole(this.mss);
+        this.mss = this.pmtu.base;
+        this.blackHoleRtos = 0;
+      }
+    } else {
+      this.blackHoleRtos = 0;
+    }
     this.cc.onRto(now, this.pipe);
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
     for (const e of this.txq) {
       e.sacked = false;
-      e.inPipe = false;
-      if (!e.lost) {
-        e.lost = true;
-        this.lostCount++;
-      }
+      this.markLost(e);
     }
     this.pipe = 0;
     this.inRecovery = false;
@@ -979,7 +1039,11 @@ export class Connection {
     for (let i = this.txq.length - 1; i >= 0 && !last; i--) if (!this.txq[i]!.sacked) last = this.txq[i];
     if (!last) return;
     this.stats.tailLossProbes++;
-    if (last.inPipe) {
+    if (last.probe) {
+      // A path MTU probe at the tail: presume it too big, resend its data at the confirmed size.
+      this.markLost(last);
+      this.retransmit(last, now);
+    } else if (last.inPipe) {
       // Already counted in flight: resend without adding to the pipe.
       last.retransmits++;
       last.sentAt = now;
@@ -1058,7 +1122,7 @@ export class Connection {
       payload: p.payload,
     };
     if (p.syn) {
-      seg.mss = this.opts.mss;
+      seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
       if (this.opts.sack) seg.sackPermitted = true;
     } else if (hasAck && this.peerSack && !this.reasm.empty) {
       seg.sack = this.reasm.sackBlocks(MAX_SACK_BLOCKS);

@@ -5,8 +5,10 @@ import { newReno, type CongestionFactory } from './congestion.js';
 import type { State } from './state.js';
 
 export interface ConnectionOptions {
-  /** Largest payload we accept and send, in bytes (the MSS option). */
+  /** Payload size in bytes that every path carries (the base for sending). */
   mss: number;
+  /** Probe the path upward to this payload size (RFC 8899); equal to `mss` turns probing off. Also what our SYN advertises. */
+  maxMss: number;
   /** Send buffer: bytes written but not yet acknowledged. */
   sndBuf: number;
   /** Receive buffer: the window we offer is what of it the app has not read. */
@@ -43,6 +45,7 @@ export interface ConnectionOptions {
 
 export const DEFAULT_OPTIONS: ConnectionOptions = {
   mss: 1200,
+  maxMss: 1200,
   sndBuf: 1 << 20,
   rcvBuf: 1 << 20,
   msl: 30_000,
