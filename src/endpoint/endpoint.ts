@@ -24,6 +24,8 @@ export interface EndpointOptions {
   maxConnections?: number;
   /** TIME_WAIT records at most; the oldest is dropped past it. */
   maxTimeWait?: number;
+  /** Hold ACKs for in-order data until `flushAcks()`, so one ACK covers a batch of datagrams. */
+  coalesceAcks?: boolean;
 }
 
 export interface Datagram {
@@ -96,6 +98,7 @@ export class Endpoint {
   private readonly events: EndpointEvent[] = [];
   private evHead = 0;
   private readonly isn: IsnGenerator;
+  private deferredAcks: Connection[] = [];
   private now = 0;
 
   constructor(
@@ -107,6 +110,7 @@ export class Endpoint {
       backlog: opts.backlog ?? 511,
       maxConnections: opts.maxConnections ?? 65_536,
       maxTimeWait: opts.maxTimeWait ?? 16_384,
+      coalesceAcks: opts.coalesceAcks ?? false,
     };
     this.timeWait = new LRUCache<number, TimeWaitEntry>({ max: this.opts.maxTimeWait });
     this.isn = new IsnGenerator(env);
@@ -221,6 +225,15 @@ export class Endpoint {
     rec.conn.input(seg, now);
   }
 
+  /** The OS reported `peer` unreachable (RFC 1122 §4.2.3.9): opens to it fail with ECONNREFUSED. */
+  handleUnreachable(peer: Address, now: number): void {
+    this.now = now;
+    for (const id of [...this.synSent]) {
+      const rec = this.conns.get(id);
+      if (rec && sameAddress(rec.remote, peer)) rec.conn.unreachable();
+    }
+  }
+
   /** Run every timer due at `now`. */
   handleTimeout(now: number): void {
     this.now = now;
@@ -255,6 +268,18 @@ export class Endpoint {
       }
       this.wakes.pop(); // stale
     }
+  }
+
+  get hasDeferredAcks(): boolean {
+    return this.deferredAcks.length > 0;
+  }
+
+  /** Send the ACKs held since the last call (see `coalesceAcks`). */
+  flushAcks(now: number): void {
+    this.now = now;
+    const list = this.deferredAcks;
+    this.deferredAcks = [];
+    for (const c of list) c.flushAck(now);
   }
 
   pollTransmit(): Datagram | undefined {
@@ -309,6 +334,7 @@ export class Endpoint {
         timer: (at) => {
           if (at !== Infinity) this.wakes.push({ at, id: localId, tw: false });
         },
+        deferAck: this.opts.coalesceAcks ? () => this.deferredAcks.push(rec.conn) : undefined,
       },
     );
     rec = { conn, remote, remoteKey, passive };

@@ -18,6 +18,7 @@ export class Host {
   private flushing = false;
   private closed = false;
   private refed = false;
+  private ackFlushPending = false;
 
   constructor(
     readonly transport: Transport,
@@ -25,11 +26,21 @@ export class Host {
     env: Env,
     opts?: EndpointOptions,
   ) {
-    this.endpoint = new Endpoint(env, opts);
+    // With a clock that can defer, ACKs for a batch of datagrams go out as one.
+    this.endpoint = new Endpoint(env, { coalesceAcks: clock.defer !== undefined, ...opts });
     transport.onMessage = (data, from) => {
       if (this.closed) return;
       this.endpoint.handleDatagram(data, from, this.clock.now());
       this.flush();
+      if (this.endpoint.hasDeferredAcks && !this.ackFlushPending) {
+        this.ackFlushPending = true;
+        this.clock.defer!(() => {
+          this.ackFlushPending = false;
+          if (this.closed) return;
+          this.endpoint.flushAcks(this.clock.now());
+          this.flush();
+        });
+      }
     };
   }
 
@@ -87,7 +98,9 @@ export class Host {
   private armTimer(): void {
     if (this.closed) return;
     const at = this.endpoint.nextTimeout();
-    if (at === this.timerAt && this.timer) return;
+    // A timer already due no later is kept: firing early is harmless (the endpoint re-checks),
+    // and re-arming on every ACK that pushes the RTO out would cost more.
+    if (this.timer && this.timerAt <= at) return;
     this.timer?.cancel();
     this.timer = null;
     this.timerAt = at;

@@ -51,4 +51,6 @@ export interface Clock {
   setTimer(at: number, fn: () => void): TimerHandle;
   /** Whether timers keep the process alive (real clock only; the simulator ignores it). */
   setRef?(timer: TimerHandle, ref: boolean): void;
+  /** Run `fn` once the current batch of I/O callbacks is done (same instant on a virtual clock). */
+  defer?(fn: () => void): void;
 }

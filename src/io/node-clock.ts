@@ -73,6 +73,11 @@ export class NodeClock implements Clock {
   }
 
   /** Toggle whether one timer keeps the process alive. Handles from other clocks are ignored. */
+  /** After this turn's I/O callbacks: setImmediate runs in the check phase that follows them. */
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
+
   setRef(timer: TimerHandle, ref: boolean): void {
     if (timer instanceof NodeTimer) timer.setRef(ref);
   }

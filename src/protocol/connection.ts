@@ -26,6 +26,11 @@ export interface ConnectionHooks {
   event(ev: ConnEvent): void;
   /** The earliest wake-up time changed (may be Infinity). */
   timer?(at: number): void;
+  /**
+   * If given, an ACK owed for in-order data is not sent at once: the owner calls
+   * `flushAck` after the current batch of datagrams, so one cumulative ACK covers them.
+   */
+  deferAck?(): void;
 }
 
 export interface ConnectionInit {
@@ -91,6 +96,9 @@ export class Connection {
   /** Bytes in flight (RFC 6675 "pipe"). */
   pipe = 0;
   private lostCount = 0;
+  /** Entries SACKed, and entries retransmitted at least once: without either, no loss can be inferred. */
+  private sackedCount = 0;
+  private rtxCount = 0;
   private inRecovery = false;
   private recoverPoint = 0;
   private dupAcks = 0;
@@ -267,12 +275,60 @@ export class Connection {
     return this.peerFinReceived;
   }
 
+  /** ICMP port unreachable is a hard error (RFC 1122 §4.2.3.9): an open in SYN_SENT fails with ECONNREFUSED. */
+  unreachable(): void {
+    if (this.state !== State.SYN_SENT) return;
+    this.enterClosed('port unreachable', 'ECONNREFUSED');
+    this.afterCall();
+  }
+
   setNoDelay(noDelay: boolean, now: number): void {
     this.opts.noDelay = noDelay;
     if (noDelay) {
       this.output(now);
       this.afterCall();
     }
+  }
+
+  // ---------------------------------------------------------------- endpoint hooks (docs/SECURITY.md)
+
+  /**
+   * SYN cookie completion (RFC 4987 §3.6): replay the SYN the cookie encodes and
+   * the final ACK through the normal transitions, LISTEN → SYN_RECEIVED → ESTABLISHED.
+   * The endpoint built the SYN-ACK statelessly with this connection's iss and tsOffset.
+   */
+  openFromCookie(syn: Segment, ack: Segment, now: number): void {
+    this.listen();
+    this.remoteId = syn.srcId;
+    this.acceptSyn(syn);
+    this.transition(State.SYN_RECEIVED, 'rcv SYN (cookie)');
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.advertiseWindow(); // the window the SYN-ACK offered
+    this.input(ack, now);
+  }
+
+  /**
+   * Side-effect free: would `seg` pass the sequence and ACK checks (RFC 9293 §3.10.7.4,
+   * RFC 5961 §5) with a timestamp newer than any seen (RFC 7323 §5)? What may start a
+   * path validation (RFC 9000 §9): replays and blind guesses fail it.
+   */
+  acceptsFresh(seg: Segment, minTsVal = seqAdd(this.tsRecent, 1)): boolean {
+    const s = this.state;
+    if (!isSynchronized(s) || s === State.SYN_RECEIVED || s === State.TIME_WAIT) return false;
+    if (seg.flags & (SYN | RST) || !(seg.flags & ACK) || seqLt(seg.tsVal, minTsVal)) return false;
+    if (!this.acceptable(seg.seq, segmentLength(seg), Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt)))) return false;
+    return seqLe(seg.ack, this.sndNxt) && seqGe(seg.ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, this.mss)));
+  }
+
+  /** An ACK with the current numbers, not sent: the endpoint adds a path challenge or response (RFC 9000 §8.2). */
+  probeSegment(now: number): Segment {
+    const window = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    return { flags: ACK, dstId: this.remoteId, srcId: this.localId, seq: this.sndNxt, ack: this.rcvNxt, window, tsVal: this.tsNow(now), tsEcr: this.tsRecent, payload: EMPTY };
+  }
+
+  /** Timestamp of the newest segment seen (TS.Recent, RFC 7323). */
+  get tsRecentValue(): number {
+    return this.tsRecent;
   }
 
   // ---------------------------------------------------------------- timers
@@ -375,6 +431,8 @@ export class Connection {
     if (seg.mss !== undefined && seg.mss > 0) {
       this.peerMss = seg.mss;
       this.mss = Math.min(this.opts.mss, seg.mss);
+      // Windows count segments of the negotiated SMSS (RFC 5681 §3.1).
+      if (this.mss !== this.opts.mss) this.cc = this.opts.congestion(this.mss);
     }
     const ceiling = Math.min(this.opts.maxMss, this.peerMss || this.opts.mss);
     if (ceiling > this.mss) this.pmtu = new PmtuSearch(this.mss, ceiling);
@@ -526,8 +584,10 @@ export class Connection {
       payload = payload.subarray(Math.min(skip, payload.length));
       seq = this.rcvNxt;
     }
-    if (payload.length > wnd) {
-      payload = payload.subarray(0, wnd);
+    // Keep only what fits below RCV.NXT + RCV.WND, in order or not.
+    const room = Math.max(0, seqDiff(seqAdd(this.rcvNxt, wnd), seq));
+    if (payload.length > room) {
+      payload = payload.subarray(0, room);
       flags &= ~FIN; // the FIN lies beyond the window
     }
     if (payload.length > 0) this.receiveData(seq, payload, now);
@@ -614,6 +674,8 @@ export class Connection {
         if (!e.sacked) this.onDelivered(e, now);
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
+        if (e.sacked) this.sackedCount--;
+        if (e.retransmits > 0) this.rtxCount--;
         this.txq.shift();
       } else {
         if (seqGt(ack, e.seq)) {
@@ -669,6 +731,7 @@ export class Connection {
         if (seqGe(e.seq, b.end)) break;
         if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
+        this.sackedCount++;
         this.onDelivered(e, now);
         this.removePipe(e, e.len);
         if (e.lost) {
@@ -681,6 +744,11 @@ export class Connection {
 
   /** RFC 6675 §5 IsLost: an entry with DupThresh segments' worth SACKed above it is lost. */
   private detectLoss(now: number): void {
+    if (this.sackedCount === 0 && this.rtxCount === 0) {
+      // Everything delivered was cumulatively ACKed and sent in sequence order: nothing to infer.
+      this.reoAt = Infinity;
+      return;
+    }
     let lostAny = false;
     // RACK (RFC 8985 §6.2): lost once a later-sent segment is delivered and the reordering window passed.
     if (this.rack.xmitTs > -Infinity) {
@@ -791,7 +859,11 @@ export class Connection {
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
       // at once when a hole is filled.
-      if (hadHoles || this.ackOwed >= 2 * this.opts.mss) this.sendAck(now);
+      if (hadHoles) this.sendAck(now);
+      else if (this.ackOwed >= 2 * this.opts.mss) {
+        if (this.hooks.deferAck) this.hooks.deferAck();
+        else this.sendAck(now);
+      }
       else if (this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
     } else {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
@@ -928,7 +1000,7 @@ export class Connection {
       e.lost = false;
       this.lostCount--;
     }
-    e.retransmits++;
+    if (e.retransmits++ === 0) this.rtxCount++;
     e.sentAt = now;
     e.inPipe = true;
     this.pipe += e.len;
@@ -947,6 +1019,8 @@ export class Connection {
     e.probe = false;
     this.txq.splice(i + 1, 0, rest);
     if (rest.lost) this.lostCount++; // the pipe already counts the whole, split between the two
+    if (rest.sacked) this.sackedCount++;
+    if (rest.retransmits > 0) this.rtxCount++;
     this.splitOversized(rest);
   }
 
@@ -994,6 +1068,18 @@ export class Connection {
       this.enterClosed('retransmission retries exhausted', 'ETIMEDOUT');
       return;
     }
+    if (this.sndWnd === 0) {
+      // Persist timer (RFC 9293 §3.8.6.1): an unanswered probe of a zero window is no sign of
+      // congestion; probe again, backed off, without touching cwnd.
+      const e = this.txq[0]!;
+      this.rtt.onTimeout();
+      e.retransmits++;
+      e.sentAt = now;
+      this.stats.retransmittedSegments++;
+      this.sendEntry(e, now);
+      this.rtoAt = now + this.rtt.rto;
+      return;
+    }
     this.stats.rtoTimeouts++;
     this.ptoAt = this.reoAt = Infinity;
     // RFC 8899 §4.3: repeated timeouts of full-size segments after raising the MSS suggest a black hole.
@@ -1014,6 +1100,7 @@ export class Connection {
       e.sacked = false;
       this.markLost(e);
     }
+    this.sackedCount = 0;
     this.pipe = 0;
     this.inRecovery = false;
     this.recoverPoint = this.sndNxt;
@@ -1045,7 +1132,7 @@ export class Connection {
       this.retransmit(last, now);
     } else if (last.inPipe) {
       // Already counted in flight: resend without adding to the pipe.
-      last.retransmits++;
+      if (last.retransmits++ === 0) this.rtxCount++;
       last.sentAt = now;
       this.stats.retransmittedSegments++;
       this.sendEntry(last, now);
@@ -1074,6 +1161,14 @@ export class Connection {
       this.send({ flags: ACK, seq: seqAdd(this.sndNxt, -1), payload: EMPTY }, now);
     }
     this.keepAliveAt = now + this.opts.keepAliveInterval;
+  }
+
+  /** End of a batch of datagrams: send the ACK deferred through `hooks.deferAck`, if still owed. */
+  flushAck(now: number): void {
+    if (this.ackOwed >= 2 * this.opts.mss && isSynchronized(this.state)) {
+      this.sendAck(now);
+      this.afterCall();
+    }
   }
 
   /** Send an ACK now (cancels a pending delayed ACK). */
@@ -1201,7 +1296,7 @@ export class Connection {
     this.stallSince = Infinity;
     this.txq.length = 0;
     this.pipe = 0;
-    this.lostCount = 0;
+    this.lostCount = this.sackedCount = this.rtxCount = 0;
     if (error) {
       this.error = error;
       this.emit({ type: 'error', code: error });

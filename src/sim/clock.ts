@@ -50,6 +50,11 @@ export class VirtualClock implements Clock {
   /** Virtual timers never keep a process alive. */
   setRef(_timer: TimerHandle, _ref: boolean): void {}
 
+  /** After everything already due now. */
+  defer(fn: () => void): void {
+    this.setTimer(this.t, fn);
+  }
+
   /** Number of scheduled events not yet run or cancelled. */
   pending(): number {
     return this.live;
