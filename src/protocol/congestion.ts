@@ -36,8 +36,9 @@ export class NewReno implements CongestionController {
 
   onAck(acked: number): void {
     if (this.cwnd < this.ssthresh) {
-      // Slow start: grow by what was acknowledged, at most one MSS per ACK (RFC 5681 §3.1, L=1).
-      this.cwnd += Math.min(acked, this.mss);
+      // Slow start with byte counting, at most 2·SMSS per ACK (RFC 3465 §2.2, L=2): delayed
+      // and coalesced ACKs each cover several segments.
+      this.cwnd += Math.min(acked, 2 * this.mss);
     } else {
       // Congestion avoidance: about one MSS per RTT (RFC 5681 eq. 3, byte counting).
       this.acc += acked;

@@ -30,7 +30,7 @@ export class Cubic implements CongestionController {
 
   onAck(acked: number, now: number, rtt: number): void {
     if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, this.mss); // slow start (RFC 9438 §4.10 uses RFC 5681's)
+      this.cwnd += Math.min(acked, 2 * this.mss); // slow start, byte counting with L=2 (RFC 3465 §2.2)
       return;
     }
     const segs = this.cwnd / this.mss;

@@ -26,7 +26,9 @@ export class Rack {
   onDelivered(e: RackEntry, now: number, minRtt: number): void {
     const rtt = now - e.sentAt;
     // An ACK sooner than min_rtt after a retransmission answers the original: the retransmission was spurious.
-    if (e.retransmits > 0 && rtt < minRtt) {
+    if (e.retransmits > 0 && (minRtt === Infinity || rtt < minRtt)) {
+      // Without an RTT sample we cannot tell which transmission this answers: skip, but learn nothing.
+      if (minRtt === Infinity) return;
       this.reoMult = Math.min(this.reoMult + 1, 16);
       return;
     }
