@@ -5,8 +5,11 @@
 //
 // ISS layout (bits):  31..29 time counter mod 8 · 28..26 MSS index · 25 SACK-permitted
 //                     24..0  MAC(peer address, peer id, peer ISN, counter, MSS index, SACK)
-// Local id:           MAC(peer address, peer id, peer ISN, counter), never 0.
+// Local id:           MAC(peer address, peer id, counter), never 0.
 // Together 57 bits the peer must echo, keyed by a secret only this endpoint holds.
+// The id alone (no ISN in it) recognises the peer's later segments when they
+// overtake its final ACK: those are dropped, not reset (its ACK or a
+// retransmission starting at ISN+1 opens the connection).
 
 import { ACK, SYN, type Segment } from '../wire/segment.js';
 import { seqAdd } from '../wire/seq.js';
@@ -80,19 +83,23 @@ export class SynCookies {
 
   /**
    * The final ACK of a handshake we answered with a cookie: the ids to open the
-   * connection with, or undefined. Only while cookies were sent recently.
+   * connection with; 'early' for a later segment of such a handshake (drop it
+   * quietly); undefined for anything else. Only while cookies were sent recently.
    */
-  check(ack: Segment, from: Address, now: number): CookieOpen | undefined {
+  check(ack: Segment, from: Address, now: number): CookieOpen | 'early' | undefined {
     if (now - this.lastSentAt > 2 * COOKIE_PERIOD) return undefined;
     const iss = seqAdd(ack.ack, -1);
     const peerIsn = seqAdd(ack.seq, -1);
     const idx = (iss >>> 26) & 7;
     const sack = ((iss >>> 25) & 1) === 1;
     const cur = Math.floor(now / COOKIE_PERIOD);
+    let early = false;
     for (const counter of [cur, cur - 1]) {
+      if (this.id(from, ack.srcId, counter) !== ack.dstId) continue;
+      early = true;
       if ((counter & 7) !== iss >>> 29) continue;
       const ids = this.derive(from, ack.srcId, peerIsn, counter, idx, sack);
-      if (ids.iss !== iss || ids.localId !== ack.dstId) continue;
+      if (ids.iss !== iss) continue;
       this.accepted++;
       const syn: Segment = {
         flags: SYN,
@@ -110,13 +117,16 @@ export class SynCookies {
       return { ...ids, syn };
     }
     this.rejected++;
-    return undefined;
+    return early ? 'early' : undefined;
+  }
+
+  private id(from: Address, peerId: number, counter: number): number {
+    return this.key.mac(`cookie-id|${addressKey(from)}|${peerId >>> 0}|${counter}`) >>> 0 || 1;
   }
 
   private derive(from: Address, peerId: number, peerIsn: number, counter: number, idx: number, sack: boolean): CookieIds {
-    const base = `${addressKey(from)}|${peerId >>> 0}|${peerIsn >>> 0}|${counter}`;
-    const localId = this.key.mac(`cookie-id|${base}`) >>> 0 || 1;
-    const m = this.key.mac(`cookie-iss|${base}|${idx}|${sack ? 1 : 0}`);
+    const localId = this.id(from, peerId, counter);
+    const m = this.key.mac(`cookie-iss|${addressKey(from)}|${peerId >>> 0}|${peerIsn >>> 0}|${counter}|${idx}|${sack ? 1 : 0}`);
     const iss = (((counter & 7) << 29) | (idx << 26) | (sack ? 1 << 25 : 0) | (m & MAC_MASK)) >>> 0;
     // RFC 7323 §5.4: a per-connection timestamp offset; derived so the final ACK can rebuild it.
     const tsOffset = Math.imul(localId ^ m, 0x9e3779b1) >>> 0;

@@ -4,8 +4,8 @@
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
 import { LRUCache } from 'lru-cache';
-import { ACK, RST, SYN, decode, encode, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
-import { seqAdd } from '../wire/seq.js';
+import { ACK, RST, SYN, decode, encode, encodedSize, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
+import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { DEFAULT_OPTIONS } from '../protocol/options.js';
@@ -14,6 +14,8 @@ import { State } from '../protocol/state.js';
 import { timeWaitInput, type TimeWaitRecord } from '../protocol/timewait.js';
 import { MinHeap } from '../util/heap.js';
 import { addressKey, sameAddress, type Address, type Env } from './types.js';
+import { SynCookies, type CookieIds } from './cookies.js';
+import { AMPLIFICATION_FACTOR, PathValidator, type PathStats } from './path.js';
 
 export interface EndpointOptions {
   /** Defaults for every connection on this endpoint. */
@@ -40,7 +42,7 @@ export type EndpointEvent =
   /** A TIME_WAIT record expired: the connection's last edge, TIME_WAIT → CLOSED. */
   | { type: 'timewait-end'; localId: number };
 
-export interface EndpointStats {
+export interface EndpointStats extends PathStats {
   datagramsIn: number;
   datagramsOut: number;
   decodeErrors: Partial<Record<DecodeError, number>>;
@@ -50,6 +52,10 @@ export interface EndpointStats {
   backlogFull: number;
   tableFull: number;
   timeWaitSegments: number;
+  synCookiesSent: number;
+  synCookiesAccepted: number;
+  /** Segments not sent to an unvalidated address: over 3× the bytes it sent (RFC 9000 §8). */
+  amplificationLimited: number;
 }
 
 interface ConnRecord {
@@ -57,6 +63,12 @@ interface ConnRecord {
   remote: Address;
   remoteKey: string;
   passive: boolean;
+  /** Passive open whose peer has not yet acknowledged our SYN: bytes from and to it (RFC 9000 §8). */
+  unvalidated: boolean;
+  rx: number;
+  tx: number;
+  /** The key byPeer holds for it. */
+  peerKey: string | undefined;
 }
 
 interface TimeWaitEntry extends TimeWaitRecord {
@@ -83,6 +95,14 @@ export class Endpoint {
     backlogFull: 0,
     tableFull: 0,
     timeWaitSegments: 0,
+    synCookiesSent: 0,
+    synCookiesAccepted: 0,
+    amplificationLimited: 0,
+    unvalidatedPath: 0,
+    pathChallenges: 0,
+    pathChallengesLimited: 0,
+    pathResponses: 0,
+    pathMigrations: 0,
   };
   listening = false;
   private readonly conns = new Map<number, ConnRecord>();
@@ -98,6 +118,8 @@ export class Endpoint {
   private readonly events: EndpointEvent[] = [];
   private evHead = 0;
   private readonly isn: IsnGenerator;
+  private readonly cookies: SynCookies;
+  private readonly paths: PathValidator;
   private deferredAcks: Connection[] = [];
   private now = 0;
 
@@ -114,6 +136,8 @@ export class Endpoint {
     };
     this.timeWait = new LRUCache<number, TimeWaitEntry>({ max: this.opts.maxTimeWait });
     this.isn = new IsnGenerator(env);
+    this.cookies = new SynCookies(this.isn);
+    this.paths = new PathValidator(env, this.stats, (seg, to) => this.send(seg, to));
   }
 
   get connectionCount(): number {
@@ -169,12 +193,18 @@ export class Endpoint {
       if (rec) {
         if (!sameAddress(rec.remote, from)) {
           this.stats.wrongPeer++;
+          const to = this.paths.fromOtherAddress(rec.conn, seg, from, data.length, now);
+          if (to) this.migrate(rec, to, now);
           return;
         }
-        if (rec.conn.remoteId !== 0 && seg.srcId !== rec.conn.remoteId && !(seg.flags & RST)) {
+        // (An active open in SYN_RECEIVED may hear the real SYN-ACK after a forged simultaneous-open SYN.)
+        const reopen = rec.conn.active && rec.conn.state === State.SYN_RECEIVED && (seg.flags & SYN) !== 0;
+        if (rec.conn.remoteId !== 0 && seg.srcId !== rec.conn.remoteId && !(seg.flags & RST) && !reopen) {
           this.stats.wrongPeer++;
           return;
         }
+        if (rec.unvalidated) rec.rx += data.length;
+        if ((seg.pathChallenge || seg.pathResponse || this.paths.size > 0) && this.paths.fromPeer(rec.conn, seg, from, now)) return;
         rec.conn.input(seg, now);
         return;
       }
@@ -186,20 +216,26 @@ export class Endpoint {
         if (v.reply) this.send(v.reply, from);
         return;
       }
+      if (this.listening && (seg.flags & (SYN | RST | ACK)) === ACK && this.openFromCookie(seg, from, now)) return;
       this.noConnection(seg, from);
       return;
     }
-    // dstId 0: a SYN opening a connection (decode guarantees SYN without ACK).
-    if (!(seg.flags & SYN)) {
+    // dstId 0: only a SYN opens a connection. A SYN-ACK with dstId 0 answers nothing of ours:
+    // a listener taking it would keep a LISTEN entry (and a backlog slot) forever.
+    if ((seg.flags & (SYN | ACK)) !== SYN) {
       this.noConnection(seg, from);
       return;
     }
     const known = this.byPeer.get(`${addressKey(from)}#${seg.srcId}`);
     if (known !== undefined) {
-      this.conns.get(known)?.conn.input(seg, now);
+      const krec = this.conns.get(known);
+      if (krec?.unvalidated) krec.rx += data.length;
+      krec?.conn.input(seg, now);
       return;
     }
-    for (const id of this.synSent) {
+    // With a listener, a SYN is a new passive open: matching it to one of our own opens
+    // would join two clients that each meant to reach the other's server.
+    for (const id of this.listening ? [] : this.synSent) {
       const rec = this.conns.get(id);
       if (rec && rec.conn.state === State.SYN_SENT && sameAddress(rec.remote, from)) {
         // Simultaneous open (RFC 9293 §3.5).
@@ -213,6 +249,7 @@ export class Endpoint {
     }
     if (this.halfOpen >= this.opts.backlog) {
       this.stats.backlogFull++;
+      this.sendCookie(seg, from, now);
       return;
     }
     if (this.conns.size >= this.opts.maxConnections) {
@@ -220,6 +257,7 @@ export class Endpoint {
       return;
     }
     const rec = this.create(from, true, undefined, seg.srcId);
+    rec.rx = data.length;
     this.halfOpen++;
     rec.conn.listen();
     rec.conn.input(seg, now);
@@ -321,15 +359,15 @@ export class Endpoint {
     }
   }
 
-  private create(remote: Address, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0): ConnRecord {
-    const localId = this.newId();
+  private create(remote: Address, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0, fixed?: CookieIds): ConnRecord {
+    const localId = fixed?.localId ?? this.newId();
     const remoteKey = addressKey(remote);
-    const iss = this.isn.isn(this.now, `${localId}|${remoteKey}|${remoteId}`);
+    const iss = fixed?.iss ?? this.isn.isn(this.now, `${localId}|${remoteKey}|${remoteId}`);
     let rec: ConnRecord;
     const conn = new Connection(
-      { localId, iss, tsOffset: this.env.random32(), options: { ...this.opts.connection, ...options } },
+      { localId, iss, tsOffset: fixed?.tsOffset ?? this.env.random32(), options: { ...this.opts.connection, ...options } },
       {
-        transmit: (seg) => this.send(seg, rec.remote),
+        transmit: (seg) => this.connSend(rec, seg),
         event: (ev) => this.onConnEvent(rec, ev),
         timer: (at) => {
           if (at !== Infinity) this.wakes.push({ at, id: localId, tw: false });
@@ -337,9 +375,9 @@ export class Endpoint {
         deferAck: this.opts.coalesceAcks ? () => this.deferredAcks.push(rec.conn) : undefined,
       },
     );
-    rec = { conn, remote, remoteKey, passive };
+    rec = { conn, remote, remoteKey, passive, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined };
     this.conns.set(localId, rec);
-    if (remoteId !== 0) this.byPeer.set(`${remoteKey}#${remoteId}`, localId);
+    if (remoteId !== 0) this.byPeer.set((rec.peerKey = `${remoteKey}#${remoteId}`), localId);
     return rec;
   }
 
@@ -347,7 +385,7 @@ export class Endpoint {
     const conn = rec.conn;
     if (ev.type === 'state') {
       if (ev.from === State.SYN_SENT) this.synSent.delete(conn.localId);
-      if (ev.to !== State.SYN_SENT && conn.remoteId !== 0) this.byPeer.set(`${rec.remoteKey}#${conn.remoteId}`, conn.localId);
+      if (ev.to !== State.SYN_SENT && conn.remoteId !== 0) this.indexPeer(rec);
       if (rec.passive && ev.from === State.SYN_RECEIVED) this.halfOpen--;
       if (rec.passive && ev.from === State.SYN_RECEIVED && ev.to === State.ESTABLISHED) {
         this.emit({ type: 'conn', conn, ev });
@@ -377,10 +415,17 @@ export class Endpoint {
     const id = rec.conn.localId;
     if (!this.conns.delete(id)) return;
     this.synSent.delete(id);
-    if (rec.conn.remoteId !== 0) {
-      const k = `${rec.remoteKey}#${rec.conn.remoteId}`;
-      if (this.byPeer.get(k) === id) this.byPeer.delete(k);
-    }
+    this.paths.forget(id);
+    if (rec.peerKey !== undefined && this.byPeer.get(rec.peerKey) === id) this.byPeer.delete(rec.peerKey);
+  }
+
+  /** Index the connection under its current peer key only (the key changes on migration, or when a forged simultaneous-open SYN is replaced). */
+  private indexPeer(rec: ConnRecord): void {
+    const k = `${rec.remoteKey}#${rec.conn.remoteId}`;
+    if (k === rec.peerKey) return;
+    if (rec.peerKey !== undefined && this.byPeer.get(rec.peerKey) === rec.conn.localId) this.byPeer.delete(rec.peerKey);
+    rec.peerKey = k;
+    this.byPeer.set(k, rec.conn.localId);
   }
 
   /** RFC 9293 §3.10.7.1: a segment for no connection gets an RST, never in answer to an RST. */
@@ -403,6 +448,57 @@ export class Endpoint {
           };
     this.stats.rstSent++;
     this.send(rst, from);
+  }
+
+  /** Past the backlog: answer with a SYN cookie and keep nothing (RFC 4987 §3.6). */
+  private sendCookie(syn: Segment, from: Address, now: number): void {
+    const o = { ...DEFAULT_OPTIONS, ...this.opts.connection };
+    const { seg, ids } = this.cookies.synAck(syn, from, now, { mss: Math.max(o.mss, o.maxMss), sack: o.sack, window: Math.min(o.rcvBuf, 0xffffffff) });
+    if (this.conns.has(ids.localId) || this.timeWait.has(ids.localId)) return;
+    this.stats.synCookiesSent++;
+    this.send(seg, from);
+  }
+
+  /** An ACK for no connection that returns a valid cookie: open the connection from it. */
+  private openFromCookie(ack: Segment, from: Address, now: number): boolean {
+    const c = this.cookies.check(ack, from, now);
+    if (c === 'early') return true; // overtook the handshake's final ACK: drop, no RST
+    if (!c || this.conns.has(c.localId) || this.timeWait.has(c.localId)) return false;
+    if (this.conns.size >= this.opts.maxConnections) {
+      this.stats.tableFull++;
+      return true;
+    }
+    this.stats.synCookiesAccepted++;
+    const rec = this.create(from, true, undefined, ack.srcId, c);
+    this.halfOpen++; // balanced by the SYN_RECEIVED exit
+    rec.conn.openFromCookie(c.syn, ack, now);
+    if (rec.conn.state === State.SYN_RECEIVED) rec.conn.abort(now);
+    return true;
+  }
+
+  /** A validated path change (RFC 9000 §9): the connection follows its peer to `to`. */
+  private migrate(rec: ConnRecord, to: Address, now: number): void {
+    rec.remote = { ...to };
+    rec.remoteKey = addressKey(to);
+    this.indexPeer(rec);
+    this.send(rec.conn.probeSegment(now), rec.remote); // an ACK on the new path: the peer need not wait for its RTO
+  }
+
+  /** A connection's segment. Until a passive open's peer acknowledges our SYN, at most 3× what it sent (RFC 9000 §8.1). */
+  private connSend(rec: ConnRecord, seg: Segment): void {
+    if (rec.unvalidated) {
+      if (seqGt(rec.conn.sndUna, rec.conn.iss)) {
+        rec.unvalidated = false;
+      } else {
+        const n = encodedSize(seg);
+        if (rec.tx + n > AMPLIFICATION_FACTOR * rec.rx) {
+          this.stats.amplificationLimited++;
+          return;
+        }
+        rec.tx += n;
+      }
+    }
+    this.send(seg, rec.remote);
   }
 
   private send(seg: Segment, to: Address): void {

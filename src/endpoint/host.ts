@@ -21,7 +21,7 @@ export class Host {
   private ackFlushPending = false;
 
   constructor(
-    readonly transport: Transport,
+    public transport: Transport,
     readonly clock: Clock,
     env: Env,
     opts?: EndpointOptions,
@@ -42,6 +42,16 @@ export class Host {
         });
       }
     };
+  }
+
+  /** Move to another transport (a new local address, as after a NAT rebinding); the old one is closed. */
+  rebind(transport: Transport): void {
+    const old = this.transport;
+    transport.onMessage = old.onMessage;
+    transport.onError = old.onError;
+    old.onMessage = null;
+    old.close();
+    this.transport = transport;
   }
 
   get now(): number {

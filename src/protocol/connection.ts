@@ -106,6 +106,8 @@ export class Connection {
   cc: CongestionController;
   private retries = 0;
   private lastSendAt = 0;
+  /** Set while the persist timer overrides sender-side SWS avoidance. */
+  private swsOverride = false;
 
   // Receive side.
   private readonly rcvQ = new ByteQueue();
@@ -145,6 +147,8 @@ export class Connection {
   error: ConnErrorCode | undefined;
   /** The peer's MSS option: the most it accepts. */
   private peerMss = 0;
+  /** 'established' was emitted (also when the SYN is ACKed after a close moved us to FIN_WAIT_1). */
+  private announced = false;
   private pmtu: PmtuSearch | undefined;
   private blackHoleRtos = 0;
 
@@ -308,15 +312,17 @@ export class Connection {
   }
 
   /**
-   * Side-effect free: would `seg` pass the sequence and ACK checks (RFC 9293 §3.10.7.4,
-   * RFC 5961 §5) with a timestamp newer than any seen (RFC 7323 §5)? What may start a
-   * path validation (RFC 9000 §9): replays and blind guesses fail it.
+   * Side-effect free: is `seg` plausibly the peer's newest segment? Sequence number within a
+   * receive buffer of RCV.NXT (a retransmission counts), ACK acceptable (RFC 5961 §5), timestamp
+   * newer than any seen (RFC 7323). What may start a path validation (RFC 9000 §9): replays and
+   * blind guesses fail it.
    */
   acceptsFresh(seg: Segment, minTsVal = seqAdd(this.tsRecent, 1)): boolean {
     const s = this.state;
     if (!isSynchronized(s) || s === State.SYN_RECEIVED || s === State.TIME_WAIT) return false;
     if (seg.flags & (SYN | RST) || !(seg.flags & ACK) || seqLt(seg.tsVal, minTsVal)) return false;
-    if (!this.acceptable(seg.seq, segmentLength(seg), Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt)))) return false;
+    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    if (!seqInRange(seg.seq, seqAdd(this.rcvNxt, -this.opts.rcvBuf), seqAdd(this.rcvNxt, wnd + 1))) return false;
     return seqLe(seg.ack, this.sndNxt) && seqGe(seg.ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, this.mss)));
   }
 
@@ -461,13 +467,7 @@ export class Connection {
     this.remoteId = seg.srcId;
     this.acceptSyn(seg);
     if (hasAck) {
-      this.onAckAdvance(seg, now);
-      this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
-      this.onEstablished(now);
-      this.updateWindow(seg);
-      this.sendAck(now);
-      if (this.finQueued) this.startFinAfterOpen(now);
-      this.output(now);
+      this.completeActiveOpen(seg, now);
     } else {
       // Simultaneous open (RFC 9293 §3.5, Figure 8).
       this.transition(State.SYN_RECEIVED, 'rcv SYN (simultaneous open)');
@@ -475,7 +475,19 @@ export class Connection {
     }
   }
 
+  private completeActiveOpen(seg: Segment, now: number): void {
+    this.onAckAdvance(seg, now);
+    this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
+    this.onEstablished(now);
+    this.updateWindow(seg);
+    this.sendAck(now);
+    if (this.finQueued) this.startFinAfterOpen(now);
+    this.output(now);
+  }
+
   private onEstablished(now: number): void {
+    if (this.announced) return;
+    this.announced = true;
     if (this.opts.keepAlive) this.keepAliveAt = now + this.opts.keepAliveIdle;
     this.emit({ type: 'established' });
   }
@@ -499,6 +511,15 @@ export class Connection {
     let seq = seg.seq;
     let payload = seg.payload;
 
+    // A simultaneous-open SYN can be forged blind (it needs no secret); a SYN-ACK that
+    // acknowledges our SYN cannot. It replaces that SYN and completes the open (RFC 5961 spirit).
+    if (this.active && this.state === State.SYN_RECEIVED && (flags & (SYN | ACK | RST)) === (SYN | ACK) && seq !== this.irs && seg.ack === this.sndNxt) {
+      this.remoteId = seg.srcId;
+      this.acceptSyn(seg);
+      this.completeActiveOpen(seg, now);
+      return;
+    }
+
     // A retransmitted SYN from the peer (our SYN-ACK or ACK was lost).
     if (flags & SYN && seq === this.irs) {
       if (this.state === State.SYN_RECEIVED && !(flags & ACK)) {
@@ -509,6 +530,12 @@ export class Connection {
       flags &= ~SYN;
       seq = seqAdd(seq, 1);
       if (this.state !== State.SYN_RECEIVED) this.sendAck(now);
+    }
+
+    // RFC 5961 §4.2: any other SYN, in window or not, earns a (rate-limited) challenge ACK.
+    if (flags & SYN && !(flags & RST)) {
+      this.challengeAck(now);
+      return;
     }
 
     // PAWS (RFC 7323 §5.3): an old timestamp marks an old duplicate.
@@ -596,6 +623,8 @@ export class Connection {
     if (flags & FIN) {
       const fin = seqAdd(seq, payload.length);
       if (this.peerFinSeq === undefined) this.peerFinSeq = fin;
+      // A FIN above a hole: ACK at once, as for any out-of-order segment.
+      if (fin !== this.rcvNxt && payload.length === 0) this.sendAck(now);
     }
     this.maybeProcessFin(now);
     if (this.state === State.FIN_WAIT_1 && this.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
@@ -631,11 +660,13 @@ export class Connection {
     if (seg.sack && this.peerSack) this.onSack(seg.sack, now);
     if (seqGt(ack, this.sndUna)) {
       this.onAckAdvance(seg, now);
+      if (!this.announced && seqGt(this.sndUna, this.iss)) this.onEstablished(now); // SYN ACKed after an early close
     } else if (
       ack === this.sndUna &&
       payloadLen === 0 &&
       !(seg.flags & FIN) &&
       seg.window === oldWnd &&
+      seg.window > 0 && // answers to zero-window probes are not a loss signal
       this.txq.length > 0
     ) {
       // Duplicate ACK (RFC 5681 §2).
@@ -706,8 +737,10 @@ export class Connection {
         this.dupAcks = 0;
         this.cc.onRecoveryEnd(now);
       } else if (!this.peerSack) {
-        // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too.
-        this.markLost(this.txq[0]);
+        // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it now.
+        const head = this.txq[0];
+        this.markLost(head);
+        if (head?.lost) this.retransmit(head, now);
       }
     } else {
       this.dupAcks = 0;
@@ -792,6 +825,9 @@ export class Connection {
     this.stats.fastRetransmits++;
     this.cc.onLoss(now, this.pipe);
     if (markFirst) this.markLost(this.txq.find((e) => !e.sacked));
+    // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
+    const first = this.txq.find((e) => e.lost);
+    if (first) this.retransmit(first, now);
   }
 
   private onDelivered(e: TxEntry, now: number): void {
@@ -922,6 +958,8 @@ export class Connection {
     if (!(s === State.ESTABLISHED || s === State.FIN_WAIT_1 || s === State.CLOSE_WAIT || s === State.CLOSING || s === State.LAST_ACK)) {
       return;
     }
+    // RFC 5681 §4.1: restart from the initial window after an idle RTO (before cwnd is read below).
+    if (this.txq.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
     const cwnd = this.cc.cwnd;
     // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
     if (this.lostCount > 0) {
@@ -933,8 +971,6 @@ export class Connection {
         this.retransmit(e, now);
       }
     }
-    // RFC 5681 §4.1: restart from the initial window after an idle RTO.
-    if (this.txq.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
     for (;;) {
       const offset = seqDiff(this.sndNxt, this.sendBase);
       const unsent = this.sendQ.length - offset;
@@ -949,8 +985,10 @@ export class Connection {
       if (unsent > 0 && n <= 0) break;
       n = Math.max(0, n);
       if (n < this.mss && n < unsent) {
-        // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1).
-        if (n < this.maxSndWnd / 2 || n === 0) break;
+        // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1). With nothing in flight no ACK will come
+        // to enlarge a cwnd-limited n (e.g. cwnd below an MSS raised by PMTU probing), so send it: the RFC's
+        // override case. A small peer window is different: its window update will come.
+        if (n === 0 || (n < this.maxSndWnd / 2 && !this.swsOverride && (this.txq.length > 0 || n >= wndLeft))) break;
       } else if (n < this.mss && !this.opts.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
         // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
         break;
@@ -980,7 +1018,7 @@ export class Connection {
       this.sndNxt = seqAdd(this.sndNxt, len);
       if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
       if (this.stallSince === Infinity) this.stallSince = now;
-      if (this.ptoAt === Infinity) this.armPto(now);
+      this.armPto(now); // RFC 8985 §7.2: restart on every new transmission
       if (withFin) break;
     }
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
@@ -1060,7 +1098,10 @@ export class Connection {
         this.sndNxt = seqAdd(this.sndNxt, 1);
         this.rtoAt = now + this.rtt.rto;
       } else {
+        // The SWS override timeout (RFC 9293 §3.8.6.2.1): the window update we wait for may have been lost.
+        this.swsOverride = true;
         this.output(now);
+        this.swsOverride = false;
       }
       return;
     }
@@ -1270,7 +1311,6 @@ export class Connection {
   }
 
   private enterTimeWait(now: number, reason: string): void {
-    this.transition(State.TIME_WAIT, reason);
     this.rtoAt = Infinity;
     this.delAckAt = Infinity;
     this.keepAliveAt = this.reoAt = this.ptoAt = this.paceAt = Infinity;
@@ -1285,6 +1325,8 @@ export class Connection {
       tsRecent: this.tsRecent,
       expiresAt: this.timeWaitAt,
     };
+    // The record exists before the state event: the endpoint takes it from timeWaitRecord() on that event.
+    this.transition(State.TIME_WAIT, reason);
     this.emit({ type: 'closed' });
   }
 

@@ -15,17 +15,20 @@ export class Pacer {
     return ((slowStart ? 2 : 1.25) * cwnd) / Math.max(srtt, 0.05);
   }
 
-  private refill(now: number, rate: number): void {
+  private refill(now: number, rate: number): number {
     const cap = Math.max(10 * this.mss, rate * 2);
     if (this.last === -Infinity) this.tokens = cap;
     else this.tokens = Math.min(cap, this.tokens + (now - this.last) * rate);
     this.last = now;
+    return cap;
   }
 
   /** Take `size` bytes of budget if there is enough; otherwise the time there will be. */
   take(now: number, size: number, rate: number): number {
-    this.refill(now, rate);
-    if (this.tokens >= size) {
+    const cap = this.refill(now, rate);
+    // A full bucket lets any one segment go (it may run into debt): a segment larger than the cap,
+    // e.g. a path MTU probe, would otherwise wait forever.
+    if (this.tokens >= Math.min(size, cap)) {
       this.tokens -= size;
       return now;
     }

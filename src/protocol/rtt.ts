@@ -48,8 +48,9 @@ export class RttEstimator {
 
   /** Current RTO with backoff, clamped to [rtoMin, rtoMax] (RFC 6298 §2.4, §2.5). */
   get rto(): number {
-    const v = Math.min(this.base, this.o.rtoMax) * 2 ** this.backoff;
-    return Math.min(this.o.rtoMax, Math.max(this.o.rtoMin, v));
+    // Clamp before backing off, so each timeout doubles the RTO actually used (RFC 6298 §5.5).
+    const v = Math.min(this.o.rtoMax, Math.max(this.o.rtoMin, this.base)) * 2 ** this.backoff;
+    return Math.min(this.o.rtoMax, v);
   }
 
   /** RFC 6298 §5.5: back off the timer. */

@@ -22,7 +22,7 @@ export type TimeWaitVerdict = { reply: Segment | null; restarted: boolean };
 /**
  * A segment for a connection in TIME_WAIT. A retransmitted FIN is acknowledged
  * and restarts the 2·MSL timer (RFC 9293 §3.10.7.4, eighth step); an RST is
- * ignored (RFC 1337); anything else with an ACK gets our ACK back.
+ * ignored (RFC 1337); an unacceptable segment (old data, a wrong sequence number) gets our ACK back.
  */
 export function timeWaitInput(r: TimeWaitRecord, seg: Segment, now: number, twoMsl: number): TimeWaitVerdict {
   if (seg.flags & RST) return { reply: null, restarted: false };
@@ -32,6 +32,9 @@ export function timeWaitInput(r: TimeWaitRecord, seg: Segment, now: number, twoM
     restarted = true;
   }
   if (seg.flags & SYN && !(seg.flags & ACK)) return { reply: null, restarted };
+  // An acceptable bare ACK is not answered (RFC 9293 §3.10.7.4): with both ends in TIME_WAIT
+  // (simultaneous close) each would otherwise answer the other's ACK forever.
+  if (!restarted && seg.payload.length === 0 && seg.seq === r.rcvNxt) return { reply: null, restarted };
   return { reply: timeWaitAck(r, now), restarted };
 }
 

@@ -24,6 +24,10 @@ const KNOWN_FLAGS = FIN | SYN | RST | ACK;
 export const OPT_MSS = 1;
 export const OPT_SACK_PERMITTED = 2;
 export const OPT_SACK = 3;
+/** Path validation (after RFC 9000 §8.2): 8 unpredictable bytes, echoed in a response. Non-SYN segments only. */
+export const OPT_PATH_CHALLENGE = 4;
+export const OPT_PATH_RESPONSE = 5;
+export const PATH_DATA_SIZE = 8;
 
 /** At most this many SACK blocks fit one segment (RFC 2018 §3 allows 4 with timestamps in TCP's 40 bytes; we have room, keep 4). */
 export const MAX_SACK_BLOCKS = 4;
@@ -50,6 +54,10 @@ export interface Segment {
   sackPermitted?: boolean | undefined;
   /** SACK blocks (RFC 2018). */
   sack?: SackBlock[] | undefined;
+  /** PATH_CHALLENGE data (8 bytes). */
+  pathChallenge?: Uint8Array | undefined;
+  /** PATH_RESPONSE data (8 bytes): the challenge's, echoed. */
+  pathResponse?: Uint8Array | undefined;
   payload: Uint8Array;
 }
 
@@ -62,6 +70,7 @@ export type DecodeError =
   | 'option-truncated'
   | 'option-length'
   | 'syn-option-on-non-syn'
+  | 'path-option-on-syn'
   | 'rst-with-payload'
   | 'syn-with-dst';
 
@@ -79,6 +88,8 @@ function optionsSize(s: Segment): number {
   if (s.mss !== undefined) n += 4;
   if (s.sackPermitted) n += 2;
   if (s.sack && s.sack.length > 0) n += 2 + 8 * Math.min(s.sack.length, MAX_SACK_BLOCKS);
+  if (s.pathChallenge) n += 2 + PATH_DATA_SIZE;
+  if (s.pathResponse) n += 2 + PATH_DATA_SIZE;
   return n;
 }
 
@@ -130,6 +141,13 @@ export function encode(s: Segment, out?: Uint8Array): Uint8Array {
       dv.setUint32(p + 4, b.end >>> 0);
       p += 8;
     }
+  }
+  for (const [kind, data] of [[OPT_PATH_CHALLENGE, s.pathChallenge], [OPT_PATH_RESPONSE, s.pathResponse]] as const) {
+    if (!data) continue;
+    dv.setUint8(p, kind);
+    dv.setUint8(p + 1, PATH_DATA_SIZE);
+    for (let i = 0; i < PATH_DATA_SIZE; i++) buf[p + 2 + i] = data[i] ?? 0;
+    p += 2 + PATH_DATA_SIZE;
   }
   buf.set(s.payload, p);
   return size === buf.length ? buf : buf.subarray(0, size);
@@ -191,6 +209,13 @@ export function decode(buf: Uint8Array): DecodeResult {
         seg.sack = blocks;
         break;
       }
+      case OPT_PATH_CHALLENGE:
+      case OPT_PATH_RESPONSE:
+        if (len !== PATH_DATA_SIZE) return { ok: false, reason: 'option-length' };
+        if (isSyn) return { ok: false, reason: 'path-option-on-syn' };
+        if (kind === OPT_PATH_CHALLENGE) seg.pathChallenge = buf.slice(v, v + len);
+        else seg.pathResponse = buf.slice(v, v + len);
+        break;
       default:
         break; // unknown option: skip
     }

@@ -1,0 +1,380 @@
+import { describe, expect, it } from 'vitest';
+import { Endpoint, type EndpointEvent, type EndpointOptions } from '../src/endpoint/endpoint.js';
+import type { Address } from '../src/endpoint/types.js';
+import type { Connection } from '../src/protocol/connection.js';
+import { SimNetwork, simHost } from '../src/sim/index.js';
+import { Prng, prngEnv } from '../src/sim/prng.js';
+import { ACK, FIN, RST, SYN, decode, encode, type Segment } from '../src/wire/segment.js';
+import { seqAdd } from '../src/wire/seq.js';
+
+const A: Address = { address: '10.0.0.1', port: 1000 };
+const B: Address = { address: '10.0.0.2', port: 2000 };
+const C: Address = { address: '10.0.0.3', port: 3000 };
+const MSL = 1000;
+
+function endpoint(seed: number, opts: EndpointOptions = {}): Endpoint {
+  return new Endpoint(prngEnv(new Prng(seed)), { connection: { msl: MSL, pacing: false }, ...opts });
+}
+
+function seg(over: Partial<Segment>): Segment {
+  return { flags: ACK, dstId: 0, srcId: 0x1234, seq: 100, ack: 200, window: 1000, tsVal: 5, tsEcr: 0, payload: new Uint8Array(0), ...over };
+}
+
+/** Everything `e` queued for sending, decoded. */
+function sent(e: Endpoint): Array<{ seg: Segment; to: Address }> {
+  const out: Array<{ seg: Segment; to: Address }> = [];
+  for (let d = e.pollTransmit(); d; d = e.pollTransmit()) {
+    const r = decode(d.data);
+    if (!r.ok) throw new Error(`endpoint sent an undecodable datagram: ${r.reason}`);
+    out.push({ seg: r.segment, to: d.to });
+  }
+  return out;
+}
+
+function events(e: Endpoint): EndpointEvent[] {
+  const out: EndpointEvent[] = [];
+  for (let ev = e.pollEvent(); ev; ev = e.pollEvent()) out.push(ev);
+  return out;
+}
+
+/** Two endpoints joined by an instant, lossless wire (`drop` decides otherwise), on a shared clock. */
+class Wire {
+  now = 0;
+  readonly log: Array<{ from: Address; seg: Segment }> = [];
+  readonly ev = new Map<Endpoint, EndpointEvent[]>();
+  drop: (seg: Segment, from: Address) => boolean = () => false;
+
+  constructor(
+    readonly a: Endpoint,
+    readonly b: Endpoint,
+  ) {
+    this.ev.set(a, []);
+    this.ev.set(b, []);
+  }
+
+  private addr(e: Endpoint): Address {
+    return e === this.a ? A : B;
+  }
+
+  /** Deliver until nothing is left in flight. */
+  flush(): void {
+    for (let guard = 0; guard < 10_000; guard++) {
+      let moved = false;
+      for (const [src, dst] of [[this.a, this.b], [this.b, this.a]] as const) {
+        for (let d = src.pollTransmit(); d; d = src.pollTransmit()) {
+          moved = true;
+          const from = this.addr(src);
+          const r = decode(d.data);
+          if (r.ok) this.log.push({ from, seg: r.segment });
+          if (r.ok && this.drop(r.segment, from)) continue;
+          dst.handleDatagram(d.data, from, this.now);
+        }
+        this.ev.get(src)!.push(...events(src));
+      }
+      if (!moved) return;
+    }
+    throw new Error('wire does not settle');
+  }
+
+  /** Run timers and deliveries up to `until`. */
+  run(until: number): void {
+    this.flush();
+    for (;;) {
+      const t = Math.min(this.a.nextTimeout(), this.b.nextTimeout());
+      if (t > until) break;
+      this.now = Math.max(this.now, t);
+      this.a.handleTimeout(this.now);
+      this.b.handleTimeout(this.now);
+      this.flush();
+    }
+    this.now = until;
+  }
+
+  accepted(e: Endpoint): Connection[] {
+    return this.ev.get(e)!.flatMap((x) => (x.type === 'accept' ? [x.conn] : []));
+  }
+}
+
+describe('Endpoint: segments for no connection (RFC 9293 §3.10.7.1)', () => {
+  it('an ACK segment for no connection gets <SEQ=SEG.ACK><CTL=RST>', () => {
+    const e = endpoint(1);
+    e.handleDatagram(encode(seg({ flags: ACK, dstId: 777, srcId: 55, seq: 100, ack: 0xfffffff0, payload: new Uint8Array(5) })), A, 0);
+    const out = sent(e);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.to).toEqual(A);
+    expect(out[0]!.seg).toMatchObject({ flags: RST, seq: 0xfffffff0, dstId: 55, srcId: 777 });
+    expect(e.stats.noConnection).toBe(1);
+    expect(e.stats.rstSent).toBe(1);
+  });
+
+  it('a segment without ACK (a SYN to a closed port) gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>', () => {
+    const e = endpoint(1);
+    e.handleDatagram(encode(seg({ flags: SYN, srcId: 55, seq: 0xfffffffa, payload: new Uint8Array(10) })), A, 0);
+    const out = sent(e);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.seg).toMatchObject({ flags: RST | ACK, seq: 0, ack: seqAdd(0xfffffffa, 11), dstId: 55 });
+  });
+
+  it('a FIN for no connection is counted in SEG.LEN', () => {
+    const e = endpoint(1);
+    e.handleDatagram(encode(seg({ flags: FIN | ACK, dstId: 9, seq: 10, ack: 20, payload: new Uint8Array(3) })), A, 0);
+    expect(sent(e)[0]!.seg).toMatchObject({ flags: RST, seq: 20 });
+  });
+
+  it('an RST is never answered with an RST', () => {
+    const e = endpoint(1);
+    for (const flags of [RST, RST | ACK, RST | FIN | ACK]) {
+      e.handleDatagram(encode(seg({ flags, dstId: 777 })), A, 0);
+      e.handleDatagram(encode(seg({ flags, dstId: 0 })), A, 0);
+    }
+    expect(sent(e)).toEqual([]);
+    expect(e.stats.rstSent).toBe(0);
+    expect(e.stats.noConnection).toBe(6);
+  });
+
+  it('decode errors are dropped without reply and counted by reason', () => {
+    const e = endpoint(1);
+    const good = encode(seg({ dstId: 5 }));
+    const badVersion = Uint8Array.from(good);
+    badVersion[0] = 9;
+    const badFlags = Uint8Array.from(good);
+    badFlags[1] = FIN;
+    e.handleDatagram(new Uint8Array(3), A, 0);
+    e.handleDatagram(badVersion, A, 0);
+    e.handleDatagram(badFlags, A, 0);
+    e.handleDatagram(Uint8Array.from(badFlags), A, 0);
+    expect(e.stats.decodeErrors).toEqual({ short: 1, version: 1, 'bad-flags': 2 });
+    expect(e.stats.datagramsIn).toBe(4);
+    expect(sent(e)).toEqual([]);
+  });
+});
+
+describe('Endpoint: demultiplexing by connection id', () => {
+  it('a passive open: SYN with dst id 0 creates a connection; the SYN-ACK names both ids', () => {
+    const e = endpoint(2);
+    e.listen();
+    e.handleDatagram(encode(seg({ flags: SYN, srcId: 4242, seq: 7, mss: 1000 })), A, 0);
+    const [synAck] = sent(e);
+    expect(synAck!.seg.flags).toBe(SYN | ACK);
+    expect(synAck!.seg.dstId).toBe(4242);
+    expect(synAck!.seg.srcId).not.toBe(0);
+    expect(synAck!.seg.ack).toBe(8);
+    expect(e.connectionCount).toBe(1);
+    // A retransmitted SYN (same address and source id) reaches the same connection.
+    e.handleDatagram(encode(seg({ flags: SYN, srcId: 4242, seq: 7, mss: 1000 })), A, 500);
+    const again = sent(e);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.seg).toMatchObject({ flags: SYN | ACK, srcId: synAck!.seg.srcId, seq: synAck!.seg.seq });
+    expect(e.connectionCount).toBe(1);
+    // The same source id from another address is another connection.
+    e.handleDatagram(encode(seg({ flags: SYN, srcId: 4242, seq: 9 })), C, 600);
+    expect(e.connectionCount).toBe(2);
+  });
+
+  it('the backlog bounds half-open connections; SYNs past it keep no state and are counted', () => {
+    const e = endpoint(3);
+    e.listen(2);
+    for (let id = 1; id <= 5; id++) e.handleDatagram(encode(seg({ flags: SYN, srcId: id, seq: id * 1000 })), A, 0);
+    expect(e.connectionCount).toBe(2);
+    expect(e.stats.backlogFull).toBe(3);
+    // What answers them (if anything) is stateless: the table did not grow.
+    sent(e);
+    e.handleDatagram(encode(seg({ flags: SYN, srcId: 1, seq: 1000 })), A, 10); // retransmission of an admitted SYN
+    expect(sent(e)).toHaveLength(1);
+    expect(e.stats.backlogFull).toBe(3);
+    expect(e.connectionCount).toBe(2);
+  });
+
+  it('wrong-peer datagrams are dropped and counted; the connection sees none of their bytes', () => {
+    const a = endpoint(4);
+    const b = endpoint(5);
+    b.listen();
+    const w = new Wire(a, b);
+    const c = a.connect(B, 0);
+    w.flush();
+    const [s] = w.accepted(b);
+    expect(s!.state).toBe('ESTABLISHED');
+    // From another address, with the right ids: not taken as data.
+    const evil = seg({ flags: ACK, dstId: s!.localId, srcId: c.localId, seq: c.sndNxt, ack: s!.sndNxt, tsVal: 1, payload: new Uint8Array([1, 2, 3]) });
+    b.handleDatagram(encode(evil), C, 1);
+    // From the right address with a wrong source id.
+    b.handleDatagram(encode({ ...evil, srcId: c.localId ^ 1 }), A, 1);
+    expect(b.stats.wrongPeer).toBe(2);
+    expect(s!.readableLength).toBe(0);
+    expect(s!.state).toBe('ESTABLISHED');
+    for (const { seg: out } of sent(b)) expect(out.payload.length).toBe(0);
+  });
+
+  it('simultaneous open: two SYNs cross and both sides reach ESTABLISHED on one connection each', () => {
+    const a = endpoint(6);
+    const b = endpoint(7);
+    const ca = a.connect(B, 0);
+    const cb = b.connect(A, 0);
+    const w = new Wire(a, b);
+    w.flush();
+    expect(ca.state).toBe('ESTABLISHED');
+    expect(cb.state).toBe('ESTABLISHED');
+    expect(ca.remoteId).toBe(cb.localId);
+    expect(cb.remoteId).toBe(ca.localId);
+    expect(a.connectionCount).toBe(1);
+    expect(b.connectionCount).toBe(1);
+    ca.write(new Uint8Array([42]), 1);
+    w.flush();
+    expect(Array.from(cb.read(1)!)).toEqual([42]);
+  });
+
+  it('with a listener, a SYN from a peer we are connecting to is a new passive open, not a simultaneous open', () => {
+    const a = endpoint(12);
+    const b = endpoint(13);
+    a.listen();
+    b.listen();
+    const ca = a.connect(B, 0);
+    const cb = b.connect(A, 0);
+    const w = new Wire(a, b);
+    w.flush();
+    const [sa] = w.accepted(a);
+    const [sb] = w.accepted(b);
+    expect(ca.remoteId).toBe(sb!.localId);
+    expect(cb.remoteId).toBe(sa!.localId);
+    expect(a.connectionCount).toBe(2);
+    expect(b.connectionCount).toBe(2);
+  });
+
+  it('a lost SYN-ACK: the retransmitted SYN matches the half-open connection by address and source id', () => {
+    const a = endpoint(8);
+    const b = endpoint(9);
+    b.listen();
+    const w = new Wire(a, b);
+    let dropped = 0;
+    w.drop = (s) => s.flags === (SYN | ACK) && dropped++ === 0;
+    const c = a.connect(B, 0);
+    w.run(5000);
+    expect(c.state).toBe('ESTABLISHED');
+    expect(dropped).toBeGreaterThan(1);
+    expect(b.connectionCount).toBe(1);
+    expect(w.accepted(b)).toHaveLength(1);
+  });
+
+  it('50 connections, both directions, one port per endpoint, never see each other’s bytes', () => {
+    const net = new SimNetwork({ seed: 11, link: { delay: [1, 4], reorder: 0.1 } });
+    const ha = simHost(net, A, { connection: { msl: MSL } });
+    const hb = simHost(net, B, { connection: { msl: MSL } });
+    ha.endpoint.listen();
+    hb.endpoint.listen();
+    const N = 25;
+    /** The bytes connection `tag` sends: its tag, then a pattern of its own. */
+    const payload = (tag: number) => Uint8Array.from({ length: 3000 }, (_, i) => (i < 2 ? [tag >> 8, tag & 255][i]! : (tag * 7 + i) & 255));
+    const received = new Map<Connection, Uint8Array[]>();
+    const ends = new Set<Connection>();
+    const hook = (host: typeof ha) => (ev: EndpointEvent) => {
+      if (ev.type === 'accept') received.set(ev.conn, []);
+      if (ev.type !== 'conn') return;
+      const got = received.get(ev.conn);
+      if (ev.ev.type === 'readable' && got) for (let c = ev.conn.read(net.now); c; c = ev.conn.read(net.now)) got.push(c);
+      if (ev.ev.type === 'end') {
+        ends.add(ev.conn);
+        ev.conn.shutdown(net.now);
+        host.flush();
+      }
+    };
+    ha.onEvent = hook(ha);
+    hb.onEvent = hook(hb);
+    const clients: Array<{ conn: Connection; tag: number; host: typeof ha }> = [];
+    for (let i = 0; i < N; i++) {
+      clients.push({ conn: ha.connect(B), tag: i, host: ha });
+      clients.push({ conn: hb.connect(A), tag: 1000 + i, host: hb });
+    }
+    for (const cl of clients) {
+      expect(cl.conn.write(payload(cl.tag), net.now)).toBe(3000);
+      cl.conn.shutdown(net.now);
+      cl.host.flush();
+    }
+    net.run({ until: 60_000 });
+    expect(received.size).toBe(2 * N);
+    const tags = new Set<number>();
+    for (const [conn, parts] of received) {
+      const all = Buffer.concat(parts);
+      const tag = (all[0]! << 8) | all[1]!;
+      expect(Buffer.compare(all, Buffer.from(payload(tag))), `connection ${conn.localId}`).toBe(0);
+      tags.add(tag);
+    }
+    expect(tags.size).toBe(2 * N);
+    expect(ends.size).toBe(4 * N);
+    // Everything closed and TIME_WAIT expired: both tables are empty.
+    for (const h of [ha, hb]) {
+      expect(h.endpoint.connectionCount).toBe(0);
+      expect(h.endpoint.timeWaitCount).toBe(0);
+      expect(h.endpoint.stats.wrongPeer).toBe(0);
+    }
+  });
+});
+
+describe('Endpoint: TIME_WAIT records (RFC 9293 §3.6.1)', () => {
+  /** A opens to B, A closes first; B closes on 'end'. A ends in TIME_WAIT. */
+  function closeFromA() {
+    const a = endpoint(20);
+    const b = endpoint(21);
+    b.listen();
+    const w = new Wire(a, b);
+    const c = a.connect(B, 0);
+    w.flush();
+    const [s] = w.accepted(b);
+    w.now = 10;
+    c.shutdown(w.now);
+    w.flush();
+    w.now = 20;
+    s!.shutdown(w.now);
+    w.flush();
+    return { a, b, w, c, s: s! };
+  }
+
+  it('the active closer keeps a compact record instead of the connection', () => {
+    const { a, b, c, s } = closeFromA();
+    expect(s.state).toBe('CLOSED');
+    expect(c.state).toBe('TIME_WAIT');
+    expect(a.connectionCount).toBe(0);
+    expect(a.timeWaitCount).toBe(1);
+    expect(b.connectionCount).toBe(0);
+    expect(b.timeWaitCount).toBe(0);
+  });
+
+  it('the record answers a retransmitted FIN with an ACK and restarts 2·MSL; it ignores RST (RFC 1337)', () => {
+    const { a, w, c } = closeFromA();
+    const fin = w.log.filter((x) => x.from === B && x.seg.flags & FIN).at(-1)!.seg;
+    a.handleDatagram(encode(seg({ flags: RST, dstId: c.localId, srcId: fin.srcId, seq: fin.seq + 1 })), B, 500);
+    expect(sent(a)).toEqual([]);
+    expect(a.timeWaitCount).toBe(1);
+    a.handleDatagram(encode(fin), B, 1500);
+    const out = sent(a);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.seg).toMatchObject({ flags: ACK, seq: c.sndNxt, ack: seqAdd(fin.seq, 1), dstId: fin.srcId, srcId: c.localId });
+    expect(a.stats.timeWaitSegments).toBe(2);
+    a.handleTimeout(1500 + 2 * MSL - 1);
+    expect(a.timeWaitCount).toBe(1);
+    a.handleTimeout(1500 + 2 * MSL);
+    expect(a.timeWaitCount).toBe(0);
+  });
+
+  it('the record expires exactly 2·MSL after the last FIN, then the table is empty', () => {
+    const { a, w } = closeFromA();
+    const t0 = 20;
+    expect(a.nextTimeout()).toBe(t0 + 2 * MSL);
+    a.handleTimeout(t0 + 2 * MSL - 1);
+    expect(a.timeWaitCount).toBe(1);
+    a.handleTimeout(t0 + 2 * MSL);
+    expect(a.timeWaitCount).toBe(0);
+    expect(a.connectionCount).toBe(0);
+    expect(events(a)).toContainEqual({ type: 'timewait-end', localId: w.log[0]!.seg.srcId });
+    expect(a.nextTimeout()).toBe(Infinity);
+  });
+
+  it('after TIME_WAIT, a segment for the old id gets an RST like any unknown one', () => {
+    const { a, c, w } = closeFromA();
+    const fin = w.log.filter((x) => x.from === B && x.seg.flags & FIN).at(-1)!.seg;
+    a.handleTimeout(5000);
+    a.handleDatagram(encode(fin), B, 5000);
+    const out = sent(a);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.seg).toMatchObject({ flags: RST, seq: fin.ack, srcId: c.localId });
+  });
+});

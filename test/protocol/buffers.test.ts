@@ -1,0 +1,178 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteQueue, Reassembly } from '../../src/protocol/buffers.js';
+import { seqAdd, seqDiff } from '../../src/wire/seq.js';
+
+const bytes = (...v: number[]) => new Uint8Array(v);
+const range = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+
+describe('ByteQueue', () => {
+  it('keeps FIFO order across chunks; slice views one chunk, copies across chunks', () => {
+    const q = new ByteQueue();
+    const a = bytes(1, 2, 3);
+    q.push(a);
+    q.push(new Uint8Array(0));
+    q.push(bytes(4, 5));
+    expect(q.length).toBe(5);
+    const one = q.slice(1, 2);
+    expect(Array.from(one)).toEqual([2, 3]);
+    expect(one.buffer).toBe(a.buffer);
+    expect(Array.from(q.slice(2, 3))).toEqual([3, 4, 5]);
+    expect(Array.from(q.slice(3, 100))).toEqual([4, 5]);
+    expect(q.slice(5, 1).length).toBe(0);
+  });
+
+  it('consume and shift drop from the head', () => {
+    const q = new ByteQueue();
+    q.push(bytes(1, 2, 3));
+    q.push(bytes(4, 5));
+    q.consume(2);
+    expect(Array.from(q.slice(0, 10))).toEqual([3, 4, 5]);
+    expect(Array.from(q.shift()!)).toEqual([3]);
+    expect(Array.from(q.shift(1)!)).toEqual([4]);
+    expect(Array.from(q.shift()!)).toEqual([5]);
+    expect(q.shift()).toBeNull();
+    expect(q.length).toBe(0);
+  });
+
+  it('property: behaves like a flat byte array under push/consume/shift/slice', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('push' as const), d: fc.uint8Array({ maxLength: 20 }) }),
+      fc.record({ k: fc.constant('consume' as const), n: fc.nat(30) }),
+      fc.record({ k: fc.constant('shift' as const), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ k: fc.constant('slice' as const), o: fc.nat(40), n: fc.nat(40) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const q = new ByteQueue();
+        let model: number[] = [];
+        for (const o of ops) {
+          if (o.k === 'push') {
+            q.push(o.d);
+            model.push(...o.d);
+          } else if (o.k === 'consume') {
+            q.consume(o.n);
+            model = model.slice(o.n);
+          } else if (o.k === 'shift') {
+            const c = q.shift(o.n);
+            if (model.length === 0) expect(c).toBeNull();
+            else {
+              expect(c!.length).toBeGreaterThan(0);
+              expect(Array.from(c!)).toEqual(model.slice(0, c!.length));
+              expect(c!.length).toBeLessThanOrEqual(o.n);
+              model = model.slice(c!.length);
+            }
+          } else {
+            expect(Array.from(q.slice(o.o, o.n))).toEqual(model.slice(o.o, o.o + o.n));
+          }
+          expect(q.length).toBe(model.length);
+        }
+      }),
+    );
+  });
+});
+
+describe('Reassembly', () => {
+  it('holds out-of-order data and releases it once contiguous with RCV.NXT', () => {
+    const r = new Reassembly();
+    r.add(10, range(10, 5));
+    r.add(20, range(20, 5));
+    expect(r.take(0)).toEqual([]);
+    expect(r.bytes).toBe(10);
+    const got = r.take(10);
+    expect(got.map((c) => Array.from(c))).toEqual([Array.from(range(10, 5))]);
+    expect(r.empty).toBe(false);
+    expect(r.take(15)).toEqual([]);
+    expect(Array.from(r.take(20)[0]!)).toEqual(Array.from(range(20, 5)));
+    expect(r.empty).toBe(true);
+    expect(r.bytes).toBe(0);
+  });
+
+  it('keeps only new bytes of overlapping and duplicate segments', () => {
+    const r = new Reassembly();
+    r.add(10, range(10, 10)); // [10,20)
+    r.add(15, range(15, 10)); // overlaps: adds [20,25)
+    r.add(5, range(5, 30)); // covers all: adds [5,10) and [25,35)
+    r.add(12, range(12, 3)); // duplicate
+    expect(r.bytes).toBe(30);
+    const out = Buffer.concat(r.take(5));
+    expect(Array.from(out)).toEqual(Array.from(range(5, 30)));
+  });
+
+  it('take() trims data below RCV.NXT', () => {
+    const r = new Reassembly();
+    r.add(10, range(10, 10));
+    const out = r.take(14);
+    expect(Array.from(Buffer.concat(out))).toEqual(Array.from(range(14, 6)));
+  });
+
+  it('RFC 2018 §4: SACK blocks merge adjacent segments, the most recent first', () => {
+    const r = new Reassembly();
+    r.add(100, range(0, 10)); // [100,110)
+    r.add(300, range(0, 10)); // [300,310)
+    r.add(110, range(0, 10)); // [110,120), joins the first
+    expect(r.sackBlocks(4)).toEqual([{ start: 100, end: 120 }, { start: 300, end: 310 }]);
+    r.add(500, range(0, 10));
+    expect(r.sackBlocks(4)[0]).toEqual({ start: 500, end: 510 });
+    r.add(305, range(0, 10)); // extends [300,310) to 315
+    expect(r.sackBlocks(4)[0]).toEqual({ start: 300, end: 315 });
+    expect(r.sackBlocks(2).length).toBe(2);
+  });
+
+  it('works across the 2^32 wrap', () => {
+    const r = new Reassembly();
+    const lo = 0xfffffffa;
+    r.add(seqAdd(lo, 10), range(0, 5)); // [4, 9)
+    r.add(lo, range(0, 8)); // [0xfffffffa, 2)
+    expect(r.sackBlocks(4)).toEqual([{ start: lo, end: 2 }, { start: 4, end: 9 }]);
+    expect(Buffer.concat(r.take(lo)).length).toBe(8);
+    expect(r.sackBlocks(4)).toEqual([{ start: 4, end: 9 }]);
+  });
+
+  it('property: whatever the order and overlap, the bytes come out once, in order', () => {
+    const TOTAL = 200;
+    const piece = fc.record({ off: fc.nat(TOTAL - 1), len: fc.integer({ min: 1, max: 40 }) });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.integer({ min: 0, max: 0xffffffff }), (pieces, base) => {
+        const data = range(7, TOTAL);
+        const r = new Reassembly();
+        let nxt = base;
+        const out: number[] = [];
+        const deliver = (seq: number, d: Uint8Array) => {
+          // What the connection does: in order goes straight out, the rest is held.
+          const skip = seqDiff(nxt, seq);
+          if (skip >= d.length) return;
+          if (skip > 0) {
+            d = d.subarray(skip);
+            seq = nxt;
+          }
+          if (seq === nxt) {
+            out.push(...d);
+            nxt = seqAdd(nxt, d.length);
+            for (const c of r.take(nxt)) {
+              out.push(...c);
+              nxt = seqAdd(nxt, c.length);
+            }
+          } else {
+            r.add(seq, d);
+          }
+        };
+        for (const p of pieces) {
+          const len = Math.min(p.len, TOTAL - p.off);
+          deliver(seqAdd(base, p.off), data.subarray(p.off, p.off + len));
+          // SACK blocks are sorted apart from the first, disjoint, non-adjacent, above RCV.NXT.
+          const blocks = r.sackBlocks(100).slice().sort((a, b) => seqDiff(a.start, b.start));
+          for (let i = 0; i < blocks.length; i++) {
+            expect(seqDiff(blocks[i]!.end, blocks[i]!.start)).toBeGreaterThan(0);
+            expect(seqDiff(blocks[i]!.start, nxt)).toBeGreaterThan(0);
+            if (i > 0) expect(seqDiff(blocks[i]!.start, blocks[i - 1]!.end)).toBeGreaterThan(0);
+          }
+        }
+        deliver(base, data); // finally everything
+        expect(out).toEqual(Array.from(data));
+        expect(r.empty).toBe(true);
+        expect(r.bytes).toBe(0);
+      }),
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NewReno, newReno } from '../../src/protocol/congestion.js';
+
+const MSS = 1000;
+
+describe('NewReno (RFC 5681, RFC 6582)', () => {
+  it('RFC 6928: starts with ten segments and no ssthresh', () => {
+    const c = newReno(MSS);
+    expect(c.name).toBe('newreno');
+    expect(c.cwnd).toBe(10 * MSS);
+    expect(c.ssthresh).toBe(Infinity);
+  });
+
+  it('RFC 5681 §3.1 / RFC 3465 §2.2: slow start adds the bytes ACKed, at most 2·SMSS per ACK (L=2)', () => {
+    const c = new NewReno(MSS);
+    c.onAck(MSS);
+    expect(c.cwnd).toBe(11 * MSS);
+    c.onAck(300);
+    expect(c.cwnd).toBe(11 * MSS + 300);
+    c.onAck(5 * MSS);
+    expect(c.cwnd).toBe(13 * MSS + 300);
+  });
+
+  it('RFC 5681 §3.1: congestion avoidance adds about one SMSS per window of ACKed bytes', () => {
+    const c = new NewReno(MSS);
+    c.onLoss(0, 16 * MSS); // ssthresh = cwnd = 8 MSS
+    expect(c.cwnd).toBe(8 * MSS);
+    for (let i = 0; i < 7; i++) c.onAck(MSS);
+    expect(c.cwnd).toBe(8 * MSS);
+    c.onAck(MSS);
+    expect(c.cwnd).toBe(9 * MSS);
+    for (let i = 0; i < 9; i++) c.onAck(MSS);
+    expect(c.cwnd).toBe(10 * MSS);
+  });
+
+  it('RFC 5681 eq. 4: loss sets ssthresh = max(FlightSize/2, 2·SMSS); fast recovery runs at ssthresh', () => {
+    const c = new NewReno(MSS);
+    c.onLoss(0, 10 * MSS);
+    expect(c.ssthresh).toBe(5 * MSS);
+    expect(c.cwnd).toBe(5 * MSS);
+    c.onLoss(0, 2 * MSS);
+    expect(c.ssthresh).toBe(2 * MSS);
+    c.onRecoveryEnd();
+    expect(c.cwnd).toBe(2 * MSS);
+  });
+
+  it('RFC 5681 §3.1: after an RTO cwnd is one segment (the loss window)', () => {
+    const c = new NewReno(MSS);
+    c.onAck(MSS);
+    c.onRto(0, 11 * MSS);
+    expect(c.cwnd).toBe(MSS);
+    expect(c.ssthresh).toBe(5.5 * MSS);
+    // Then slow start again up to ssthresh.
+    c.onAck(MSS);
+    expect(c.cwnd).toBe(2 * MSS);
+  });
+
+  it('RFC 5681 §4.1: after idle, cwnd restarts at min(IW, cwnd)', () => {
+    const c = new NewReno(MSS);
+    for (let i = 0; i < 20; i++) c.onAck(MSS);
+    c.onIdle();
+    expect(c.cwnd).toBe(10 * MSS);
+    const d = new NewReno(MSS);
+    d.onRto(0, 4 * MSS);
+    d.onIdle();
+    expect(d.cwnd).toBe(MSS);
+  });
+
+  it('property: cwnd never drops below one SMSS and ssthresh below 2·SMSS', () => {
+    const ev = fc.oneof(
+      fc.record({ k: fc.constant('ack' as const), n: fc.integer({ min: 1, max: 20 * MSS }) }),
+      fc.record({ k: fc.constantFrom('loss' as const, 'rto' as const), n: fc.integer({ min: 0, max: 100 * MSS }) }),
+      fc.record({ k: fc.constantFrom('end' as const, 'idle' as const), n: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(fc.array(ev, { maxLength: 80 }), (evs) => {
+        const c = new NewReno(MSS);
+        for (const e of evs) {
+          if (e.k === 'ack') c.onAck(e.n);
+          else if (e.k === 'loss') c.onLoss(0, e.n);
+          else if (e.k === 'rto') c.onRto(0, e.n);
+          else if (e.k === 'end') c.onRecoveryEnd();
+          else c.onIdle();
+          expect(c.cwnd).toBeGreaterThanOrEqual(MSS);
+          expect(c.ssthresh).toBeGreaterThanOrEqual(2 * MSS);
+        }
+      }),
+    );
+  });
+});

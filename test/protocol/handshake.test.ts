@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { activeOpen, passiveOpen, script } from '../helpers/script.js';
+
+describe('opening a connection', () => {
+  it('RFC 9293 §3.5 Fig. 6: active open sends SYN with MSS and SACK-permitted, ACKs the SYN-ACK', () => {
+    const s = script({ iss: 1000, peerIss: 5000 });
+    s.connect();
+    expect(s.state).toBe('SYN_SENT');
+    s.expect({ flags: 'S', seq: 0, mss: 1000, sackPermitted: true, tsVal: 0, dstId: 0, srcId: s.conn.localId });
+    s.at(30).inject({ flags: 'SA', seq: 0, ack: 1, mss: 1000, sackPermitted: true, win: 20000 });
+    s.expect({ flags: 'A', seq: 1, ack: 1, dstId: s.remoteId, tsVal: 30, tsEcr: 30 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.has('established')).toBe(true);
+    expect(s.conn.sndWnd).toBe(20000);
+    expect(s.conn.remoteId).toBe(s.remoteId);
+    s.expectNothing();
+  });
+
+  it('RFC 9293 §3.5: passive open answers SYN with SYN-ACK and is ESTABLISHED on the ACK', () => {
+    const s = script({ iss: 1000, peerIss: 5000 });
+    s.listen();
+    expect(s.state).toBe('LISTEN');
+    s.inject({ flags: 'S', seq: 0, mss: 1000, sackPermitted: true, tsVal: 0 });
+    expect(s.state).toBe('SYN_RECEIVED');
+    s.expect({ flags: 'SA', seq: 0, ack: 1, mss: 1000, sackPermitted: true, tsEcr: 0, dstId: s.remoteId });
+    s.at(20).inject({ flags: 'A', seq: 1, ack: 1 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.path).toEqual(['CLOSED', 'LISTEN', 'SYN_RECEIVED', 'ESTABLISHED']);
+    s.expectNothing();
+  });
+
+  it('RFC 9293 §3.5: a retransmitted SYN in SYN_RECEIVED gets the same SYN-ACK again', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0 });
+    s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    s.at(500).inject({ flags: 'S', seq: 0 });
+    s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    expect(s.state).toBe('SYN_RECEIVED');
+  });
+
+  it('RFC 9293 §3.5 Fig. 8: simultaneous open goes SYN_SENT → SYN_RECEIVED → ESTABLISHED', () => {
+    const s = script({ iss: 100, peerIss: 300 });
+    s.connect().expect({ flags: 'S', seq: 0 });
+    s.at(5).inject({ flags: 'S', seq: 0 });
+    expect(s.state).toBe('SYN_RECEIVED');
+    s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    s.at(6).inject({ flags: 'SA', seq: 0, ack: 1 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.path).toEqual(['CLOSED', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED']);
+    // Both directions work.
+    s.write('hi');
+    s.expect({ flags: 'A', seq: 1, ack: 1, data: 'hi' });
+    s.inject({ flags: 'A', seq: 1, ack: 3, data: 'yo' });
+    expect(Buffer.from(s.read()).toString()).toBe('yo');
+  });
+
+  it('RFC 6298 §5.5 / RFC 9293 §3.8.1: SYN retransmitted with exponential backoff, then ETIMEDOUT', () => {
+    const s = script({ options: { synRetries: 5 } });
+    s.connect().expect({ flags: 'S', seq: 0, tsVal: 0 });
+    const times: number[] = [];
+    for (let t = 0; t <= 70_000; t += 250) {
+      s.at(t);
+      for (const seg of s.discard()) {
+        expect(s.describe(seg)).toMatchObject({ flags: 'S', seq: 0 });
+        times.push(t);
+      }
+    }
+    expect(times).toEqual([1000, 3000, 7000, 15000, 31000]);
+    expect(s.state).toBe('CLOSED');
+    expect(s.eventsOf('error')).toEqual([{ type: 'error', code: 'ETIMEDOUT' }]);
+    expect(s.transitions.at(-1)).toEqual(['SYN_SENT', 'CLOSED']);
+    // The error comes when the sixth timer fires: 31 s + 32 s.
+    expect(s.conn.nextTimeout()).toBe(Infinity);
+  });
+
+  it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {
+    const s = script({ options: { synRetries: 2 } });
+    s.connect().discard();
+    s.at(6999);
+    expect(s.state).toBe('SYN_SENT');
+    expect(s.discard().length).toBe(2);
+    s.at(7000);
+    expect(s.state).toBe('CLOSED');
+    expect(s.conn.error).toBe('ETIMEDOUT');
+    s.expectNothing();
+  });
+
+  it('RFC 9293 §3.10.7.3: RST with an acceptable ACK in SYN_SENT refuses the connection', () => {
+    const s = script();
+    s.connect().discard();
+    s.at(10).inject({ flags: 'RA', seq: 0, ack: 1 });
+    expect(s.state).toBe('CLOSED');
+    expect(s.eventsOf('error')).toEqual([{ type: 'error', code: 'ECONNREFUSED' }]);
+    s.expectNothing();
+  });
+
+  it('RFC 9293 §3.10.7.3: RST without ACK, or with an unacceptable ACK, in SYN_SENT is dropped unanswered', () => {
+    const s = script();
+    s.connect().discard();
+    s.inject({ flags: 'R', seq: 0 });
+    s.inject({ flags: 'RA', seq: 0, ack: 2 });
+    s.inject({ flags: 'RA', seq: 0, ack: 0 });
+    expect(s.state).toBe('SYN_SENT');
+    s.expectNothing();
+  });
+
+  it('RFC 9293 §3.10.7.3: an unacceptable ACK in SYN_SENT gets <SEQ=SEG.ACK><CTL=RST>', () => {
+    const s = script();
+    s.connect().discard();
+    s.inject({ flags: 'SA', seq: 0, ack: 77 });
+    s.expect({ flags: 'R', seq: 77 });
+    expect(s.state).toBe('SYN_SENT');
+  });
+
+  it('RFC 9293 §3.10.7.4: an ACK for something unsent in SYN_RECEIVED gets RST, the connection stays', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0 }).discard();
+    s.inject({ flags: 'A', seq: 1, ack: 9 });
+    s.expect({ flags: 'R', seq: 9 });
+    expect(s.state).toBe('SYN_RECEIVED');
+  });
+
+  it('RFC 9293 §3.10.7.4: exact RST in a passive SYN_RECEIVED returns to LISTEN (the endpoint) and closes without error', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0 }).discard();
+    s.inject({ flags: 'R', seq: 1 });
+    expect(s.path).toEqual(['CLOSED', 'LISTEN', 'SYN_RECEIVED', 'LISTEN', 'CLOSED']);
+    expect(s.eventsOf('error')).toEqual([]);
+  });
+
+  it('RFC 9293 §3.10.7.4: exact RST in an active SYN_RECEIVED (simultaneous open) is ECONNREFUSED', () => {
+    const s = script();
+    s.connect().inject({ flags: 'S', seq: 0 }).discard();
+    s.inject({ flags: 'R', seq: 1 });
+    expect(s.state).toBe('CLOSED');
+    expect(s.conn.error).toBe('ECONNREFUSED');
+  });
+
+  it('RFC 9293 §3.10.4: a FIN queued before the handshake completes is sent after it (active open)', () => {
+    const s = script();
+    s.connect().discard();
+    expect(s.write('abc')).toBe(3);
+    s.shutdown();
+    s.expectNothing();
+    s.inject({ flags: 'SA', seq: 0, ack: 1 });
+    s.expect({ flags: 'A', seq: 1, ack: 1 });
+    s.expect({ flags: 'FA', seq: 1, data: 'abc' });
+    expect(s.state).toBe('FIN_WAIT_1');
+  });
+
+  it('RFC 9293 §3.10.4: a FIN queued in SYN_RECEIVED behind data is sent with the data and leads to FIN_WAIT_1', () => {
+    // Simultaneous open, with data written while the SYN was outstanding.
+    const s = script();
+    s.connect().discard();
+    s.write('abc');
+    s.shutdown();
+    s.inject({ flags: 'S', seq: 0 });
+    s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    expect(s.state).toBe('SYN_RECEIVED');
+    s.inject({ flags: 'SA', seq: 0, ack: 1 });
+    s.expect({ flags: 'FA', seq: 1, data: 'abc' });
+    expect(s.state).toBe('FIN_WAIT_1');
+    s.inject({ flags: 'A', seq: 1, ack: 5 });
+    expect(s.state).toBe('FIN_WAIT_2');
+    expect(s.conn.stats.invalidTransitions).toBe(0);
+  });
+
+  it('RFC 9293 §3.10.4: shutdown in SYN_RECEIVED with nothing queued sends FIN at once (FIN_WAIT_1)', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0 }).discard();
+    s.shutdown();
+    expect(s.state).toBe('FIN_WAIT_1');
+    s.expect({ flags: 'FA', seq: 1, ack: 1, len: 0 });
+    s.inject({ flags: 'A', seq: 1, ack: 2 });
+    expect(s.state).toBe('FIN_WAIT_2');
+  });
+
+  it('RFC 9293 §3.10.4: close in SYN_SENT or LISTEN closes silently', () => {
+    const a = script();
+    a.connect().discard();
+    a.close();
+    expect(a.state).toBe('CLOSED');
+    a.expectNothing();
+    const b = script();
+    b.listen().close();
+    expect(b.path).toEqual(['CLOSED', 'LISTEN', 'CLOSED']);
+    b.expectNothing();
+  });
+
+  it('RFC 9293 §3.10.1: connect from LISTEN turns the listener into an active opener', () => {
+    const s = script();
+    s.listen().connect();
+    expect(s.path).toEqual(['CLOSED', 'LISTEN', 'SYN_SENT']);
+    s.expect({ flags: 'S', seq: 0 });
+  });
+
+  it('RFC 9293 §3.4: handshake works with both ISNs just below 2^32', () => {
+    const s = activeOpen({ iss: 0xffffffff, peerIss: 0xfffffffe });
+    s.write('wrap');
+    s.expect({ flags: 'A', seq: 1, ack: 1, data: 'wrap' });
+    expect(s.conn.sndNxt).toBe(4); // 0xffffffff + 1 + 4
+    s.inject({ flags: 'A', seq: 1, ack: 5, data: 'back' });
+    expect(Buffer.from(s.read()).toString()).toBe('back');
+    expect(s.conn.rcvNxt).toBe(3); // 0xfffffffe + 1 + 4
+    expect(s.conn.sndUna).toBe(4);
+  });
+
+  it('passiveOpen helper reaches ESTABLISHED', () => {
+    const s = passiveOpen();
+    expect(s.state).toBe('ESTABLISHED');
+    s.expectNothing();
+  });
+});
