@@ -15,3 +15,10 @@ export type { EndpointOptions, EndpointEvent, EndpointStats, Datagram } from './
 export { Host } from './endpoint/host.js';
 export type { Address, Clock, Env, TimerHandle, Transport } from './endpoint/types.js';
 export { UdpTransport, NodeClock, nodeEnv } from './io/index.js';
+export {
+  Socket, Server, LocalEndpoint, connect, createConnection, createServer, createEndpoint,
+} from './stream/index.js';
+export type {
+  SocketOptions, ConnectOptions, ListenOptions, ServerOptions, TransportOptions, DropInfo,
+  LocalEndpointOptions, CreateEndpointOptions, SocketStats,
+} from './stream/index.js';

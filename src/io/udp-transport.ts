@@ -45,7 +45,7 @@ export class UdpTransport implements Transport {
   onError: ((err: NodeJS.ErrnoException, peer?: Address) => void) | null = null;
 
   private readonly socket: dgram.Socket;
-  private readonly local: Address;
+  private local: Address;
   private readonly maxQueued: number;
   private readonly sizes: { recv: number; send: number };
   // Two parallel arrays rather than an array of pairs: no allocation per send.
@@ -133,6 +133,8 @@ export class UdpTransport implements Transport {
           }
           const r = this.socket.remoteAddress();
           this.peer = { address: r.address, port: r.port, family: r.family as Address['family'] };
+          const l = this.socket.address(); // connect picked the concrete local address
+          this.local = { address: l.address, port: l.port, family: l.family as Address['family'] };
           resolve();
         });
       } catch (err) {

@@ -1,0 +1,44 @@
+// A Transport that counts the datagrams its owner sends and receives, around
+// a real UdpTransport: how the demo counts reliable-dgram's datagrams.
+import type { Address, Transport } from '../../src/endpoint/types.js';
+import { UdpTransport } from '../../src/io/index.js';
+
+export class CountingTransport implements Transport {
+  onMessage: ((data: Uint8Array, from: Address) => void) | null = null;
+  onError: ((err: NodeJS.ErrnoException, peer?: Address) => void) | null = null;
+  sent = 0;
+  received = 0;
+
+  constructor(private readonly inner: Transport) {
+    inner.onMessage = (data, from) => {
+      this.received++;
+      this.onMessage?.(data, from);
+    };
+    inner.onError = (err, peer) => this.onError?.(err, peer);
+  }
+
+  static async bind(address = '127.0.0.1'): Promise<CountingTransport> {
+    return new CountingTransport(await UdpTransport.bind({ address }));
+  }
+
+  send(data: Uint8Array, to: Address): void {
+    this.sent++;
+    this.inner.send(data, to);
+  }
+
+  address(): Address {
+    return this.inner.address();
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  ref(): void {
+    this.inner.ref();
+  }
+
+  unref(): void {
+    this.inner.unref();
+  }
+}

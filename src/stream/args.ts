@@ -1,0 +1,165 @@
+// Argument handling in node:net's style: normalizeArgs for connect/listen,
+// and the validators whose errors (codes, messages) node:net throws.
+
+import { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
+import type { ConnectionOptions } from '../protocol/options.js';
+import type { Clock, Env, Transport } from '../endpoint/types.js';
+import type { LocalEndpoint } from './endpoint.js';
+import { badPort, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+
+/** Run on a transport you provide (e.g. `SimNetwork.bind(addr)`) instead of a node:dgram socket. */
+export interface TransportOptions {
+  /** A bound datagram transport; the endpoint owns it and closes it when done. */
+  transport?: Transport;
+  /** The clock driving timers (required with `transport` for the simulator: `net.clock`). */
+  clock?: Clock;
+  /** Randomness (connection ids, ISNs); default crypto-backed. */
+  env?: Env;
+}
+
+export interface SocketOptions extends TransportOptions {
+  allowHalfOpen?: boolean;
+  readable?: boolean;
+  writable?: boolean;
+  signal?: AbortSignal;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  highWaterMark?: number;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+  /** Dial from this shared local endpoint (one UDP port, many connections). */
+  endpoint?: LocalEndpoint;
+  /** Protocol settings for this connection (mss, sndBuf, rcvBuf, msl, rto, ...). */
+  connection?: Partial<ConnectionOptions>;
+}
+
+export interface ConnectOptions extends SocketOptions {
+  port: number | string;
+  /** Default 'localhost'. */
+  host?: string;
+  localAddress?: string;
+  localPort?: number;
+  family?: number | 'IPv4' | 'IPv6';
+  hints?: number;
+  lookup?: LookupFunction;
+  /** Idle timeout in ms, as socket.setTimeout(timeout). */
+  timeout?: number;
+}
+
+export interface ListenOptions {
+  port?: number | string | null;
+  host?: string;
+  backlog?: number;
+  exclusive?: boolean;
+  ipv6Only?: boolean;
+  signal?: AbortSignal;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Callback = (...args: any[]) => void;
+
+function toNumber(x: unknown): number | false {
+  const n = Number(x);
+  return n >= 0 ? n : false;
+}
+
+/** A string that is not a port number: node:net treats it as an IPC path. */
+export function isPipeName(s: unknown): s is string {
+  return typeof s === 'string' && toNumber(s) === false;
+}
+
+/**
+ * node:net's normalizeArgs: (options[...][, cb]) | (path[...][, cb]) | ([port][, host][...][, cb]).
+ * Returns the options object (not copied) and the trailing callback or null.
+ */
+export function normalizeArgs(args: readonly unknown[]): [Record<string, unknown>, Callback | null] {
+  if (args.length === 0) return [{}, null];
+  const arg0 = args[0];
+  let options: Record<string, unknown> = {};
+  if (typeof arg0 === 'object' && arg0 !== null) {
+    options = arg0 as Record<string, unknown>;
+  } else if (isPipeName(arg0)) {
+    options.path = arg0;
+  } else {
+    options.port = arg0;
+    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
+  }
+  const cb = args[args.length - 1];
+  return [options, typeof cb === 'function' ? (cb as Callback) : null];
+}
+
+/** node's validatePort: a number or numeric string in [0, 65535] (or (0, 65535] without allowZero). */
+export function validatePort(port: unknown, name = 'Port', allowZero = true): number {
+  if (
+    (typeof port !== 'number' && typeof port !== 'string') ||
+    (typeof port === 'string' && port.trim().length === 0) ||
+    +port !== +port >>> 0 ||
+    +port > 0xffff ||
+    (+port === 0 && !allowZero)
+  ) {
+    throw badPort(name, port, allowZero);
+  }
+  return +port | 0;
+}
+
+export function validateNumber(value: unknown, name: string, min?: number, max?: number): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if ((min !== undefined && value < min) || (max !== undefined && value > max) || ((min !== undefined || max !== undefined) && Number.isNaN(value))) {
+    const range = min !== undefined && max !== undefined ? `>= ${min} && <= ${max}` : min !== undefined ? `>= ${min}` : `<= ${max}`;
+    throw outOfRange(name, range, value);
+  }
+}
+
+export function validateFunction(value: unknown, name: string): asserts value is Callback {
+  if (typeof value !== 'function') throw invalidArgType(name, 'function', value);
+}
+
+export function validateBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value);
+}
+
+export function validateString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'string', value);
+}
+
+export function validateAbortSignal(signal: unknown, name: string): asserts signal is AbortSignal {
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+    throw invalidArgType(name, 'AbortSignal', signal);
+  }
+}
+
+export function validateObject(value: unknown, name: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'object', value);
+}
+
+/** node's getTimerDuration: a finite number >= 0; above the timer maximum it becomes 1 (with node's warning). */
+export function timerDuration(msecs: unknown, name: string): number {
+  validateNumber(msecs, name);
+  if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange(name, 'a non-negative finite number', msecs);
+  if (msecs > 0x7fffffff) {
+    process.emitWarning(`${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to 1.`, 'TimeoutOverflowWarning');
+    return 1;
+  }
+  return msecs;
+}
+
+/** 'IPv4' | 'IPv6' for an IP literal (undefined for anything else). */
+export function familyOf(ip: string): 'IPv4' | 'IPv6' | undefined {
+  const v = isIP(ip);
+  return v === 4 ? 'IPv4' : v === 6 ? 'IPv6' : undefined;
+}
+
+export function dnsFamily(family: unknown): number | undefined {
+  if (family === 'IPv4') return 4;
+  if (family === 'IPv6') return 6;
+  if (family === undefined || family === null) return undefined;
+  if (family === 0 || family === 4 || family === 6) return family;
+  throw invalidArgValue('options.family', family, 'must be one of: 0, 4, 6');
+}
+
+/** Reject IPC paths: there are no pipes over UDP. */
+export function rejectPath(options: Record<string, unknown>): void {
+  if (options.path != null) throw invalidArgValue('options.path', options.path, 'is not supported (reliable-dgram runs over UDP only)');
+}

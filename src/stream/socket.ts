@@ -1,0 +1,597 @@
+// Socket: a stream.Duplex over one Connection, with node:net.Socket's names,
+// defaults, event order and error codes. Reads are pulled from the connection
+// only while the stream wants data, so a paused reader closes the receive
+// window; writes complete once the connection's bounded send buffer took them.
+
+import dns from 'node:dns';
+import { isIP, type AddressInfo } from 'node:net';
+import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
+import type { Address, Clock } from '../endpoint/types.js';
+import { UdpTransport } from '../io/udp-transport.js';
+import type { Connection } from '../protocol/connection.js';
+import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
+import { State } from '../protocol/state.js';
+import {
+  dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateFunction, validateNumber, validatePort,
+  type ConnectOptions, type SocketOptions,
+} from './args.js';
+import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
+import {
+  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
+  socketClosed, socketClosedBeforeConnection, socketConnecting,
+} from './errors.js';
+import { IdleTimer } from './idle-timer.js';
+import { socketStats, type SocketStats } from './stats.js';
+
+/** @internal How a Server hands an accepted connection to a new Socket. */
+export const kAccepted = Symbol('reliable-dgram.accepted');
+export interface AcceptedInit {
+  ep: LocalEndpoint;
+  conn: Connection;
+  remote: Address;
+  pauseOnCreate: boolean;
+  server: unknown;
+  onDestroy: () => void;
+}
+
+type WriteCb = (err?: Error | null) => void;
+const READ_CHUNK = 64 * 1024;
+
+export class Socket extends Duplex {
+  /** True from connect() until 'connect' (or failure). */
+  connecting = false;
+  /** The Server that accepted this socket, else null. */
+  server: unknown = null;
+  /** The idle timeout set by setTimeout(), undefined if never set. */
+  timeout: number | undefined = undefined;
+
+  private readonly sockOpts: SocketOptions;
+  private readonly clock: Clock;
+  private ep: LocalEndpoint | null = null;
+  private conn: Connection | null = null;
+  private lastConn: Connection | null = null;
+  private peer: AddressInfo | null = null;
+  private target: Address | null = null;
+  private attempt = 0;
+  private readonly user: ConnUser;
+  private wantRead = false;
+  private pulling = false;
+  private eofPushed = false;
+  private pendingWrite: { chunk: Uint8Array; cb: WriteCb } | null = null;
+  private connectWrite: Uint8Array | null = null;
+  private dispatched = 0;
+  private received = 0;
+  private refed = true;
+  private refHeld = false;
+  private noDelay: boolean;
+  private keepAlive: boolean;
+  private keepAliveDelay: number;
+  private readonly idle: IdleTimer;
+  private resetOnDestroy = false;
+  private onDestroyHook: (() => void) | null = null;
+
+  constructor(options: SocketOptions = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
+    const o = options as SocketOptions & { objectMode?: unknown; readableObjectMode?: unknown; writableObjectMode?: unknown; [kAccepted]?: AcceptedInit };
+    if (o.objectMode) throw invalidArgValue('options.objectMode', o.objectMode, 'is not supported');
+    if (o.readableObjectMode || o.writableObjectMode) {
+      const k = o.readableObjectMode ? 'readableObjectMode' : 'writableObjectMode';
+      throw invalidArgValue(`options.${k}`, o[k], 'is not supported');
+    }
+    if (o.keepAliveInitialDelay !== undefined) validateNumber(o.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    super({
+      allowHalfOpen: Boolean(o.allowHalfOpen),
+      emitClose: false, // 'close' comes from _destroy, with hadError, as net does
+      autoDestroy: true,
+      readable: o.readable,
+      writable: o.writable,
+      highWaterMark: o.highWaterMark,
+      readableHighWaterMark: o.readableHighWaterMark,
+      writableHighWaterMark: o.writableHighWaterMark,
+    } as DuplexOptions);
+    this.sockOpts = o;
+    this.noDelay = Boolean(o.noDelay);
+    this.keepAlive = Boolean(o.keepAlive);
+    this.keepAliveDelay = wholeSeconds(o.keepAliveInitialDelay);
+    this.clock = o.clock ?? o.endpoint?.clock ?? o[kAccepted]?.ep.clock ?? realClock();
+    this.idle = new IdleTimer(this.clock, () => {
+      if (!this.destroyed) this.emit('timeout');
+    });
+    this.user = { onConnEvent: (ev) => this.onConnEvent(ev), onEndpointClosed: () => this.destroy(socketClosed()) };
+    this.on('end', onReadableStreamEnd);
+    // After the fields exist: an aborted signal destroys at once (AbortError), as Duplex's own option would.
+    if (o.signal !== undefined) addAbortSignal(o.signal, this);
+
+    const acc = o[kAccepted];
+    if (acc) {
+      this.server = acc.server;
+      this.onDestroyHook = acc.onDestroy;
+      this.attachEndpoint(acc.ep);
+      this.conn = this.lastConn = acc.conn;
+      acc.ep.attach(acc.conn, this.user);
+      this.peer = addressInfo(acc.remote);
+      if (this.noDelay) acc.conn.setNoDelay(true, this.clock.now());
+      if (this.keepAlive) this.applyKeepAlive();
+      if (acc.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
+      else if (o.readable !== false) this.read(0);
+    }
+  }
+
+  // ---------------------------------------------------------------- connect
+
+  connect(options: ConnectOptions, connectListener?: () => void): this;
+  connect(port: number | string, host?: string, connectListener?: () => void): this;
+  connect(port: number | string, connectListener?: () => void): this;
+  connect(...args: unknown[]): this {
+    const [options, cb] = normalizeArgs(args);
+    if (cb !== null) this.once('connect', cb);
+    rejectPath(options);
+    if (options.port === undefined) throw missingArgs('options', 'port', 'path');
+    if (this.connecting || this.conn) throw socketConnecting();
+    if (this.destroyed) {
+      if (this.sockOpts.signal?.aborted) return this; // aborted before connecting: the AbortError is on its way
+      throw socketClosed();
+    }
+    const o = options as unknown as ConnectOptions;
+    if (o.localAddress && !isIP(o.localAddress)) throw invalidIpAddress(o.localAddress);
+    if (o.localPort) validateNumber(o.localPort, 'options.localPort');
+    if (typeof o.port !== 'number' && typeof o.port !== 'string') throw invalidArgType('options.port', ['number', 'string'], o.port);
+    const port = validatePort(o.port);
+    const host = o.host || 'localhost';
+    if (typeof host !== 'string') throw invalidArgType('hostname', 'string', host); // as dns.lookup reports it
+    const family = dnsFamily(o.family);
+    if (o.lookup != null) validateFunction(o.lookup, 'options.lookup');
+
+    this.connecting = true;
+    this.touch();
+    const attempt = ++this.attempt;
+    const ipType = isIP(host);
+    if (ipType) {
+      process.nextTick(() => {
+        if (this.connecting && attempt === this.attempt) this.internalConnect(host, port, ipType, o);
+      });
+      return this;
+    }
+    const lookup = o.lookup ?? dns.lookup;
+    let hints = o.hints ?? 0;
+    if (family !== 4 && family !== 6 && hints === 0) hints = dns.ADDRCONFIG;
+    lookup(host, { family: family ?? 0, hints }, (err, ip, addressType) => {
+      this.emit('lookup', err, ip, addressType, host);
+      if (!this.connecting || attempt !== this.attempt) return;
+      if (err) process.nextTick(() => this.destroy(err));
+      else if (typeof ip !== 'string' || !isIP(ip)) process.nextTick(() => this.destroy(invalidIpAddress(ip)));
+      else this.internalConnect(ip, port, isIP(ip), o);
+    });
+    return this;
+  }
+
+  private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
+    const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
+    this.target = remote;
+    this.emit('connectionAttempt', ip, port, addressType);
+    const shared = this.sockOpts.endpoint;
+    const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
+    if (shared) {
+      if (shared.closed) this.destroy(socketClosed());
+      else this.start(shared, remote);
+      return;
+    }
+    if (this.sockOpts.transport) {
+      this.start(new LocalEndpoint(this.sockOpts.transport, epOpts), remote);
+      return;
+    }
+    // A dedicated UDP port, like a TCP client's ephemeral port. Connected to the
+    // peer, so the kernel reports ICMP port unreachable (→ ECONNREFUSED).
+    const attempt = this.attempt;
+    const localAddress = o.localAddress || (addressType === 6 ? '::' : '0.0.0.0');
+    const localPort = o.localPort ?? 0;
+    const stale = (): boolean => !this.connecting || attempt !== this.attempt;
+    UdpTransport.bind({ address: localAddress, port: localPort }).then(
+      (t) => {
+        if (stale()) return t.close();
+        t.connectPeer(remote).then(
+          () => {
+            if (stale()) return t.close();
+            this.start(new LocalEndpoint(t, epOpts), remote);
+          },
+          (err: NodeJS.ErrnoException) => {
+            t.close();
+            if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
+          },
+        );
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
+      },
+    );
+  }
+
+  private start(ep: LocalEndpoint, remote: Address): void {
+    this.attachEndpoint(ep);
+    const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
+    try {
+      this.conn = this.lastConn = ep.open(remote, connOpts, this.user);
+    } catch (err) {
+      this.destroy(err as Error);
+    }
+  }
+
+  private attachEndpoint(ep: LocalEndpoint): void {
+    this.ep = ep;
+    ep.retain();
+    if (this.refed) {
+      ep.addRef();
+      this.refHeld = true;
+    }
+  }
+
+  private afterConnect(): void {
+    const conn = this.conn!;
+    this.connecting = false;
+    this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
+    this.touch();
+    if (this.keepAlive) this.applyKeepAlive();
+    this.emit('connect');
+    this.emit('ready');
+    if (this.wantRead) this.pull();
+    else if (!this.isPaused() && this.readable) this.read(0);
+  }
+
+  // ---------------------------------------------------------------- events from the connection
+
+  private onConnEvent(ev: ConnEvent): void {
+    switch (ev.type) {
+      case 'established':
+        if (this.connecting) this.afterConnect();
+        break;
+      case 'readable':
+      case 'end':
+      case 'closed':
+        if (this.wantRead) this.pull();
+        if (ev.type === 'closed') this.retryWrite();
+        break;
+      case 'writable':
+        this.retryWrite();
+        break;
+      case 'error':
+        this.onConnError(ev.code);
+        break;
+    }
+  }
+
+  private onConnError(code: ConnErrorCode): void {
+    const t = this.target;
+    const err = this.connecting && t ? exceptionWithHostPort(code, 'connect', t.address, t.port) : errnoException(code, 'read');
+    this.destroy(err);
+  }
+
+  // ---------------------------------------------------------------- Duplex plumbing
+
+  override _read(): void {
+    this.wantRead = true;
+    if (!this.connecting && this.conn) this.pull();
+  }
+
+  /** Move received bytes into the stream while it wants them; EOF once the peer's FIN is reached. */
+  private pull(): void {
+    const conn = this.conn;
+    if (this.pulling || !conn || this.destroyed) return;
+    this.pulling = true;
+    try {
+      while (this.wantRead && this.conn === conn && !this.destroyed) {
+        const c = conn.read(this.clock.now(), READ_CHUNK);
+        if (!c) break;
+        this.received += c.byteLength;
+        this.touch();
+        if (!this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
+      }
+      if (this.wantRead && !this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
+        this.eofPushed = true;
+        this.push(null);
+      }
+    } finally {
+      this.pulling = false;
+    }
+    this.ep?.flush(); // window updates
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
+    if (this.connecting) {
+      // As net: hold the write until 'connect'; fail it if the socket closes first.
+      this.connectWrite = chunk;
+      const onClose = (): void => {
+        this.connectWrite = null;
+        cb(socketClosedBeforeConnection());
+      };
+      this.once('connect', () => {
+        this.off('close', onClose);
+        this.connectWrite = null;
+        this._write(chunk, _encoding, cb);
+      });
+      this.once('close', onClose);
+      return;
+    }
+    if (!this.conn) {
+      cb(socketClosed());
+      return;
+    }
+    this.touch();
+    this.pendingWrite = { chunk, cb };
+    this.retryWrite();
+  }
+
+  /** Hand the pending chunk to the send buffer; the callback waits for room ('writable'). */
+  private retryWrite(): void {
+    const p = this.pendingWrite;
+    const conn = this.conn;
+    if (!p || !conn) return;
+    if (conn.state === State.CLOSED || conn.state === State.TIME_WAIT) {
+      this.pendingWrite = null;
+      p.cb(errnoException('EPIPE', 'write'));
+      return;
+    }
+    const n = conn.write(p.chunk, this.clock.now());
+    this.dispatched += n;
+    if (n > 0) this.touch();
+    this.ep?.flush();
+    if (n === p.chunk.byteLength) {
+      this.pendingWrite = null;
+      p.cb();
+    } else {
+      p.chunk = p.chunk.subarray(n);
+    }
+  }
+
+  override _final(cb: WriteCb): void {
+    if (this.connecting) {
+      this.once('connect', () => this._final(cb));
+      return;
+    }
+    if (!this.conn) {
+      cb();
+      return;
+    }
+    this.conn.shutdown(this.clock.now()); // FIN after everything written (RFC 9293 §3.10.4)
+    this.ep?.flush();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.connecting = false;
+    this.attempt++;
+    this.idle.clear();
+    const p = this.pendingWrite;
+    this.pendingWrite = null;
+    if (p) process.nextTick(p.cb, err ?? socketClosed());
+    const conn = this.conn;
+    const ep = this.ep;
+    this.conn = null;
+    this.ep = null;
+    if (ep) {
+      if (conn) ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close');
+      if (this.refHeld) ep.dropRef();
+      this.refHeld = false;
+      ep.release();
+    }
+    cb(err);
+    // net emits 'close' from the handle's close callback, a later loop phase than 'error'.
+    setImmediate(() => this.emit('close', Boolean(err)));
+    const hook = this.onDestroyHook;
+    this.onDestroyHook = null;
+    hook?.();
+  }
+
+  // ---------------------------------------------------------------- net.Socket methods
+
+  /** Send RST instead of FIN: the peer sees ECONNRESET. */
+  resetAndDestroy(): this {
+    if (this.conn || this.connecting) {
+      if (this.connecting) this.once('connect', () => this.reset());
+      else this.reset();
+    } else {
+      this.destroy(socketClosed());
+    }
+    return this;
+  }
+
+  private reset(): void {
+    this.resetOnDestroy = true;
+    this.destroy();
+  }
+
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Idle timeout: 'timeout' after `msecs` without reads or writes (the socket is not destroyed). 0 disables. */
+  setTimeout(msecs: number, callback?: () => void): this {
+    if (this.destroyed) return this;
+    this.timeout = msecs;
+    const ms = timerDuration(msecs, 'msecs');
+    this.idle.set(ms);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    if (ms === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  setNoDelay(noDelay?: boolean): this {
+    const enable = noDelay === undefined ? true : Boolean(noDelay);
+    if (enable !== this.noDelay) {
+      this.noDelay = enable;
+      if (this.conn && this.ep) {
+        this.conn.setNoDelay(enable, this.clock.now());
+        this.ep.flush();
+      }
+    }
+    return this;
+  }
+
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this.keepAlive = Boolean(enable);
+    this.keepAliveDelay = wholeSeconds(initialDelay);
+    if (this.conn && !this.connecting) this.applyKeepAlive();
+    return this;
+  }
+
+  private applyKeepAlive(): void {
+    const conn = this.conn as (Connection & { setKeepAlive?: (enable: boolean, idleMs: number, now: number) => void }) | null;
+    if (!conn || typeof conn.setKeepAlive !== 'function') return;
+    // RFC 9293 §3.8.4 keepalive in the core; a delay of 0 keeps its default idle time (2 h), as the OS does.
+    conn.setKeepAlive(this.keepAlive, this.keepAliveDelay, this.clock.now());
+    this.ep?.flush();
+  }
+
+  /** Keep the process alive while this socket is open (the default). */
+  ref(): this {
+    this.refed = true;
+    if (this.ep && !this.refHeld) {
+      this.ep.addRef();
+      this.refHeld = true;
+    }
+    return this;
+  }
+
+  /** Let the process exit even though this socket is open. */
+  unref(): this {
+    this.refed = false;
+    if (this.ep && this.refHeld) {
+      this.ep.dropRef();
+      this.refHeld = false;
+    }
+    return this;
+  }
+
+  /** The local address: { address, family, port }, or {} when there is none. */
+  address(): AddressInfo | Record<string, never> {
+    return this.ep && !this.destroyed ? this.ep.address() : {};
+  }
+
+  get localAddress(): string | undefined {
+    return (this.address() as Partial<AddressInfo>).address;
+  }
+  get localPort(): number | undefined {
+    return (this.address() as Partial<AddressInfo>).port;
+  }
+  get localFamily(): string | undefined {
+    return (this.address() as Partial<AddressInfo>).family;
+  }
+  get remoteAddress(): string | undefined {
+    return this.peer?.address;
+  }
+  get remotePort(): number | undefined {
+    return this.peer?.port;
+  }
+  get remoteFamily(): string | undefined {
+    return this.peer?.family;
+  }
+
+  /** The local endpoint this socket runs on (null before connecting and after close). */
+  get endpoint(): LocalEndpoint | null {
+    return this.ep;
+  }
+
+  get bytesRead(): number {
+    return this.received;
+  }
+
+  /** Bytes taken by the connection plus bytes still queued in the stream, as net counts them. */
+  get bytesWritten(): number {
+    let n = this.dispatched + (this.pendingWrite?.chunk.byteLength ?? 0) + (this.connectWrite?.byteLength ?? 0);
+    const buffered = (this as unknown as { writableBuffer?: Array<{ chunk: unknown; encoding?: BufferEncoding }> }).writableBuffer ?? [];
+    for (const el of buffered) {
+      n += typeof el.chunk === 'string' ? Buffer.byteLength(el.chunk, el.encoding) : (el.chunk as Uint8Array).byteLength;
+    }
+    return n;
+  }
+
+  /** Deprecated in net; writableLength while there is a connection. */
+  get bufferSize(): number | undefined {
+    return this.conn ? this.writableLength : undefined;
+  }
+
+  get pending(): boolean {
+    return !this.conn || this.connecting;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Protocol state and counters of the connection (the last one, after close); null if none was opened. */
+  getStats(): SocketStats | null {
+    return this.lastConn ? socketStats(this.lastConn) : null;
+  }
+
+  private touch(): void {
+    this.idle.touch();
+  }
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Listener<A extends unknown[]> = (...args: A) => void;
+interface SocketEvents {
+  close: [hadError: boolean];
+  connect: [];
+  ready: [];
+  data: [data: Buffer];
+  end: [];
+  drain: [];
+  timeout: [];
+  error: [err: Error];
+  lookup: [err: Error | null, address: string, family: string | number, host: string];
+  connectionAttempt: [ip: string, port: number, family: number];
+}
+// Typed events, as @types/node declares them for net.Socket.
+export interface Socket {
+  on<K extends keyof SocketEvents>(event: K, listener: Listener<SocketEvents[K]>): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<K extends keyof SocketEvents>(event: K, listener: Listener<SocketEvents[K]>): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** net passes keepalive delays to the OS in whole seconds. */
+function wholeSeconds(ms: number | undefined): number {
+  return Math.max(0, ~~((ms ?? 0) / 1000)) * 1000;
+}
+
+function addressInfo(a: Address): AddressInfo {
+  return { address: a.address, port: a.port, family: a.family ?? familyOf(a.address) ?? 'IPv4' };
+}
+
+/** As net: with allowHalfOpen false, the peer's FIN ends our side too; a later write is EPIPE. */
+function onReadableStreamEnd(this: Socket): void {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
+}
+
+function writeAfterFIN(this: Socket, chunk: unknown, encoding?: BufferEncoding | WriteCb, cb?: WriteCb): boolean {
+  if (!this.writableEnded) return (Duplex.prototype.write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
+  if (typeof encoding === 'function') cb = encoding;
+  const er = endedByPeer();
+  if (typeof cb === 'function') process.nextTick(cb, er);
+  this.destroy(er);
+  return false;
+}
+
+/** node:net's connect / createConnection: a new Socket, connecting. */
+export function connect(options: ConnectOptions, connectListener?: () => void): Socket;
+export function connect(port: number | string, host?: string, connectListener?: () => void): Socket;
+export function connect(port: number | string, connectListener?: () => void): Socket;
+export function connect(...args: unknown[]): Socket {
+  const [options] = normalizeArgs(args);
+  const socket = new Socket(options as SocketOptions);
+  if (options.timeout) socket.setTimeout(options.timeout as number);
+  return (socket.connect as (...a: unknown[]) => Socket)(...args);
+}
+
+export const createConnection = connect;

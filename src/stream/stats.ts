@@ -1,0 +1,54 @@
+// socket.getStats(): what the connection knows about the path and itself.
+
+import type { Connection } from '../protocol/connection.js';
+import type { ConnectionStats } from '../protocol/options.js';
+import type { State } from '../protocol/state.js';
+
+export interface SocketStats extends ConnectionStats {
+  /** RFC 9293 state. */
+  state: State;
+  /** Smoothed RTT, RTT variation, latest and minimum sample, ms (RFC 6298). */
+  srtt: number;
+  rttvar: number;
+  latestRtt: number;
+  minRtt: number;
+  /** Current retransmission timeout, ms, backoff included. */
+  rto: number;
+  /** Congestion window and slow-start threshold, bytes. */
+  cwnd: number;
+  ssthresh: number;
+  congestionControl: string;
+  /** Bytes sent and not yet acknowledged or known lost (RFC 6675 pipe). */
+  bytesInFlight: number;
+  /** The peer's advertised window, bytes. */
+  sendWindow: number;
+  /** Effective send MSS. */
+  mss: number;
+  /** Bytes in the send buffer (written, not yet acknowledged). */
+  sendBuffered: number;
+  /** Bytes received in order and not yet read by the stream. */
+  receiveBuffered: number;
+  /** The error the connection ended with, if any. */
+  error: string | undefined;
+}
+
+export function socketStats(c: Connection): SocketStats {
+  return {
+    ...c.stats,
+    state: c.state,
+    srtt: c.rtt.srtt,
+    rttvar: c.rtt.rttvar,
+    latestRtt: c.rtt.latest,
+    minRtt: c.rtt.minRtt,
+    rto: c.rtt.rto,
+    cwnd: c.cc.cwnd,
+    ssthresh: c.cc.ssthresh,
+    congestionControl: c.cc.name,
+    bytesInFlight: c.bytesInFlight,
+    sendWindow: c.sndWnd,
+    mss: c.mss,
+    sendBuffered: c.bufferedAmount,
+    receiveBuffered: c.readableLength,
+    error: c.error,
+  };
+}
