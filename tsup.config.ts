@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', sim: 'src/sim/index.ts' },
+  entry: { index: 'src/index.ts', sim: 'src/sim.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
