@@ -199,7 +199,10 @@ export class Endpoint {
         }
         // (An active open in SYN_RECEIVED may hear the real SYN-ACK after a forged simultaneous-open SYN.)
         const reopen = rec.conn.active && rec.conn.state === State.SYN_RECEIVED && (seg.flags & SYN) !== 0;
-        if (rec.conn.remoteId !== 0 && seg.srcId !== rec.conn.remoteId && !(seg.flags & RST) && !reopen) {
+        // RSTs too: every legitimate RST names our remoteId as its source (ours, or the id we addressed
+        // when its sender had no connection), and exempting them let a forged segment with a wrong
+        // destination id be reflected off the peer's endpoint as an RST that reset us.
+        if (rec.conn.remoteId !== 0 && seg.srcId !== rec.conn.remoteId && !reopen) {
           this.stats.wrongPeer++;
           return;
         }

@@ -526,10 +526,15 @@ export class Connection {
         this.retransmitSyn(now, SYN | ACK);
         return;
       }
-      // Trim the SYN (the simultaneous-open SYN-ACK, or a duplicate SYN-ACK) and go on.
+      if (this.state !== State.SYN_RECEIVED) {
+        // A duplicate SYN-ACK once synchronized lies below the window: re-ACK it and drop it
+        // (RFC 9293 §3.10.7.4), never read its ACK field or payload.
+        this.sendAck(now);
+        return;
+      }
+      // The simultaneous-open SYN-ACK: trim the SYN and go on.
       flags &= ~SYN;
       seq = seqAdd(seq, 1);
-      if (this.state !== State.SYN_RECEIVED) this.sendAck(now);
     }
 
     // RFC 5961 §4.2: any other SYN, in window or not, earns a (rate-limited) challenge ACK.

@@ -1,7 +1,8 @@
 // Per-connection settings and the events a connection reports.
 
 import { DEFAULT_RTO, type RtoOptions } from './rtt.js';
-import { newReno, type CongestionFactory } from './congestion.js';
+import type { CongestionFactory } from './congestion.js';
+import { cubic } from './cubic.js';
 import type { State } from './state.js';
 
 export interface ConnectionOptions {
@@ -56,7 +57,7 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   noDelay: false,
   sack: true,
   challengeAckLimit: 10,
-  congestion: newReno,
+  congestion: cubic, // RFC 9438
   pacing: true,
   keepAlive: false,
   keepAliveIdle: 7_200_000,

@@ -13,6 +13,7 @@
 
 import { expect } from 'vitest';
 import { Connection } from '../../src/protocol/connection.js';
+import { newReno } from '../../src/protocol/congestion.js';
 import type { ConnEvent, ConnectionOptions } from '../../src/protocol/options.js';
 import type { State } from '../../src/protocol/state.js';
 import { ACK, FIN, RST, SYN, type Segment } from '../../src/wire/segment.js';
@@ -85,7 +86,8 @@ const bytes = (d: string | Uint8Array): Uint8Array => (typeof d === 'string' ? n
 const text = (d: Uint8Array): string => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
 
 /** Scripts pin what makes timing exact: MSS 1000, no path MTU probing, no pacing. */
-const SCRIPT_DEFAULTS = (mss: number): Partial<ConnectionOptions> => ({ mss, maxMss: mss, pacing: false });
+// NewReno: the scripted loss tests check RFC 5681/6582 arithmetic; CUBIC has its own tests.
+const SCRIPT_DEFAULTS = (mss: number): Partial<ConnectionOptions> => ({ mss, maxMss: mss, pacing: false, congestion: newReno });
 
 export class Script {
   readonly conn: Connection;
