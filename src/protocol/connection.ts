@@ -18,6 +18,8 @@ import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 const EMPTY = new Uint8Array(0);
 /** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
 const DUP_THRESH = 3;
+/** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
+const PTO_MIN = 2;
 /** Bytes the largest SACK option takes: kind, length, four blocks. */
 const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS;
 
@@ -156,7 +158,8 @@ export class Connection {
     init: ConnectionInit,
     private readonly hooks: ConnectionHooks,
   ) {
-    this.opts = { ...DEFAULT_OPTIONS, ...init.options };
+    // `rto` merges field by field: a partial object from a user keeps the other defaults.
+    this.opts = { ...DEFAULT_OPTIONS, ...init.options, rto: { ...DEFAULT_OPTIONS.rto, ...init.options?.rto } };
     this.localId = init.localId;
     this.iss = init.iss >>> 0;
     this.sndUna = this.iss;
@@ -366,6 +369,10 @@ export class Connection {
     if (this.opts.userTimeout > 0 && now >= this.stallSince + this.opts.userTimeout && this.state !== State.CLOSED) {
       this.enterClosed('user timeout', 'ETIMEDOUT');
     }
+    if (now >= this.ptoAt) {
+      this.ptoAt = Infinity;
+      this.onPto(now); // before the RTO: a probe due with it pre-empts it
+    }
     if (now >= this.rtoAt) {
       this.rtoAt = Infinity;
       this.onRto(now);
@@ -374,10 +381,6 @@ export class Connection {
       this.reoAt = Infinity;
       this.detectLoss(now);
       this.output(now);
-    }
-    if (now >= this.ptoAt) {
-      this.ptoAt = Infinity;
-      this.onPto(now);
     }
     if (now >= this.paceAt) {
       this.paceAt = Infinity;
@@ -982,7 +985,9 @@ export class Connection {
       const finPending = this.finQueued && this.finSeq === undefined && this.canSendFin();
       if (unsent <= 0 && !finPending) break;
       const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
-      const cwndLeft = cwnd - this.pipe;
+      // Whole bytes: CUBIC's (and a halved) cwnd is fractional, and a fractional n would put the
+      // sequence space (truncated to integers) and the retransmission queue out of step.
+      const cwndLeft = Math.floor(cwnd - this.pipe);
       // A path MTU probe carries real data, so a lost one is simply retransmitted smaller.
       const probe = this.pmtu && !this.inRecovery ? this.pmtu.nextProbe() : undefined;
       const seglen = probe !== undefined && unsent >= probe && wndLeft >= probe && cwndLeft >= probe ? probe : this.mss;
@@ -1160,9 +1165,11 @@ export class Connection {
   /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
   private armPto(now: number): void {
     this.ptoAt = Infinity;
-    if (this.inRecovery || !this.rtt.hasSample || this.txq.length === 0 || this.sndWnd === 0) return;
-    const at = now + probeTimeout(this.rtt.srtt, this.txq.length, this.opts.delayedAck);
-    if (at < this.rtoAt) this.ptoAt = at;
+    if (!this.opts.tlp || this.inRecovery || !this.rtt.hasSample || this.txq.length === 0 || this.sndWnd === 0) return;
+    // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2).
+    const at = now + probeTimeout(this.rtt.srtt, this.txq.length, this.opts.delayedAck, PTO_MIN);
+    // RFC 8985 §7.2: never later than the RTO; when both are due the probe goes first and re-arms the RTO.
+    this.ptoAt = Math.min(at, this.rtoAt);
   }
 
   /** RFC 8985 §7.3: send a probe, the highest outstanding segment, to draw a SACK that exposes tail loss. */

@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   /** Challenge ACKs per second at most (RFC 5961 §7). */
   challengeAckLimit: number;
   congestion: CongestionFactory;
+  /** Tail-loss probes (RFC 8985 §7). */
+  tlp: boolean;
   /** Pace transmissions over the RTT. */
   pacing: boolean;
   /** Keepalive probes when idle (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6). */
@@ -53,12 +55,13 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   rto: DEFAULT_RTO,
   synRetries: 5,
   maxRetries: 8,
-  delayedAck: 40,
+  delayedAck: 25, // as QUIC's default max_ack_delay (RFC 9000 §18.2)
   noDelay: false,
   sack: true,
   challengeAckLimit: 10,
   congestion: cubic, // RFC 9438
   pacing: true,
+  tlp: true,
   keepAlive: false,
   keepAliveIdle: 7_200_000,
   keepAliveInterval: 75_000,

@@ -60,8 +60,8 @@ export class Rack {
 }
 
 /** RFC 8985 §7.2: the probe timeout. */
-export function probeTimeout(srtt: number, flightSegments: number, maxAckDelay: number): number {
+export function probeTimeout(srtt: number, flightSegments: number, maxAckDelay: number, minPto = 10): number {
   let pto = 2 * srtt;
   if (flightSegments === 1) pto += maxAckDelay;
-  return Math.max(pto, 10);
+  return Math.max(pto, minPto);
 }

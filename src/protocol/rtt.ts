@@ -1,8 +1,12 @@
-// Retransmission timeout per RFC 6298.
+// Retransmission timeout per RFC 6298, plus the peer's maximum ACK delay as
+// QUIC adds it to its probe timeout (RFC 9002 §6.2.1): a delayed ACK is then
+// never mistaken for a loss, which lets the lower bound sit well under 200 ms.
 
 export interface RtoOptions {
-  /** Lower bound in ms (RFC 6298 §2.4 says 1 s; Linux uses 200 ms). */
+  /** Lower bound in ms (RFC 6298 §2.4 says 1 s; Linux uses 200 ms; safe lower with `maxAckDelay`). */
   rtoMin: number;
+  /** Longest the peer may hold an ACK (its delayed-ACK timer), added to the estimate, ms. */
+  maxAckDelay?: number;
   /** Upper bound in ms (RFC 6298 §2.5: at least 60 s). */
   rtoMax: number;
   /** Before any sample (RFC 6298 §2.1). */
@@ -11,7 +15,7 @@ export interface RtoOptions {
   granularity: number;
 }
 
-export const DEFAULT_RTO: RtoOptions = { rtoMin: 200, rtoMax: 60_000, rtoInitial: 1000, granularity: 1 };
+export const DEFAULT_RTO: RtoOptions = { rtoMin: 50, maxAckDelay: 25, rtoMax: 60_000, rtoInitial: 1000, granularity: 1 };
 
 export class RttEstimator {
   srtt = 0;
@@ -41,7 +45,7 @@ export class RttEstimator {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
       this.srtt = 0.875 * this.srtt + 0.125 * r;
     }
-    this.base = this.srtt + Math.max(this.o.granularity, 4 * this.rttvar);
+    this.base = this.srtt + Math.max(this.o.granularity, 4 * this.rttvar) + (this.o.maxAckDelay ?? 0);
     // A fresh sample from a segment sent after the retransmission ends the backoff (RFC 6298 §5.7 note, Karn).
     this.backoff = 0;
   }

@@ -14,6 +14,7 @@
 import { expect } from 'vitest';
 import { Connection } from '../../src/protocol/connection.js';
 import { newReno } from '../../src/protocol/congestion.js';
+import { DEFAULT_RTO } from '../../src/protocol/rtt.js';
 import type { ConnEvent, ConnectionOptions } from '../../src/protocol/options.js';
 import type { State } from '../../src/protocol/state.js';
 import { ACK, FIN, RST, SYN, type Segment } from '../../src/wire/segment.js';
@@ -87,7 +88,14 @@ const text = (d: Uint8Array): string => Buffer.from(d.buffer, d.byteOffset, d.by
 
 /** Scripts pin what makes timing exact: MSS 1000, no path MTU probing, no pacing. */
 // NewReno: the scripted loss tests check RFC 5681/6582 arithmetic; CUBIC has its own tests.
-const SCRIPT_DEFAULTS = (mss: number): Partial<ConnectionOptions> => ({ mss, maxMss: mss, pacing: false, congestion: newReno });
+// RTO exactly as RFC 6298 computes it, with Linux's 200 ms floor; the ACK-delay allowance has its own tests.
+const SCRIPT_DEFAULTS = (mss: number): Partial<ConnectionOptions> => ({
+  mss,
+  maxMss: mss,
+  pacing: false,
+  congestion: newReno,
+  rto: { ...DEFAULT_RTO, rtoMin: 200, maxAckDelay: 0 },
+});
 
 export class Script {
   readonly conn: Connection;

@@ -62,3 +62,24 @@ describe('edge cases', () => {
     expect(s.conn.stats.tailLossProbes).toBe(1);
   });
 });
+
+describe('tail-loss probe and RTO ordering', () => {
+  it('RFC 8985 §7.2: a probe due no later than the RTO pre-empts it (cwnd is not collapsed)', () => {
+    // SRTT 100 ms, RTO 300 ms; a single segment: PTO = 200 + a 150 ms ACK-delay allowance = 350 > RTO.
+    const s = activeOpen({ options: { noDelay: true, delayedAck: 150 } }, { rtt: 100 });
+    const cwnd = s.conn.cwnd;
+    s.at(1000).write(1000);
+    s.discard();
+    s.at(1299).expectNothing();
+    s.at(1300); // the RTO's time: the probe goes instead
+    s.expect({ flags: 'A', seq: 1, len: 1000 });
+    expect(s.conn.stats.tailLossProbes).toBe(1);
+    expect(s.conn.stats.rtoTimeouts).toBe(0);
+    expect(s.conn.cwnd).toBe(cwnd);
+    // With no answer, the RTO follows one RTO after the probe.
+    s.at(1599).expectNothing();
+    s.at(1600);
+    s.expect({ flags: 'A', seq: 1, len: 1000 });
+    expect(s.conn.stats.rtoTimeouts).toBe(1);
+  });
+});

@@ -27,8 +27,8 @@ describe('retransmission timer (RFC 6298)', () => {
   });
 
   it('RFC 6298 §2.2: the first sample R gives SRTT = R, RTTVAR = R/2, RTO = R + 4·R/2', () => {
-    // A delayed-ACK allowance of 200 ms puts the tail-loss probe after the RTO, isolating the RTO.
-    const s = activeOpen({ options: { delayedAck: 200 } }, { rtt: 100 });
+    // No tail-loss probe: it would pre-empt the RTO (RFC 8985 §7.2); this test isolates the RTO.
+    const s = activeOpen({ options: { tlp: false } }, { rtt: 100 });
     expect(s.conn.rtt.srtt).toBe(100);
     expect(s.conn.rtt.rttvar).toBe(50);
     expect(s.conn.rtt.rto).toBe(300);
@@ -38,8 +38,8 @@ describe('retransmission timer (RFC 6298)', () => {
   });
 
   it('RFC 6298 §2.4: the RTO is clamped to rtoMin, and backs off by doubling from there (§5.5)', () => {
-    const s = activeOpen({ options: { delayedAck: 300 } }, { rtt: 10 });
-    expect(s.conn.rtt.rto).toBe(DEFAULT_RTO.rtoMin);
+    const s = activeOpen({ options: { tlp: false } }, { rtt: 10 });
+    expect(s.conn.rtt.rto).toBe(s.conn.opts.rto.rtoMin);
     s.at(1000).write(100);
     s.discard();
     expect(sendTimes(s, 1, 2500)).toEqual([1200, 1600, 2400]);
@@ -62,7 +62,7 @@ describe('retransmission timer (RFC 6298)', () => {
   });
 
   it('RFC 6298 §5.7 / RFC 7323 §4: a fresh RTT sample after a retransmission ends the backoff', () => {
-    const s = activeOpen({ options: { delayedAck: 200 } }, { rtt: 100 });
+    const s = activeOpen({ options: { tlp: false } }, { rtt: 100 });
     s.at(1000).write(100);
     s.at(1300).at(1900);
     expect(s.conn.rtt.rto).toBe(1200);
@@ -76,9 +76,11 @@ describe('retransmission timer (RFC 6298)', () => {
     const s = activeOpen({ options: { noDelay: true } }, { rtt: 100 });
     s.at(1000).write(1000);
     s.expect({ flags: 'A', seq: 1, len: 1000 });
-    // PTO = 2·SRTT + the delayed-ACK allowance for a single segment = 240 ms; the RTO (300 ms) comes later.
-    s.at(1239).expectNothing();
-    s.at(1240);
+    // PTO = 2·SRTT + the delayed-ACK allowance for a single segment; the RTO (300 ms) comes later.
+    const pto = 200 + s.conn.opts.delayedAck;
+    expect(pto).toBeLessThan(300);
+    s.at(1000 + pto - 1).expectNothing();
+    s.at(1000 + pto);
     s.expect({ flags: 'A', seq: 1, len: 1000 });
     expect(s.conn.stats.tailLossProbes).toBe(1);
     expect(s.conn.stats.rtoTimeouts).toBe(0);
