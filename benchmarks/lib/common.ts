@@ -1,0 +1,54 @@
+// Shared constants and small helpers for the benchmark processes.
+import { performance } from 'node:perf_hooks';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = resolve(BENCH_DIR, '..');
+export const RESULTS_DIR = resolve(BENCH_DIR, 'results');
+export const NETLAB = resolve(REPO_ROOT, '..', 'shared', 'tools', 'netlab');
+
+/** Every benchmark socket lives on loopback. */
+export const HOST = '127.0.0.1';
+/** Our stack's default payload per datagram; the raw dgram ceiling uses the same. */
+export const PAYLOAD = 1200;
+/** Socket buffers requested for every UDP implementation (our transport's default). */
+export const SOCK_BUF = 4 * 1024 * 1024;
+/** Write size used by every stream sender. */
+export const CHUNK = 64 * 1024;
+/** Receiver time-series bin, ms. */
+export const BIN_MS = 100;
+
+export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'ours';
+export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'ours'];
+export const IMPL_LABEL: Record<ImplName, string> = {
+  dgram: 'raw node:dgram',
+  tcp: 'node:net TCP',
+  udx: 'udx-native',
+  utp: 'utp-native',
+  ours: 'reliable-dgram',
+};
+
+/** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one host. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** User + system CPU of this process, ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+export const MB = 1e6;
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A payload buffer with a recognisable pattern (never modified after creation). */
+export function pattern(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 255;
+  return b;
+}

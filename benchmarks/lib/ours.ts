@@ -1,0 +1,69 @@
+// Our stack, driven through its node:net-style API (src/stream) when src/index.ts
+// exports it, else through a minimal Duplex shim over Host + Connection
+// (ours-shim.ts) so that the harness runs before the stream layer exists.
+// The note says which one produced a figure.
+import type { AddressInfo } from 'node:net';
+import { HOST } from './common.js';
+import type { Listener, Opener, Pipe, StreamImpl } from './impls.js';
+import { shimApi } from './ours-shim.js';
+
+/** The part of node:net's API the benchmarks use. */
+interface NetLike {
+  createServer(listener: (s: NetSocket) => void): NetServer;
+  connect(opts: { port: number; host: string; endpoint?: unknown }, cb: () => void): NetSocket;
+  createEndpoint?(opts: { host: string }): Promise<{ close(): unknown }>;
+}
+interface NetServer {
+  listen(port: number, host: string, cb: () => void): unknown;
+  address(): AddressInfo | string | null;
+  close(): unknown;
+  once(ev: 'error', fn: (e: Error) => void): unknown;
+}
+interface NetSocket extends Pipe {
+  setNoDelay(b?: boolean): unknown;
+  off(ev: string, fn: (...a: any[]) => void): unknown;
+}
+
+/** RD_BENCH_API=shim forces the shim (to compare it with the stream layer). */
+export async function oursApi(): Promise<StreamImpl> {
+  const mod = (await import('../../src/index.js')) as unknown as Partial<NetLike>;
+  if (process.env.RD_BENCH_API !== 'shim' && typeof mod.createServer === 'function' && typeof mod.connect === 'function') {
+    return fromNet(mod as NetLike, 'src/stream API');
+  }
+  return shimApi();
+}
+
+function fromNet(api: NetLike, note: string): StreamImpl {
+  return {
+    note,
+    listen(onStream, opts) {
+      return new Promise<Listener>((res, rej) => {
+        const srv = api.createServer((s) => {
+          if (opts.noDelay) s.setNoDelay(true);
+          onStream(s);
+        });
+        srv.once('error', rej);
+        srv.listen(0, HOST, () => res({ port: (srv.address() as AddressInfo).port, close: () => srv.close() }));
+      });
+    },
+    async client(port, opts): Promise<Opener> {
+      const endpoint = opts.shared && api.createEndpoint ? await api.createEndpoint({ host: HOST }) : undefined;
+      if (opts.shared && !endpoint) throw new Error('no createEndpoint: cannot share an endpoint');
+      return {
+        port: 0,
+        open: () =>
+          new Promise((res, rej) => {
+            const s = api.connect({ port, host: HOST, ...(endpoint ? { endpoint } : {}) }, () => {
+              s.off('error', rej);
+              if (opts.noDelay) s.setNoDelay(true);
+              res(s);
+            });
+            s.once('error', rej);
+          }),
+        close() {
+          endpoint?.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// What runs: figures, their configurations, sizes and durations, and why an
+// implementation is left out of a figure.
+import { ALL_IMPLS, type ImplName } from './common.js';
+import type { NetlabOpts } from './proc.js';
+import type { Scenario } from './scenarios.js';
+
+export type FigureId = 'bulk' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
+export const SETUP_OWN = 'socket per connection';
+export const SETUP_SHARED = 'one shared endpoint';
+export const ALL_FIGURES: FigureId[] = ['bulk', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
+
+export interface Options {
+  quick: boolean;
+  /** Overrides every figure's round count. */
+  rounds?: number;
+  only: FigureId[];
+  impls: ImplName[];
+}
+
+export interface Sizes {
+  bulkBytes: number;
+  /** Untimed round trips first: a JavaScript stack needs ~2000 before its p50 settles (JIT). */
+  pingWarmup: number;
+  pingCount: number;
+  lossBytes: number;
+  lossCapMs: number;
+  lossLevels: number[];
+  bottleneckMs: number;
+  shareMs: number;
+  rttMs: Record<number, number>;
+  /** Link rate behind the delay relay, Mbit/s. */
+  rttRateMbit: number;
+  setupIterations: number;
+  setupCapMs: number;
+  /** Rounds for the short figures (bulk, ping-pong, set-up) and the timed ones. */
+  fastRounds: number;
+  slowRounds: number;
+}
+
+const MiB = 1 << 20;
+
+export function sizes(o: Options): Sizes {
+  const s: Sizes = o.quick
+    ? {
+        bulkBytes: 32 * MiB, pingWarmup: 2000, pingCount: 1000,
+        lossBytes: 4 * MiB, lossCapMs: 5_000, lossLevels: [0, 1, 5, 10],
+        bottleneckMs: 3_000, shareMs: 4_000, rttMs: { 20: 4_000, 100: 6_000 }, rttRateMbit: 100,
+        setupIterations: 100, setupCapMs: 10_000, fastRounds: 3, slowRounds: 1,
+      }
+    : {
+        bulkBytes: 64 * MiB, pingWarmup: 2000, pingCount: 5000,
+        lossBytes: 16 * MiB, lossCapMs: 15_000, lossLevels: [0, 1, 5, 10],
+        bottleneckMs: 8_000, shareMs: 10_000, rttMs: { 20: 10_000, 100: 15_000 }, rttRateMbit: 100,
+        setupIterations: 500, setupCapMs: 30_000, fastRounds: 5, slowRounds: 3,
+      };
+  if (o.rounds !== undefined) s.fastRounds = s.slowRounds = o.rounds;
+  return s;
+}
+
+/** One configuration: run once per round, as its own set of processes. */
+export interface RunConfig {
+  figure: FigureId;
+  /** Unique: figure/group/impl. */
+  key: string;
+  /** Sub-configuration within the figure ('1 % loss', '20 ms RTT'), '' if none. */
+  group: string;
+  impl: ImplName;
+  scenario: Scenario;
+  netlab: NetlabOpts | null;
+  timeoutMs: number;
+  rounds: number;
+}
+
+export interface Skip {
+  figure: FigureId;
+  impl: ImplName;
+  reason: string;
+}
+
+const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
+  // value: reason for leaving the implementation out ('' = included)
+  bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '' },
+  pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '' },
+  loss: {
+    dgram: 'a fixed-window blast without congestion control is not a transport under loss',
+    tcp: 'netlab drops UDP only: TCP would run lossless',
+    udx: '', utp: '', ours: '',
+  },
+  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: '', ours: '' },
+  share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: '', ours: '' },
+  rtt: {
+    dgram: 'a fixed window measures the window, not the transport',
+    tcp: 'the delay relay forwards UDP only',
+    udx: '', utp: '', ours: '',
+  },
+  setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '' },
+};
+
+export function plan(o: Options, netlab: { ok: boolean; reason: string }): { configs: RunConfig[]; skips: Skip[]; sizes: Sizes } {
+  const z = sizes(o);
+  const configs: RunConfig[] = [];
+  const skips: Skip[] = [];
+  for (const figure of ALL_FIGURES) {
+    if (!o.only.includes(figure)) continue;
+    const needsNetlab = figure === 'loss' || figure === 'bottleneck' || figure === 'share';
+    for (const impl of ALL_IMPLS) {
+      const why = IMPLS_FOR[figure][impl];
+      if (why === undefined || !o.impls.includes(impl)) continue;
+      if (why) {
+        skips.push({ figure, impl, reason: why });
+        continue;
+      }
+      if (needsNetlab && !netlab.ok) {
+        skips.push({ figure, impl, reason: netlab.reason });
+        continue;
+      }
+      const add = (group: string, scenario: Scenario, nl: NetlabOpts | null, ms: number, rounds: number): void => {
+        configs.push({ figure, key: `${figure}/${group}/${impl}`, group, impl, scenario, netlab: nl, timeoutMs: ms + 40_000, rounds });
+      };
+      switch (figure) {
+        case 'bulk':
+          add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000 }, null, 60_000, z.fastRounds);
+          break;
+        case 'pingpong':
+          add('', { kind: 'pingpong', impl, size: 64, warmup: z.pingWarmup, count: z.pingCount }, null, 60_000, z.fastRounds);
+          break;
+        case 'loss':
+          for (const loss of z.lossLevels) {
+            add(`${loss} % loss`, { kind: 'bulk', impl, bytes: z.lossBytes, capMs: z.lossCapMs }, { loss }, z.lossCapMs, z.slowRounds);
+          }
+          break;
+        case 'bottleneck':
+          add('100 Mbit/s', { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs }, { rate: '100mbit' }, z.bottleneckMs, z.slowRounds);
+          break;
+        case 'share':
+          add('vs TCP', { kind: 'flows', impls: [impl, 'tcp'], durationMs: z.shareMs }, { rate: '100mbit' }, z.shareMs, z.slowRounds);
+          break;
+        case 'rtt':
+          for (const [rtt, ms] of Object.entries(z.rttMs)) {
+            const relay = { rttMs: Number(rtt), rateMbit: z.rttRateMbit };
+            add(`${rtt} ms RTT`, { kind: 'flows', impls: [impl], durationMs: ms, relay }, null, ms, z.slowRounds);
+          }
+          break;
+        case 'setup':
+          add(SETUP_OWN, { kind: 'setup', impl, size: 1024, iterations: z.setupIterations, capMs: z.setupCapMs }, null, z.setupCapMs, z.fastRounds);
+          if (impl === 'ours') {
+            add(SETUP_SHARED, { kind: 'setup', impl, size: 1024, iterations: z.setupIterations, capMs: z.setupCapMs, shared: true }, null, z.setupCapMs, z.fastRounds);
+          }
+          break;
+      }
+    }
+  }
+  return { configs, skips, sizes: z };
+}

@@ -1,0 +1,165 @@
+// The raw node:dgram ceiling: what JavaScript can move over UDP with the least
+// work that still survives a full socket buffer. 1200-byte payloads behind a
+// 4-byte sequence number, a fixed window of WINDOW datagrams, cumulative ACKs
+// from the receiver, go-back-N when the ACK stalls. No congestion control,
+// no ordering buffer, no retransmission queue beyond the window.
+import dgram from 'node:dgram';
+import { HOST, PAYLOAD, SOCK_BUF, pattern } from './common.js';
+
+export const HEADER = 4;
+export const WINDOW = 1024;
+/** Receiver ACKs every ACK_EVERY in-order datagrams, and at the end of each read burst. */
+const ACK_EVERY = 64;
+const STALL_MS = 50;
+
+export function udpSocket(): Promise<dgram.Socket> {
+  return new Promise((res, rej) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, HOST, () => {
+      s.off('error', rej);
+      s.setRecvBufferSize(SOCK_BUF);
+      s.setSendBufferSize(SOCK_BUF);
+      s.on('error', () => {}); // ICMP errors after the peer left: ignore
+      res(s);
+    });
+  });
+}
+
+/** Reply to whoever sent first, through a connected socket once connect completes (no per-send lookup). */
+function replier(sock: dgram.Socket): (b: Buffer, to: dgram.RemoteInfo) => void {
+  let state: 'none' | 'connecting' | 'connected' = 'none';
+  return (b, to) => {
+    if (state === 'connected') {
+      sock.send(b);
+      return;
+    }
+    sock.send(b, to.port, to.address);
+    if (state === 'none') {
+      state = 'connecting';
+      sock.connect(to.port, to.address, () => { state = 'connected'; });
+    }
+  };
+}
+
+/** Receiver: counts in-order payload bytes, calling `onBytes(n)` for each datagram accepted. */
+export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): void {
+  let next = 0;
+  let unacked = 0;
+  let scheduled = false;
+  let peer: dgram.RemoteInfo | null = null;
+  const reply = replier(sock);
+  const ack = Buffer.alloc(4);
+  const sendAck = (): void => {
+    scheduled = false;
+    if (!peer) return;
+    unacked = 0;
+    ack.writeUInt32BE(next >>> 0, 0);
+    reply(ack, peer);
+  };
+  sock.on('message', (msg, rinfo) => {
+    peer = rinfo;
+    if (msg.length < HEADER) return;
+    const seq = msg.readUInt32BE(0);
+    if (seq === next >>> 0) {
+      next++;
+      onBytes(msg.length - HEADER);
+      if (++unacked >= ACK_EVERY) sendAck();
+    }
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(sendAck);
+    }
+  });
+}
+
+export function connectTo(sock: dgram.Socket, port: number): Promise<void> {
+  return new Promise((res, rej) => sock.connect(port, HOST, (err?: Error) => (err ? rej(err) : res())));
+}
+
+/** Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped). Resolves when all are acknowledged. */
+export function dgramSource(sock: dgram.Socket, total: number): { done: Promise<void>; sent: () => number; stop: () => void } {
+  const totalPkts = Number.isFinite(total) ? Math.ceil(total / PAYLOAD) : Infinity;
+  // One buffer per window slot: slot i is rewritten only after seq i-WINDOW was acknowledged.
+  const body = pattern(PAYLOAD);
+  const slots = Array.from({ length: WINDOW }, () => {
+    const b = Buffer.allocUnsafe(HEADER + PAYLOAD);
+    body.copy(b, HEADER);
+    return b;
+  });
+  let acked = 0;
+  let nextSeq = 0;
+  let lastProgress = acked;
+  let stopped = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  const sendMore = (): void => {
+    while (!stopped && nextSeq < acked + WINDOW && nextSeq < totalPkts) {
+      const b = slots[nextSeq % WINDOW]!;
+      b.writeUInt32BE(nextSeq >>> 0, 0);
+      sock.send(b);
+      nextSeq++;
+    }
+  };
+  sock.on('message', (msg) => {
+    if (msg.length < 4) return;
+    // Unwrap the 32-bit cumulative ACK against our 53-bit counter.
+    const a = acked + ((msg.readUInt32BE(0) - (acked >>> 0)) | 0);
+    if (a > acked && a <= nextSeq) {
+      acked = a;
+      if (acked >= totalPkts) {
+        stopped = true;
+        clearInterval(timer);
+        resolveDone();
+        return;
+      }
+      sendMore();
+    }
+  });
+  const timer = setInterval(() => {
+    if (acked === lastProgress && nextSeq > acked) nextSeq = acked; // go-back-N
+    lastProgress = acked;
+    sendMore();
+  }, STALL_MS);
+  sendMore();
+  return {
+    done,
+    sent: () => Math.min(acked * PAYLOAD, Number.isFinite(total) ? total : Infinity),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Echo every datagram back to its sender. */
+export function dgramEcho(sock: dgram.Socket): void {
+  const reply = replier(sock);
+  sock.on('message', (msg, rinfo) => reply(msg, rinfo));
+}
+
+/** On a connected socket: `warmup` + `count` round trips of `size` bytes; returns the timed RTTs in µs. */
+export function dgramPing(sock: dgram.Socket, size: number, warmup: number, count: number): Promise<number[]> {
+  const msg = pattern(size);
+  const rtts: number[] = [];
+  return new Promise((res) => {
+    let i = 0;
+    let t = 0n;
+    let timer: NodeJS.Timeout;
+    const fire = (): void => {
+      clearTimeout(timer);
+      t = process.hrtime.bigint();
+      sock.send(msg);
+      timer = setTimeout(fire, 200); // a lost ping (only under netlab) is re-sent
+    };
+    sock.on('message', () => {
+      const dt = Number(process.hrtime.bigint() - t) / 1000;
+      if (i++ >= warmup) rtts.push(dt);
+      if (i >= warmup + count) {
+        clearTimeout(timer);
+        res(rtts);
+      } else fire();
+    });
+    fire();
+  });
+}

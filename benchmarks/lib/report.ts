@@ -1,0 +1,311 @@
+// Turns the per-round outcomes into tables (markdown), charts (SVG), target
+// PASS/FAIL lines and a JSON document.
+import { BIN_MS, IMPL_LABEL, MB, type ImplName } from './common.js';
+import { SETUP_OWN, type FigureId, type RunConfig, type Sizes, type Skip } from './plan.js';
+import type { PingResult, SetupResult } from './roles.js';
+import type { BulkOut, FlowOut, ScenarioOut } from './scenarios.js';
+import { fmt, fmtSummary, pairedRatio, summarise, type Summary } from './stats.js';
+import type { Chart, ChartGroup } from './svg.js';
+
+export interface Raw {
+  config: RunConfig;
+  /** Indexed by round; null = failed (see errors). */
+  outs: Array<ScenarioOut | null>;
+  errors: string[];
+}
+export type RawSet = Map<string, Raw>;
+
+// ------------------------------------------------------------------ metrics
+type Extract = (o: ScenarioOut, c: RunConfig) => number | null;
+
+const bulkMBps: Extract = (o) => {
+  const b = o as BulkOut;
+  return b.elapsedMs > 0 ? b.bytes / MB / (b.elapsedMs / 1000) : null;
+};
+const cpuPerMB: Extract = (o) => {
+  const b = o as BulkOut;
+  return b.bytes > 0 ? b.cpuMs / (b.bytes / MB) : null;
+};
+
+/** MB/s over the second half of a timed run. */
+function secondHalf(f: FlowOut | undefined, durationMs: number): number | null {
+  if (!f) return null;
+  const n = Math.round(durationMs / BIN_MS);
+  const from = Math.floor(n / 2);
+  let sum = 0;
+  for (let i = from; i < n; i++) sum += f.bins[i] ?? 0;
+  return sum / MB / (((n - from) * BIN_MS) / 1000);
+}
+const durationOf = (c: RunConfig): number => (c.scenario.kind === 'flows' ? c.scenario.durationMs : 0);
+const flowMBps = (i: number): Extract => (o, c) => secondHalf((o as { flows: FlowOut[] }).flows[i], durationOf(c));
+const shareOfEqual: Extract = (o, c) => {
+  const x = flowMBps(0)(o, c);
+  const t = flowMBps(1)(o, c);
+  return x === null || t === null || x + t === 0 ? null : (2 * x) / (x + t);
+};
+const utilisation: Extract = (o, c) => {
+  const v = flowMBps(0)(o, c);
+  const rate = c.scenario.kind === 'flows' ? c.scenario.relay?.rateMbit : undefined;
+  return v === null || !rate ? null : (100 * v * MB) / ((rate * 1e6) / 8);
+};
+const ping = (k: 'p50' | 'p99'): Extract => (o) => (o as PingResult)[k];
+const setupRate: Extract = (o) => {
+  const s = o as SetupResult;
+  return s.elapsedMs > 0 ? s.iterations / (s.elapsedMs / 1000) : null;
+};
+const setupCpu: Extract = (o) => {
+  const s = o as SetupResult;
+  return s.iterations > 0 ? s.cpuMs / s.iterations : null;
+};
+
+export function series(raw: RawSet, key: string, f: Extract): Array<number | null> {
+  const r = raw.get(key);
+  if (!r) return [];
+  return r.outs.map((o) => (o ? f(o, r.config) : null));
+}
+
+// ------------------------------------------------------------------- tables
+interface Column {
+  title: string;
+  digits: number;
+  f: Extract;
+  /** Baselines: title and the key of the baseline configuration for a row. */
+  ratios: Array<{ title: string; base: (c: RunConfig) => string }>;
+}
+interface TableDef {
+  figure: FigureId;
+  title: string;
+  intro: string;
+  columns: Column[];
+}
+
+const k = (figure: FigureId, group: string, impl: ImplName): string => `${figure}/${group}/${impl}`;
+const vs = (figure: FigureId, impl: ImplName) => ({ title: `÷ ${IMPL_LABEL[impl]}`, base: (c: RunConfig) => k(figure, c.group, impl) });
+
+function tableDefs(z: Sizes): TableDef[] {
+  const mib = (n: number): string => `${n / (1 << 20)} MiB`;
+  return [
+    {
+      figure: 'bulk', title: `Bulk transfer (${mib(z.bulkBytes)}, loopback)`,
+      intro: 'Connect, write, and time until the receiver has every byte. CPU: user + system of both processes during the transfer.',
+      columns: [
+        { title: 'MB/s', digits: 1, f: bulkMBps, ratios: [vs('bulk', 'dgram'), vs('bulk', 'tcp')] },
+        { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [vs('bulk', 'dgram')] },
+      ],
+    },
+    {
+      figure: 'pingpong', title: `64-byte ping-pong (${z.pingCount} round trips after ${z.pingWarmup} warm-up)`,
+      intro: 'One message in flight; no-delay set where the API has it. Round-trip time in µs.',
+      columns: [
+        { title: 'p50 µs', digits: 1, f: ping('p50'), ratios: [vs('pingpong', 'dgram'), vs('pingpong', 'tcp')] },
+        { title: 'p99 µs', digits: 1, f: ping('p99'), ratios: [vs('pingpong', 'dgram')] },
+      ],
+    },
+    {
+      figure: 'loss', title: `Goodput under random loss each way (${mib(z.lossBytes)}, cap ${z.lossCapMs / 1000} s, netlab)`,
+      intro: 'The kernel drops UDP datagrams at random in both directions. A run that hits the cap reports what arrived by then (marked *).',
+      columns: [
+        {
+          title: 'MB/s', digits: 2, f: bulkMBps,
+          ratios: [{ title: '÷ same impl lossless', base: (c) => k('loss', '0 % loss', c.impl) }, vs('loss', 'udx')],
+        },
+      ],
+    },
+    {
+      figure: 'bottleneck', title: `100 Mbit/s bottleneck alone (tbf, ${z.bottleneckMs / 1000} s, second half)`,
+      intro: 'netlab --rate 100mbit shapes loopback (both directions share it). Goodput over the second half of the run.',
+      columns: [{ title: 'MB/s', digits: 2, f: flowMBps(0), ratios: [vs('bottleneck', 'tcp')] }],
+    },
+    {
+      figure: 'share', title: `Sharing a 100 Mbit/s bottleneck with one node:net TCP flow (${z.shareMs / 1000} s, second half)`,
+      intro: 'Both flows start together. Share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %.',
+      columns: [
+        { title: 'flow MB/s', digits: 2, f: flowMBps(0), ratios: [] },
+        { title: 'TCP MB/s', digits: 2, f: flowMBps(1), ratios: [] },
+        { title: 'share ÷ equal', digits: 2, f: shareOfEqual, ratios: [] },
+      ],
+    },
+    {
+      figure: 'rtt', title: `Long paths: delay relay with a ${z.rttRateMbit} Mbit/s link (second half)`,
+      intro: `benchmarks/lib/delay-relay.ts delays each datagram by RTT/2 each way behind a ${z.rttRateMbit} Mbit/s drop-tail queue. Utilisation = payload delivered in the second half ÷ link capacity.`,
+      columns: [
+        { title: 'utilisation %', digits: 1, f: utilisation, ratios: [vs('rtt', 'udx')] },
+        { title: 'MB/s', digits: 2, f: flowMBps(0), ratios: [] },
+      ],
+    },
+    {
+      figure: 'setup', title: `Connection set-up (${z.setupIterations} × connect, 1 KiB echo, close; sequential)`,
+      intro: "An iteration ends when the close handshake has (the peer's FIN after ours: 'end', or 'close').",
+      columns: [
+        { title: 'conn/s', digits: 0, f: setupRate, ratios: [{ title: '÷ node:net TCP', base: () => k('setup', SETUP_OWN, 'tcp') }] },
+        { title: 'client CPU ms/conn', digits: 3, f: setupCpu, ratios: [] },
+      ],
+    },
+  ];
+}
+
+const CHART_FILES: Partial<Record<FigureId, string[]>> = {
+  bulk: ['bulk.svg', 'cpu.svg'],
+  pingpong: ['pingpong.svg', 'pingpong-p99.svg'],
+  loss: ['loss.svg'],
+  bottleneck: ['bottleneck.svg'],
+  share: ['share.svg'],
+  rtt: ['rtt.svg'],
+  setup: ['setup.svg'],
+};
+
+function rowsOf(raw: RawSet, figure: FigureId): Raw[] {
+  return [...raw.values()].filter((r) => r.config.figure === figure);
+}
+
+function cappedMark(r: Raw): string {
+  return r.outs.some((o) => o && 'capped' in o && o.capped) ? '*' : '';
+}
+
+export interface JsonCell {
+  column: string;
+  values: Array<number | null>;
+  summary: Summary | null;
+  ratios: Record<string, Summary | null>;
+}
+
+function renderTables(raw: RawSet, z: Sizes, skips: Skip[]): { md: string[]; json: unknown[] } {
+  const md: string[] = [];
+  const json: unknown[] = [];
+  for (const t of tableDefs(z)) {
+    const rows = rowsOf(raw, t.figure);
+    const sk = skips.filter((s) => s.figure === t.figure);
+    if (rows.length === 0 && sk.length === 0) continue;
+    md.push(`## ${t.title}`, '', t.intro, '');
+    const grouped = rows.some((r) => r.config.group !== '' && r.config.group !== rows[0]!.config.group);
+    const head = grouped ? ['configuration', 'implementation'] : ['implementation'];
+    const nLeft = head.length;
+    for (const c of t.columns) head.push(c.title, ...c.ratios.map((r) => r.title));
+    md.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < nLeft ? '---' : '---:')).join('|')}|`);
+    for (const r of rows) {
+      const name = IMPL_LABEL[r.config.impl] + (r.config.figure === 'loss' ? cappedMark(r) : '');
+      const cells = grouped ? [r.config.group, name] : [name];
+      const jrow: JsonCell[] = [];
+      for (const c of t.columns) {
+        const v = series(raw, r.config.key, c.f);
+        const s = summarise(v);
+        cells.push(fmtSummary(s, c.digits));
+        const ratios: Record<string, Summary | null> = {};
+        for (const rt of c.ratios) {
+          const baseKey = rt.base(r.config);
+          const ratio = baseKey === r.config.key || !raw.has(baseKey) ? null : pairedRatio(v, series(raw, baseKey, c.f));
+          ratios[rt.title] = ratio;
+          cells.push(baseKey === r.config.key ? '1' : fmtSummary(ratio, 2));
+        }
+        jrow.push({ column: c.title, values: v, summary: s, ratios });
+      }
+      md.push(`| ${cells.join(' | ')} |`);
+      json.push({ figure: t.figure, key: r.config.key, group: r.config.group, impl: r.config.impl, cells: jrow, errors: r.errors });
+    }
+    md.push('');
+    for (const s of sk) md.push(`- ${IMPL_LABEL[s.impl]} not run: ${s.reason}.`);
+    const errs = rows.flatMap((r) => r.errors.map((e) => `- ${IMPL_LABEL[r.config.impl]} ${r.config.group}: ${e}`));
+    if (errs.length) md.push('', 'Failed rounds:', ...errs);
+    if (rows.length > 0) md.push('', ...(CHART_FILES[t.figure] ?? []).map((f) => `![${f}](${f})`));
+    md.push('');
+  }
+  return { md, json };
+}
+
+// ------------------------------------------------------------------ targets
+export interface Target {
+  text: string;
+  value: string;
+  pass: boolean | null;
+}
+
+function targets(raw: RawSet): Target[] {
+  const med = (key: string, f: Extract): number | null => summarise(series(raw, key, f))?.median ?? null;
+  const ratio = (key: string, base: string, f: Extract): number | null =>
+    raw.has(key) && raw.has(base) ? (pairedRatio(series(raw, key, f), series(raw, base, f))?.median ?? null) : null;
+  const t = (text: string, v: number | null, pass: (x: number) => boolean, show: (x: number) => string): Target =>
+    v === null ? { text, value: 'not measured', pass: null } : { text, value: show(v), pass: pass(v) };
+  const x2 = (x: number): string => `${fmt(x, 2)} ×`;
+  const bulk = k('bulk', '', 'ours');
+  const shareMin = (): number | null => {
+    const s = summarise(series(raw, k('share', 'vs TCP', 'ours'), shareOfEqual));
+    return s ? s.median : null;
+  };
+  return [
+    t('bulk ≥ 0.90 × raw node:dgram', ratio(bulk, k('bulk', '', 'dgram'), bulkMBps), (x) => x >= 0.9, x2),
+    t('bulk above udx-native', ratio(bulk, k('bulk', '', 'udx'), bulkMBps), (x) => x > 1, x2),
+    t('bulk above utp-native', ratio(bulk, k('bulk', '', 'utp'), bulkMBps), (x) => x > 1, x2),
+    t('CPU ≤ 6 ms/MB (both ends)', med(bulk, cpuPerMB), (x) => x <= 6, (x) => `${fmt(x, 2)} ms/MB`),
+    t('ping-pong p50 ≤ 1.05 × raw node:dgram echo', ratio(k('pingpong', '', 'ours'), k('pingpong', '', 'dgram'), ping('p50')), (x) => x <= 1.05, x2),
+    t('1 % loss ≥ 0.9 × our lossless', ratio(k('loss', '1 % loss', 'ours'), k('loss', '0 % loss', 'ours'), bulkMBps), (x) => x >= 0.9, x2),
+    t('5 % loss ≥ 150 MB/s', med(k('loss', '5 % loss', 'ours'), bulkMBps), (x) => x >= 150, (x) => `${fmt(x, 2)} MB/s`),
+    t('100 Mbit/s bottleneck alone ≥ 12.0 MB/s', med(k('bottleneck', '100 Mbit/s', 'ours'), flowMBps(0)), (x) => x >= 12, (x) => `${fmt(x, 2)} MB/s`),
+    t('against one TCP flow: within ±25 % of an equal share', shareMin(), (x) => x >= 0.75 && x <= 1.25, (x) => `${fmt(x, 2)} × equal share`),
+    t('20 ms RTT through 100 Mbit/s ≥ 90 % utilisation', med(k('rtt', '20 ms RTT', 'ours'), utilisation), (x) => x >= 90, (x) => `${fmt(x, 1)} %`),
+  ];
+}
+
+// ------------------------------------------------------------------- charts
+function charts(raw: RawSet): Chart[] {
+  const bars = (figure: FigureId, group: string, f: Extract, label = (i: ImplName) => IMPL_LABEL[i]) =>
+    rowsOf(raw, figure)
+      .filter((r) => r.config.group === group)
+      .map((r) => ({ label: label(r.config.impl), impl: r.config.impl, values: series(raw, r.config.key, f) }));
+  const groupsOf = (figure: FigureId): string[] => [...new Set(rowsOf(raw, figure).map((r) => r.config.group))];
+  const out: Chart[] = [];
+  const add = (c: Chart): void => {
+    if (c.groups.some((g) => g.bars.length > 0)) out.push(c);
+  };
+  add({ file: 'bulk.svg', title: 'Bulk transfer', unit: 'MB/s', digits: 1, groups: [{ label: '', bars: bars('bulk', '', bulkMBps) }] });
+  add({ file: 'cpu.svg', title: 'CPU per MB, sender + receiver (lower is better)', unit: 'ms/MB', digits: 2, groups: [{ label: '', bars: bars('bulk', '', cpuPerMB) }], marker: { value: 6, label: 'target 6' } });
+  add({ file: 'pingpong.svg', title: '64-byte ping-pong round trip, p50 (lower is better)', unit: 'µs', digits: 1, groups: [{ label: '', bars: bars('pingpong', '', ping('p50')) }] });
+  add({ file: 'pingpong-p99.svg', title: '64-byte ping-pong round trip, p99 (lower is better)', unit: 'µs', digits: 1, groups: [{ label: '', bars: bars('pingpong', '', ping('p99')) }] });
+  add({ file: 'loss.svg', title: 'Goodput under random loss each way', unit: 'MB/s', digits: 2, groups: groupsOf('loss').map((g) => ({ label: g, bars: bars('loss', g, bulkMBps) })) });
+  const share: ChartGroup[] = rowsOf(raw, 'share').map((r) => ({
+    label: `${IMPL_LABEL[r.config.impl]} against TCP`,
+    bars: [
+      { label: IMPL_LABEL[r.config.impl], impl: r.config.impl, values: series(raw, r.config.key, flowMBps(0)) },
+      { label: 'node:net TCP', impl: 'tcp' as ImplName, values: series(raw, r.config.key, flowMBps(1)) },
+    ],
+  }));
+  add({ file: 'bottleneck.svg', title: '100 Mbit/s bottleneck, one flow alone', unit: 'MB/s', digits: 2, groups: [{ label: '', bars: bars('bottleneck', '100 Mbit/s', flowMBps(0)) }] });
+  add({ file: 'share.svg', title: '100 Mbit/s bottleneck shared with one node:net TCP flow', unit: 'MB/s', digits: 2, groups: share });
+  add({ file: 'rtt.svg', title: 'Link utilisation through the delay relay (100 Mbit/s)', unit: '%', digits: 1, groups: groupsOf('rtt').map((g) => ({ label: g, bars: bars('rtt', g, utilisation) })), marker: { value: 90, label: 'target 90' } });
+  add({ file: 'setup.svg', title: 'Connection set-up: connect, 1 KiB echo, close', unit: 'connections/s', digits: 0, groups: groupsOf('setup').map((g) => ({ label: g, bars: bars('setup', g, setupRate) })) });
+  return out;
+}
+
+export interface Meta {
+  date: string;
+  mode: 'quick' | 'full';
+  node: string;
+  cpu: string;
+  cpus: number;
+  commit: string;
+  command: string;
+  durationS: number;
+  ourApi: string;
+}
+
+export function buildReport(raw: RawSet, z: Sizes, skips: Skip[], meta: Meta): { md: string; json: string; charts: Chart[] } {
+  const tg = targets(raw);
+  const tables = renderTables(raw, z, skips);
+  const mark = (p: boolean | null): string => (p === null ? 'n/a ' : p ? 'PASS' : 'FAIL');
+  const md = [
+    '# reliable-dgram benchmarks',
+    '',
+    `${meta.mode} run, ${meta.date}, ${meta.durationS.toFixed(0)} s · Node ${meta.node} · ${meta.cpus} × ${meta.cpu} · commit ${meta.commit} · our stack driven through: ${meta.ourApi}`,
+    '',
+    'Figures are median [min..max] over rounds. Ratios (÷ X) are taken round by round against X measured in the same round, then summarised the same way. MB = 10⁶ bytes. See benchmarks/README.md.',
+    '',
+    '## Targets (reliable-dgram)',
+    '',
+    '```',
+    ...tg.map((t) => `${mark(t.pass)}  ${t.text}: ${t.value}`),
+    '```',
+    '',
+    ...tables.md,
+  ].join('\n');
+  const json = JSON.stringify({ meta, sizes: z, targets: tg, rows: tables.json, skipped: skips }, null, 1);
+  return { md, json, charts: charts(raw) };
+}

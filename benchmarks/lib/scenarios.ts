@@ -1,0 +1,135 @@
+// One configuration = one set of child processes (sender, receiver, and a relay
+// when asked), coordinated over IPC. Every child is killed when the run ends.
+import { BIN_MS, sleep, wallMs, type ImplName } from './common.js';
+import { Child } from './proc.js';
+import type { PingResult, RelayResult, RoleSpec, SetupResult, SinkResult, SourceResult } from './roles.js';
+
+export interface RelaySpec {
+  rttMs: number;
+  rateMbit?: number;
+  queueMs?: number;
+}
+
+export type Scenario =
+  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string }
+  | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec }
+  | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
+  | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
+
+export interface BulkOut {
+  bytes: number;
+  elapsedMs: number;
+  cpuMs: number;
+  capped: boolean;
+}
+
+export interface FlowOut {
+  impl: ImplName;
+  bytes: number;
+  bins: number[];
+}
+
+export type ScenarioOut = BulkOut | { flows: FlowOut[]; relay?: RelayResult } | PingResult | SetupResult;
+
+/** Run `f` with a fresh set of children, all killed (after a grace period for profiles) at the end. */
+async function withChildren<T>(f: (spawn: (label: string, spec: RoleSpec) => Child) => Promise<T>): Promise<T> {
+  const kids: Child[] = [];
+  try {
+    return await f((label, spec) => {
+      const c = new Child(label, spec);
+      kids.push(c);
+      return c;
+    });
+  } finally {
+    for (const k of kids) k.kill();
+  }
+}
+
+async function relayFor(spawn: (l: string, s: RoleSpec) => Child, port: number, r: RelaySpec): Promise<{ child: Child; port: number; port2: number }> {
+  const child = spawn('relay', { role: 'relay', port, rttMs: r.rttMs, rateMbit: r.rateMbit, queueMs: r.queueMs });
+  const rr = await child.ready();
+  return { child, port: rr.port, port2: rr.port2 ?? 0 };
+}
+
+async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
+  const prof = (name: string): string | undefined => (s.profileDir ? `${s.profileDir}/${s.impl}-${name}.cpuprofile` : undefined);
+  return withChildren(async (spawn) => {
+    const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver') });
+    const r = await sink.ready();
+    const relay = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
+    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender') });
+    const so = await src.ready();
+    sink.send({ t: 'go', peerPort: relay?.port2 ?? so.port });
+    src.send({ t: 'go' });
+    const sr = await sink.result<SinkResult>(s.capMs + 15_000);
+    src.send({ t: 'stop' });
+    const sres = await src.result<SourceResult>(10_000);
+    return { bytes: sr.bytes, elapsedMs: sr.tEnd - sres.tStart, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
+  });
+}
+
+async function flows(s: Extract<Scenario, { kind: 'flows' }>): Promise<{ flows: FlowOut[]; relay?: RelayResult }> {
+  return withChildren(async (spawn) => {
+    const pairs: Array<{ impl: ImplName; sink: Child; src: Child; peer: number }> = [];
+    let relay: { child: Child } | null = null;
+    for (const impl of s.impls) {
+      const sink = spawn(`${impl} sink`, { role: 'sink', impl, capMs: s.durationMs + 10_000 });
+      const r = await sink.ready();
+      const rel = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
+      if (rel) relay = rel;
+      const src = spawn(`${impl} source`, { role: 'source', impl, port: rel?.port ?? r.port });
+      const so = await src.ready();
+      pairs.push({ impl, sink, src, peer: rel?.port2 ?? so.port });
+    }
+    const t0 = wallMs() + 20;
+    for (const p of pairs) p.sink.send({ t: 'go', t0, peerPort: p.peer });
+    await sleep(20);
+    for (const p of pairs) p.src.send({ t: 'go' });
+    await sleep(s.durationMs);
+    const out: FlowOut[] = [];
+    for (const p of pairs) p.sink.send({ t: 'stop' });
+    for (const p of pairs) {
+      const sr = await p.sink.result<SinkResult>(10_000);
+      out.push({ impl: p.impl, bytes: sr.bytes, bins: sr.bins.slice(0, Math.round(s.durationMs / BIN_MS)) });
+    }
+    let rr: RelayResult | undefined;
+    if (relay) {
+      relay.child.send({ t: 'stop' });
+      rr = await relay.child.result<RelayResult>(5_000);
+    }
+    return rr ? { flows: out, relay: rr } : { flows: out };
+  });
+}
+
+async function pingpong(s: Extract<Scenario, { kind: 'pingpong' }>): Promise<PingResult> {
+  return withChildren(async (spawn) => {
+    const echo = spawn('echo', { role: 'echo', impl: s.impl });
+    const e = await echo.ready();
+    const ping = spawn('pinger', { role: 'pinger', impl: s.impl, port: e.port, size: s.size, warmup: s.warmup, count: s.count });
+    const p = await ping.ready();
+    echo.send({ t: 'go', peerPort: p.port });
+    ping.send({ t: 'go' });
+    return ping.result<PingResult>(60_000);
+  });
+}
+
+async function setup(s: Extract<Scenario, { kind: 'setup' }>): Promise<SetupResult> {
+  return withChildren(async (spawn) => {
+    const echo = spawn('echo', { role: 'echo', impl: s.impl });
+    const e = await echo.ready();
+    const c = spawn('setup', { role: 'setup', impl: s.impl, port: e.port, size: s.size, iterations: s.iterations, capMs: s.capMs, shared: s.shared });
+    await c.ready();
+    echo.send({ t: 'go' });
+    c.send({ t: 'go' });
+    return c.result<SetupResult>(s.capMs + 15_000);
+  });
+}
+
+export function runScenario(s: Scenario): Promise<ScenarioOut> {
+  switch (s.kind) {
+    case 'bulk': return bulk(s);
+    case 'flows': return flows(s);
+    case 'pingpong': return pingpong(s);
+    case 'setup': return setup(s);
+  }
+}

@@ -1,0 +1,308 @@
+// A benchmark child process: plays one role (roles.ts) for one implementation,
+// reports 'ready' with its port, starts on 'go', and sends one 'result'.
+//   node --import tsx benchmarks/lib/worker.ts '<RoleSpec JSON>'
+import type dgram from 'node:dgram';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Session } from 'node:inspector';
+import { BIN_MS, CHUNK, cpuMs, pattern, wallMs } from './common.js';
+import { startRelay } from './delay-relay.js';
+import { loadImpl, type Pipe } from './impls.js';
+import { connectTo, dgramEcho, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
+import type { FromChild, PingResult, RoleSpec, SetupResult, SinkResult, SourceResult, ToChild } from './roles.js';
+
+function send(m: FromChild): Promise<void> {
+  return new Promise((res) => {
+    if (!process.send || !process.connected) return res();
+    process.send(m, undefined, {}, () => res());
+  });
+}
+
+async function fail(e: unknown): Promise<never> {
+  await send({ t: 'error', message: e instanceof Error ? `${e.message}` : String(e) });
+  process.exit(1);
+}
+process.on('uncaughtException', (e) => void fail(e));
+process.on('unhandledRejection', (e) => void fail(e));
+// The coordinator going away ends us too.
+process.on('disconnect', () => process.exit(0));
+
+let onGo: (m: Extract<ToChild, { t: 'go' }>) => void = () => {};
+let onStop: () => void = () => process.exit(0);
+process.on('message', (m: ToChild) => {
+  if (m.t === 'go') onGo(m);
+  else onStop();
+});
+
+/** CPU profile of this thread between start() and stop() (go → result), written to `file`. */
+function profiler(file: string | undefined): { start(): void; stop(): Promise<void> } {
+  if (!file) return { start() {}, stop: async () => {} };
+  const s = new Session();
+  s.connect();
+  const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  let started: Promise<unknown> = Promise.resolve();
+  return {
+    start() {
+      started = post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 100 })).then(() => post('Profiler.start'));
+    },
+    async stop() {
+      await started;
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+    },
+  };
+}
+
+async function finishWith(data: unknown): Promise<void> {
+  await send({ t: 'result', data });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function pingResult(rtts: number[]): PingResult {
+  rtts.sort((a, b) => a - b);
+  return { p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), mean: rtts.reduce((s, x) => s + x, 0) / rtts.length, count: rtts.length };
+}
+
+async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
+  let bytes = 0;
+  let tFirst = 0;
+  let t0 = 0;
+  let cpu0 = 0;
+  const bins: number[] = [];
+  let done = false;
+  const prof = profiler(spec.profile);
+  const finish = (capped: boolean): void => {
+    if (done) return;
+    done = true;
+    const r: SinkResult = { bytes, tFirst, tEnd: wallMs(), t0, bins, capped, cpuMs: cpuMs() - cpu0 };
+    void prof.stop().then(() => finishWith(r));
+  };
+  const count = (n: number): void => {
+    if (done) return;
+    const now = wallMs();
+    if (bytes === 0) tFirst = now;
+    bytes += n;
+    const i = Math.floor((now - t0) / BIN_MS);
+    if (i >= 0) {
+      while (bins.length <= i) bins.push(0);
+      bins[i]! += n;
+    }
+    if (spec.bytes !== undefined && bytes >= spec.bytes) finish(false);
+  };
+  const start = (m: Extract<ToChild, { t: 'go' }>): void => {
+    t0 = m.t0 ?? wallMs();
+    prof.start();
+    cpu0 = cpuMs();
+    setTimeout(() => finish(true), spec.capMs).unref();
+  };
+  onStop = () => {
+    finish(true);
+    setTimeout(() => process.exit(0), 200);
+  };
+  if (spec.impl === 'dgram') {
+    const sock = await udpSocket();
+    onGo = (m) => {
+      start(m);
+      dgramSink(sock, count);
+    };
+    return send({ t: 'ready', port: sock.address().port });
+  }
+  const impl = await loadImpl(spec.impl);
+  const l = await impl.listen((s: Pipe) => {
+    s.on('data', (d: Buffer) => count(d.length));
+    s.on('end', () => {
+      if (spec.bytes !== undefined) finish(false);
+      s.end();
+    });
+    s.on('error', () => {});
+  }, {});
+  onGo = (m) => {
+    start(m);
+    if (l.setPeer && m.peerPort) l.setPeer(m.peerPort);
+  };
+  await send({ t: 'ready', port: l.port });
+}
+
+function writeAll(s: Pipe, total: number, progress: (n: number) => void): void {
+  const buf = pattern(CHUNK);
+  let written = 0;
+  const pump = (): void => {
+    while (written < total) {
+      const n = Math.min(CHUNK, total - written);
+      written += n;
+      progress(written);
+      if (!s.write(n === CHUNK ? buf : buf.subarray(0, n))) {
+        s.once('drain', pump);
+        return;
+      }
+    }
+    s.end();
+  };
+  pump();
+}
+
+async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void> {
+  const total = spec.bytes ?? Infinity;
+  let tStart = 0;
+  let cpu0 = 0;
+  let written = 0;
+  let stopSource = (): void => {};
+  const prof = profiler(spec.profile);
+  onStop = () => {
+    stopSource();
+    const r: SourceResult = { tStart, written, cpuMs: cpuMs() - cpu0 };
+    void prof.stop().then(() => finishWith(r)).then(() => process.exit(0));
+  };
+  if (spec.impl === 'dgram') {
+    const sock = await udpSocket();
+    onGo = () => {
+      prof.start();
+      tStart = wallMs();
+      cpu0 = cpuMs();
+      void connectTo(sock, spec.port).then(() => {
+        const src = dgramSource(sock, total);
+        stopSource = () => { written = src.sent(); src.stop(); };
+      });
+    };
+    return send({ t: 'ready', port: sock.address().port });
+  }
+  const impl = await loadImpl(spec.impl);
+  const c = await impl.client(spec.port, {});
+  onGo = () => {
+    prof.start();
+    tStart = wallMs();
+    cpu0 = cpuMs();
+    void c.open().then((s) => {
+      stopSource = () => s.destroy();
+      s.on('data', () => {});
+      s.on('error', () => {});
+      writeAll(s, total, (n) => { written = n; });
+    });
+  };
+  await send({ t: 'ready', port: c.port });
+}
+
+async function echo(spec: Extract<RoleSpec, { role: 'echo' }>): Promise<void> {
+  if (spec.impl === 'dgram') {
+    const sock = await udpSocket();
+    dgramEcho(sock);
+    return send({ t: 'ready', port: sock.address().port });
+  }
+  const impl = await loadImpl(spec.impl);
+  const l = await impl.listen((s) => {
+    s.on('data', (d: Buffer) => s.write(d));
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  }, { noDelay: true });
+  onGo = (m) => {
+    if (l.setPeer && m.peerPort) l.setPeer(m.peerPort);
+  };
+  await send({ t: 'ready', port: l.port });
+}
+
+/** `n` round trips of `size` bytes over a stream; resolves with their RTTs in µs. */
+function streamPing(s: Pipe, size: number, n: number): Promise<number[]> {
+  const msg = pattern(size);
+  const rtts: number[] = [];
+  return new Promise((res) => {
+    let got = 0;
+    let t = 0n;
+    const fire = (): void => {
+      got = 0;
+      t = process.hrtime.bigint();
+      s.write(msg);
+    };
+    const onData = (d: Buffer): void => {
+      got += d.length;
+      if (got < size) return;
+      rtts.push(Number(process.hrtime.bigint() - t) / 1000);
+      if (rtts.length >= n) {
+        s.off?.('data', onData);
+        res(rtts);
+      } else fire();
+    };
+    s.on('data', onData);
+    fire();
+  });
+}
+
+async function pinger(spec: Extract<RoleSpec, { role: 'pinger' }>): Promise<void> {
+  if (spec.impl === 'dgram') {
+    const sock: dgram.Socket = await udpSocket();
+    onGo = () => {
+      void connectTo(sock, spec.port)
+        .then(() => dgramPing(sock, spec.size, spec.warmup, spec.count))
+        .then((rtts) => finishWith(pingResult(rtts)));
+    };
+    return send({ t: 'ready', port: sock.address().port });
+  }
+  const impl = await loadImpl(spec.impl);
+  const c = await impl.client(spec.port, { noDelay: true });
+  onGo = () => {
+    void c.open().then(async (s) => {
+      s.on('error', () => {});
+      const all = await streamPing(s, spec.size, spec.warmup + spec.count);
+      await finishWith(pingResult(all.slice(spec.warmup)));
+    });
+  };
+  await send({ t: 'ready', port: c.port });
+}
+
+async function setup(spec: Extract<RoleSpec, { role: 'setup' }>): Promise<void> {
+  if (spec.impl === 'dgram') return fail('raw dgram has no connections');
+  const impl = await loadImpl(spec.impl);
+  const c = await impl.client(spec.port, { shared: !!spec.shared });
+  const msg = pattern(spec.size);
+  const once = async (): Promise<void> => {
+    const s = await c.open();
+    await new Promise<void>((res, rej) => {
+      let got = 0;
+      s.on('error', rej);
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= spec.size) s.end();
+      });
+      // Done when the close handshake is: the peer's FIN arrived after ours ('end'), or 'close'.
+      const done = (): void => (got >= spec.size ? res() : rej(new Error(`closed after ${got} bytes`)));
+      s.on('end', done);
+      s.on('close', done);
+      s.write(msg);
+    });
+  };
+  onGo = () => {
+    const cpu0 = cpuMs();
+    const t0 = wallMs();
+    void (async () => {
+      let i = 0;
+      for (; i < spec.iterations && wallMs() - t0 < spec.capMs; i++) await once();
+      const r: SetupResult = { iterations: i, elapsedMs: wallMs() - t0, cpuMs: cpuMs() - cpu0 };
+      await finishWith(r);
+    })().catch((e: unknown) => fail(e));
+  };
+  await send({ t: 'ready', port: 0 });
+}
+
+async function relay(spec: Extract<RoleSpec, { role: 'relay' }>): Promise<void> {
+  const cpu0 = cpuMs();
+  const r = await startRelay({ port: spec.port, rttMs: spec.rttMs, rateMbit: spec.rateMbit, queueMs: spec.queueMs });
+  onStop = () => {
+    void finishWith({ ...r.stats(), cpuMs: cpuMs() - cpu0 }).then(() => process.exit(0));
+  };
+  await send({ t: 'ready', port: r.clientPort, port2: r.serverSidePort });
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as RoleSpec;
+switch (spec.role) {
+  case 'sink': await sink(spec); break;
+  case 'source': await source(spec); break;
+  case 'echo': await echo(spec); break;
+  case 'pinger': await pinger(spec); break;
+  case 'setup': await setup(spec); break;
+  case 'relay': await relay(spec); break;
+  default: await fail(`unknown role ${JSON.stringify(spec)}`);
+}
