@@ -23,15 +23,20 @@ export class Pacer {
     return cap;
   }
 
-  /** Take `size` bytes of budget if there is enough; otherwise the time there will be. */
-  take(now: number, size: number, rate: number): number {
+  /**
+   * Take `size` bytes of budget, or say when there will be enough. The segment goes
+   * now (running the bucket into debt that slows later ones) when the bucket is full,
+   * since a segment larger than the cap (a path MTU probe) would otherwise wait forever,
+   * or when the wait is shorter than the timer granularity, since a timer would round it
+   * up to a whole tick and stall a small exchange.
+   */
+  take(now: number, size: number, rate: number, granularity = 1): number {
     const cap = this.refill(now, rate);
-    // A full bucket lets any one segment go (it may run into debt): a segment larger than the cap,
-    // e.g. a path MTU probe, would otherwise wait forever.
-    if (this.tokens >= Math.min(size, cap)) {
+    const wait = (size - this.tokens) / rate;
+    if (this.tokens >= Math.min(size, cap) || wait < granularity) {
       this.tokens -= size;
       return now;
     }
-    return now + Math.max(0.05, (size - this.tokens) / rate);
+    return now + wait;
   }
 }

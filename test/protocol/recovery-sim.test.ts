@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/protocol/connection.js';
 import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
 import { Cubic, cubic } from '../../src/protocol/cubic.js';
+import { Pacer } from '../../src/protocol/pacer.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import { SimNetwork, simHost, type LinkOptions } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';
@@ -244,6 +245,20 @@ describe('pacing', () => {
     expect(maxBurst(paced)).toBeLessThan(maxBurst(unpaced) / 2);
   });
 
+});
+
+describe('pacer', () => {
+  it('a wait shorter than the timer granularity is not taken: the segment goes and the debt slows the next', () => {
+    const p = new Pacer(MSS);
+    const rate = 100; // bytes per ms
+    expect(p.take(0, 1200, rate)).toBe(0); // full bucket
+    // Empty bucket, 50 bytes short at 100 B/ms: 0.5 ms < 1 ms granularity: send now.
+    const q = new Pacer(MSS);
+    for (let i = 0; i < 10; i++) q.take(0, 1200, rate);
+    expect(q.take(11.5, 1200, rate)).toBe(11.5); // 1150 refilled, 50 short → 0.5 ms: now
+    // Now in debt by 50 bytes: the next full segment must wait (1250 / 100 = 12.5 ms).
+    expect(q.take(11.5, 1200, rate)).toBeCloseTo(11.5 + 12.5, 6);
+  });
 });
 
 describe('path MTU probing (RFC 8899)', () => {
