@@ -76,6 +76,12 @@ describe('examples run and do what they say', () => {
     expect(r.out).toContain('B got "hello from A"');
   });
 
+  it('sim-property.ts: a user-defined fast-check property over a lossy simulated link holds', async () => {
+    const r = await runExample('sim-property.ts');
+    expectOk(r);
+    expect(r.out).toMatch(/checked \d+ cases .* arrive intact, and both sides close without error/);
+  });
+
   describe('demo.ts --relay (small)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rdgram-demo-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

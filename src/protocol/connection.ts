@@ -143,6 +143,8 @@ export class Connection {
   // RFC 5961 §7 challenge ACK budget.
   private challengeWindow = -Infinity;
   private challengeCount = 0;
+  /** Last ACK sent in answer to an out-of-window bare ACK. */
+  private lastOowAckAt = -Infinity;
 
   private tw: TimeWaitRecord | undefined;
   /** The error this connection ended with, if any. */
@@ -559,7 +561,12 @@ export class Connection {
     if (!this.acceptable(seq, segLen, wnd)) {
       if (!(flags & RST)) {
         this.stats.duplicateSegments++;
-        this.sendAck(now);
+        // An unacceptable bare ACK is answered at most every 500 ms (Linux's tcp_invalid_ratelimit):
+        // two ends that each probed the other's zero window would otherwise trade ACKs forever.
+        if (segLen > 0 || now - this.lastOowAckAt >= 500) {
+          if (segLen === 0) this.lastOowAckAt = now;
+          this.sendAck(now);
+        }
       }
       return;
     }
