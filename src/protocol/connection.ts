@@ -3,21 +3,21 @@
 // `hooks.transmit`, events through `hooks.event`. Nothing here reads a clock,
 // draws randomness or arms a timer: `nextTimeout()` says when to call `onTimeout`.
 
-import { ACK, FIN, MAX_SACK_BLOCKS, RST, SYN, segmentLength, type Segment } from '../wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax } from '../wire/seq.js';
-import { ByteQueue, Reassembly } from './buffers.js';
+import { ACK, FIN, MAX_SACK_BLOCKS, RST, SYN, type Segment } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
+import { ByteQueue } from './buffers.js';
 import type { CongestionController } from './congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
 import { RttEstimator } from './rtt.js';
-import { Rack, probeTimeout } from './rack.js';
+import { probeTimeout } from './rack.js';
 import { Pacer } from './pacer.js';
 import { PmtuSearch } from './pmtu.js';
+import { DUP_THRESH, Scoreboard, type TxEntry } from './scoreboard.js';
+import { Receiver } from './receiver.js';
 import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
-/** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
-const DUP_THRESH = 3;
 /** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
 const PTO_MIN = 2;
 /** Bytes the largest SACK option takes: kind, length, four blocks. */
@@ -44,22 +44,6 @@ export interface ConnectionInit {
   options?: Partial<ConnectionOptions>;
 }
 
-/** A segment we sent that is not yet cumulatively acknowledged. */
-interface TxEntry {
-  seq: number;
-  /** Sequence space: payload plus SYN and FIN. */
-  len: number;
-  flags: number;
-  sentAt: number;
-  retransmits: number;
-  sacked: boolean;
-  lost: boolean;
-  /** Counted in the pipe (bytes in flight, RFC 6675 §2). */
-  inPipe: boolean;
-  /** A path MTU probe (RFC 8899): larger than the confirmed MSS. */
-  probe?: boolean;
-}
-
 export class Connection {
   readonly opts: ConnectionOptions;
   readonly localId: number;
@@ -80,7 +64,6 @@ export class Connection {
   // Receive sequence variables.
   irs = 0;
   rcvNxt = 0;
-  private rcvAdvEdge = 0;
 
   /** Effective send MSS: min(ours, the peer's). */
   mss: number;
@@ -94,13 +77,8 @@ export class Connection {
   private finSeq: number | undefined;
   private finAcked = false;
   private writeBlocked = false;
-  private readonly txq: TxEntry[] = [];
-  /** Bytes in flight (RFC 6675 "pipe"). */
-  pipe = 0;
-  private lostCount = 0;
-  /** Entries SACKed, and entries retransmitted at least once: without either, no loss can be inferred. */
-  private sackedCount = 0;
-  private rtxCount = 0;
+  /** The retransmission queue, pipe and loss marks (RFC 6675, RFC 8985). */
+  private readonly sb: Scoreboard;
   private inRecovery = false;
   private recoverPoint = 0;
   private dupAcks = 0;
@@ -111,9 +89,8 @@ export class Connection {
   /** Set while the persist timer overrides sender-side SWS avoidance. */
   private swsOverride = false;
 
-  // Receive side.
-  private readonly rcvQ = new ByteQueue();
-  private readonly reasm = new Reassembly();
+  // Receive side: readable bytes, reassembly, the offered window.
+  private readonly rcv: Receiver;
   private peerFinSeq: number | undefined;
   private peerFinReceived = false;
   private ackOwed = 0;
@@ -131,7 +108,6 @@ export class Connection {
   /** RACK reordering timer and tail-loss probe timer (RFC 8985). */
   private reoAt = Infinity;
   private ptoAt = Infinity;
-  private readonly rack = new Rack();
   private pacer: Pacer | undefined;
   private paceAt = Infinity;
   private reportedTimeout = Infinity;
@@ -170,7 +146,22 @@ export class Connection {
     this.tsOffset = init.tsOffset >>> 0;
     this.mss = this.opts.mss;
     this.rtt = new RttEstimator(this.opts.rto);
+    this.rcv = new Receiver(this.opts);
     this.cc = this.opts.congestion(this.mss);
+    this.sb = new Scoreboard(this.rtt, this); // no closures: they would cost ~700 bytes per connection
+  }
+
+  /** @internal Scoreboard callback: a path MTU probe of `size` payload bytes was delivered (RFC 8899 §4.1). */
+  probeAcked(size: number): void {
+    if (!this.pmtu) return;
+    this.pmtu.onProbeAcked(size);
+    // Keep room for the largest SACK option, which a probe did not carry.
+    this.mss = Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX);
+  }
+
+  /** @internal Scoreboard callback: a path MTU probe was lost. */
+  probeLost(size: number): void {
+    this.pmtu?.onProbeLost(size);
   }
 
   // ---------------------------------------------------------------- app calls
@@ -267,7 +258,7 @@ export class Connection {
 
   /** Take the next chunk of in-order received bytes (at most `max`), or null. */
   read(now: number, max = Infinity): Uint8Array | null {
-    const chunk = this.rcvQ.shift(max);
+    const chunk = this.rcv.read(max);
     if (chunk) {
       this.maybeWindowUpdate(now);
       this.afterCall();
@@ -276,7 +267,7 @@ export class Connection {
   }
 
   get readableLength(): number {
-    return this.rcvQ.length;
+    return this.rcv.length;
   }
 
   /** The peer's FIN arrived and every byte before it is readable. */
@@ -312,7 +303,7 @@ export class Connection {
     this.acceptSyn(syn);
     this.transition(State.SYN_RECEIVED, 'rcv SYN (cookie)');
     this.sndNxt = seqAdd(this.iss, 1);
-    this.advertiseWindow(); // the window the SYN-ACK offered
+    this.rcv.advertise(this.rcvNxt); // the window the SYN-ACK offered
     this.input(ack, now);
   }
 
@@ -326,14 +317,14 @@ export class Connection {
     const s = this.state;
     if (!isSynchronized(s) || s === State.SYN_RECEIVED || s === State.TIME_WAIT) return false;
     if (seg.flags & (SYN | RST) || !(seg.flags & ACK) || seqLt(seg.tsVal, minTsVal)) return false;
-    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    const wnd = this.rcv.window(this.rcvNxt);
     if (!seqInRange(seg.seq, seqAdd(this.rcvNxt, -this.opts.rcvBuf), seqAdd(this.rcvNxt, wnd + 1))) return false;
     return seqLe(seg.ack, this.sndNxt) && seqGe(seg.ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, this.mss)));
   }
 
   /** An ACK with the current numbers, not sent: the endpoint adds a path challenge or response (RFC 9000 §8.2). */
   probeSegment(now: number): Segment {
-    const window = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+    const window = this.rcv.window(this.rcvNxt);
     return { flags: ACK, dstId: this.remoteId, srcId: this.localId, seq: this.sndNxt, ack: this.rcvNxt, window, tsVal: this.tsNow(now), tsEcr: this.tsRecent, payload: EMPTY };
   }
 
@@ -436,7 +427,7 @@ export class Connection {
   private acceptSyn(seg: Segment): void {
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
-    this.rcvAdvEdge = this.rcvNxt;
+    this.rcv.advEdge = this.rcvNxt;
     this.tsRecent = seg.tsVal;
     this.peerSack = this.opts.sack && seg.sackPermitted === true;
     if (seg.mss !== undefined && seg.mss > 0) {
@@ -557,8 +548,8 @@ export class Connection {
 
     // First: sequence acceptability (RFC 9293 §3.10.7.4, the four cases).
     const segLen = payload.length + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
-    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
-    if (!this.acceptable(seq, segLen, wnd)) {
+    const wnd = this.rcv.window(this.rcvNxt);
+    if (!this.rcv.acceptable(seq, segLen, this.rcvNxt, wnd)) {
       if (!(flags & RST)) {
         this.stats.duplicateSegments++;
         // An unacceptable bare ACK is answered at most every 500 ms (Linux's tcp_invalid_ratelimit):
@@ -645,17 +636,6 @@ export class Connection {
     if (this.state === State.FIN_WAIT_1 && this.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
   }
 
-  private acceptable(seq: number, len: number, wnd: number): boolean {
-    if (len === 0) {
-      if (wnd === 0) return seq === this.rcvNxt;
-      return seqInRange(seq, this.rcvNxt, seqAdd(this.rcvNxt, wnd));
-    }
-    if (wnd === 0) return false;
-    const end = seqAdd(seq, len - 1);
-    const hi = seqAdd(this.rcvNxt, wnd);
-    return seqInRange(seq, this.rcvNxt, hi) || seqInRange(end, this.rcvNxt, hi);
-  }
-
   /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
   private processAck(seg: Segment, seq: number, payloadLen: number, now: number): boolean {
     const ack = seg.ack;
@@ -672,7 +652,7 @@ export class Connection {
     if (seqLe(seq, this.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) this.tsRecent = seg.tsVal;
 
     const oldWnd = this.sndWnd;
-    if (seg.sack && this.peerSack) this.onSack(seg.sack, now);
+    if (seg.sack && this.peerSack) this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now);
     if (seqGt(ack, this.sndUna)) {
       this.onAckAdvance(seg, now);
       if (!this.announced && seqGt(this.sndUna, this.iss)) this.onEstablished(now); // SYN ACKed after an early close
@@ -682,7 +662,7 @@ export class Connection {
       !(seg.flags & FIN) &&
       seg.window === oldWnd &&
       seg.window > 0 && // answers to zero-window probes are not a loss signal
-      this.txq.length > 0
+      this.sb.length > 0
     ) {
       // Duplicate ACK (RFC 5681 §2).
       this.dupAcks++;
@@ -712,28 +692,7 @@ export class Connection {
   private onAckAdvance(seg: Segment, now: number): void {
     const ack = seg.ack;
     const acked = seqDiff(ack, this.sndUna);
-    // Drop fully acknowledged entries; trim a partly acknowledged one.
-    while (this.txq.length > 0) {
-      const e = this.txq[0]!;
-      const end = seqAdd(e.seq, e.len);
-      if (seqLe(end, ack)) {
-        if (!e.sacked) this.onDelivered(e, now);
-        this.removePipe(e, e.len);
-        if (e.lost) this.lostCount--;
-        if (e.sacked) this.sackedCount--;
-        if (e.retransmits > 0) this.rtxCount--;
-        this.txq.shift();
-      } else {
-        if (seqGt(ack, e.seq)) {
-          const n = seqDiff(ack, e.seq);
-          if (e.inPipe) this.pipe -= n;
-          e.seq = ack;
-          e.len -= n;
-          e.flags &= ~SYN;
-        }
-        break;
-      }
-    }
+    this.sb.ackTo(ack, now);
     const dataAcked = Math.min(this.sendQ.length, Math.max(0, seqDiff(ack, this.sendBase)));
     if (dataAcked > 0) {
       this.sendQ.consume(dataAcked);
@@ -753,17 +712,17 @@ export class Connection {
         this.cc.onRecoveryEnd(now);
       } else if (!this.peerSack) {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it now.
-        const head = this.txq[0];
-        this.markLost(head);
+        const head = this.sb.head;
+        this.sb.markLost(head);
         if (head?.lost) this.retransmit(head, now);
       }
     } else {
       this.dupAcks = 0;
-      if (this.state !== State.SYN_SENT) this.cc.onAck(acked, now, this.rtt.latest, this.pipe);
+      if (this.state !== State.SYN_SENT) this.cc.onAck(acked, now, this.rtt.latest, this.sb.pipe);
     }
     // RFC 6298 §5.2-5.3: restart or stop the timer.
-    this.rtoAt = this.txq.length > 0 ? now + this.rtt.rto : Infinity;
-    this.stallSince = this.txq.length > 0 ? now : Infinity;
+    this.rtoAt = this.sb.length > 0 ? now + this.rtt.rto : Infinity;
+    this.stallSince = this.sb.length > 0 ? now : Infinity;
     this.armPto(now);
     if (this.writeBlocked && this.sendQ.length < this.opts.sndBuf) {
       this.writeBlocked = false;
@@ -771,106 +730,22 @@ export class Connection {
     }
   }
 
-  /** RFC 2018: mark SACKed entries; they leave the pipe. */
-  private onSack(blocks: readonly { start: number; end: number }[], now: number): void {
-    for (const b of blocks) {
-      if (!seqLt(b.start, b.end) || seqLe(b.start, this.sndUna) || seqGt(b.end, this.sndNxt)) continue;
-      for (const e of this.txq) {
-        if (seqGe(e.seq, b.end)) break;
-        if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
-        e.sacked = true;
-        this.sackedCount++;
-        this.onDelivered(e, now);
-        this.removePipe(e, e.len);
-        if (e.lost) {
-          e.lost = false;
-          this.lostCount--;
-        }
-      }
-    }
-  }
-
-  /** RFC 6675 §5 IsLost: an entry with DupThresh segments' worth SACKed above it is lost. */
+  /** RFC 8985 §6.2 and RFC 6675 §5: mark what is lost, re-arm the reordering timer, start recovery. */
   private detectLoss(now: number): void {
-    if (this.sackedCount === 0 && this.rtxCount === 0) {
-      // Everything delivered was cumulatively ACKed and sent in sequence order: nothing to infer.
-      this.reoAt = Infinity;
-      return;
-    }
-    let lostAny = false;
-    // RACK (RFC 8985 §6.2): lost once a later-sent segment is delivered and the reordering window passed.
-    if (this.rack.xmitTs > -Infinity) {
-      const reo = this.rack.reoWnd(this.rtt.minRtt, this.rtt.srtt);
-      let next = Infinity;
-      for (const e of this.txq) {
-        const d = this.rack.lossDeadline(e, now, reo);
-        if (d === 0) {
-          this.markLost(e);
-          lostAny = true;
-        } else if (d < next) {
-          next = d;
-        }
-      }
-      this.reoAt = next;
-    }
-    if (!this.peerSack) {
-      if (lostAny && !this.inRecovery) this.enterRecovery(now, false);
-      return;
-    }
-    let sackedAbove = 0;
-    for (let i = this.txq.length - 1; i >= 0; i--) {
-      const e = this.txq[i]!;
-      if (e.sacked) {
-        sackedAbove += e.len;
-        continue;
-      }
-      if (sackedAbove >= DUP_THRESH * this.mss && !e.lost && e.inPipe) {
-        // Once retransmitted in this recovery, only the timer may declare it lost again.
-        if (this.inRecovery && e.retransmits > 0) continue;
-        this.markLost(e);
-        lostAny = true;
-      }
-    }
-    if (lostAny && !this.inRecovery) this.enterRecovery(now, false);
+    const lost = this.sb.detectLoss(now, this.mss, this.peerSack, this.inRecovery);
+    this.reoAt = this.sb.reorderAt;
+    if (lost && !this.inRecovery) this.enterRecovery(now, false);
   }
 
   private enterRecovery(now: number, markFirst: boolean): void {
     this.inRecovery = true;
     this.recoverPoint = this.sndNxt;
     this.stats.fastRetransmits++;
-    this.cc.onLoss(now, this.pipe);
-    if (markFirst) this.markLost(this.txq.find((e) => !e.sacked));
+    this.cc.onLoss(now, this.sb.pipe);
+    if (markFirst) this.sb.markLost(this.sb.firstUnsacked());
     // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
-    const first = this.txq.find((e) => e.lost);
+    const first = this.sb.firstLost();
     if (first) this.retransmit(first, now);
-  }
-
-  private onDelivered(e: TxEntry, now: number): void {
-    this.rack.onDelivered(e, now, this.rtt.minRtt);
-    if (e.probe) {
-      e.probe = false;
-      this.pmtu?.onProbeAcked(e.len - (e.flags & FIN ? 1 : 0));
-      // Keep room for the largest SACK option, which a probe did not carry.
-      if (this.pmtu) this.mss = Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX);
-    }
-  }
-
-  private markLost(e: TxEntry | undefined): void {
-    if (!e || e.lost || e.sacked) return;
-    if (e.probe) {
-      e.probe = false;
-      this.pmtu?.onProbeLost(e.len - (e.flags & FIN ? 1 : 0));
-    }
-    e.lost = true;
-    this.lostCount++;
-    this.removePipe(e, e.len);
-  }
-
-  private removePipe(e: TxEntry, n: number): void {
-    if (e.inPipe) {
-      this.pipe -= n;
-      e.inPipe = false;
-    }
   }
 
   /** `peerFin`: the segment also carries a FIN, so FIN_WAIT_1 may go straight to TIME_WAIT (RFC 9293 §3.10.7.4, eighth step). */
@@ -899,13 +774,8 @@ export class Connection {
     if (this.peerFinSeq !== undefined && seqGe(seq, this.peerFinSeq)) return;
     this.stats.bytesReceived += payload.length;
     if (seq === this.rcvNxt) {
-      const hadHoles = !this.reasm.empty;
-      this.rcvQ.push(payload);
-      this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
-      for (const c of this.reasm.take(this.rcvNxt)) {
-        this.rcvQ.push(c);
-        this.rcvNxt = seqAdd(this.rcvNxt, c.length);
-      }
+      const hadHoles = this.rcv.hasHoles;
+      this.rcvNxt = this.rcv.deliver(payload, this.rcvNxt);
       this.emit({ type: 'readable' });
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
@@ -919,7 +789,7 @@ export class Connection {
     } else {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
       this.stats.outOfOrderSegments++;
-      this.reasm.add(seq, payload);
+      this.rcv.hold(seq, payload);
       this.sendAck(now);
     }
   }
@@ -949,8 +819,7 @@ export class Connection {
 
   /** Queue SYN (or SYN-ACK) as the first entry of the retransmission queue. */
   private queueControl(flags: number, now: number): void {
-    this.txq.push({ seq: this.iss, len: 1, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
-    this.pipe += 1;
+    this.sb.onSent(this.iss, 1, flags, now, false);
     this.sndNxt = seqAdd(this.iss, 1);
     this.sendSyn(flags, now);
     this.rtoAt = now + this.rtt.rto;
@@ -961,7 +830,7 @@ export class Connection {
   }
 
   private retransmitSyn(now: number, flags: number): void {
-    const e = this.txq[0];
+    const e = this.sb.head;
     if (e && e.flags & SYN) e.flags = flags;
     this.sendSyn(flags, now);
     this.rtoAt = now + this.rtt.rto;
@@ -974,15 +843,16 @@ export class Connection {
       return;
     }
     // RFC 5681 §4.1: restart from the initial window after an idle RTO (before cwnd is read below).
-    if (this.txq.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
+    const sb = this.sb;
+    if (sb.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
     const cwnd = this.cc.cwnd;
     // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
-    if (this.lostCount > 0) {
-      for (const e of this.txq) {
-        if (this.lostCount === 0) break;
+    if (sb.lostCount > 0) {
+      for (const e of sb.entries) {
+        if (sb.lostCount === 0) break;
         if (!e.lost) continue;
-        this.splitOversized(e);
-        if (this.pipe + e.len > cwnd) break;
+        sb.splitOversized(e, this.mss);
+        if (sb.pipe + e.len > cwnd) break;
         this.retransmit(e, now);
       }
     }
@@ -994,7 +864,7 @@ export class Connection {
       const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       // Whole bytes: CUBIC's (and a halved) cwnd is fractional, and a fractional n would put the
       // sequence space (truncated to integers) and the retransmission queue out of step.
-      const cwndLeft = Math.floor(cwnd - this.pipe);
+      const cwndLeft = Math.floor(cwnd - sb.pipe);
       // A path MTU probe carries real data, so a lost one is simply retransmitted smaller.
       const probe = this.pmtu && !this.inRecovery ? this.pmtu.nextProbe() : undefined;
       const seglen = probe !== undefined && unsent >= probe && wndLeft >= probe && cwndLeft >= probe ? probe : this.mss;
@@ -1005,7 +875,7 @@ export class Connection {
         // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1). With nothing in flight no ACK will come
         // to enlarge a cwnd-limited n (e.g. cwnd below an MSS raised by PMTU probing), so send it: the RFC's
         // override case. A small peer window is different: its window update will come.
-        if (n === 0 || (n < this.maxSndWnd / 2 && !this.swsOverride && (this.txq.length > 0 || n >= wndLeft))) break;
+        if (n === 0 || (n < this.maxSndWnd / 2 && !this.swsOverride && (sb.length > 0 || n >= wndLeft))) break;
       } else if (n < this.mss && !this.opts.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
         // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
         break;
@@ -1027,8 +897,7 @@ export class Connection {
       if (len === 0) break;
       const isProbe = n > this.mss;
       if (isProbe) this.pmtu!.probing = n;
-      this.txq.push({ seq: this.sndNxt, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true, probe: isProbe });
-      this.pipe += len;
+      sb.onSent(this.sndNxt, len, flags, now, isProbe);
       this.send({ flags, seq: this.sndNxt, payload }, now);
       this.stats.bytesSent += n;
       if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
@@ -1039,7 +908,7 @@ export class Connection {
       if (withFin) break;
     }
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
-    if (this.txq.length === 0 && this.rtoAt === Infinity) {
+    if (sb.length === 0 && this.rtoAt === Infinity) {
       const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
       if (unsent > 0) this.rtoAt = now + this.rtt.rto;
     }
@@ -1050,33 +919,9 @@ export class Connection {
   }
 
   private retransmit(e: TxEntry, now: number): void {
-    this.splitOversized(e);
-    if (e.lost) {
-      e.lost = false;
-      this.lostCount--;
-    }
-    if (e.retransmits++ === 0) this.rtxCount++;
-    e.sentAt = now;
-    e.inPipe = true;
-    this.pipe += e.len;
+    this.sb.onRetransmit(e, now, this.mss);
     this.stats.retransmittedSegments++;
     this.sendEntry(e, now);
-  }
-
-  /** A segment larger than the current MSS (a failed probe, or sent before a fallback) is cut to size. */
-  private splitOversized(e: TxEntry): void {
-    const dataLen = e.len - (e.flags & FIN ? 1 : 0) - (e.flags & SYN ? 1 : 0);
-    if (dataLen <= this.mss || e.flags & SYN) return;
-    const i = this.txq.indexOf(e);
-    const rest: TxEntry = { ...e, seq: seqAdd(e.seq, this.mss), len: e.len - this.mss, probe: false };
-    e.len = this.mss;
-    e.flags &= ~FIN;
-    e.probe = false;
-    this.txq.splice(i + 1, 0, rest);
-    if (rest.lost) this.lostCount++; // the pipe already counts the whole, split between the two
-    if (rest.sacked) this.sackedCount++;
-    if (rest.retransmits > 0) this.rtxCount++;
-    this.splitOversized(rest);
   }
 
   private sendEntry(e: TxEntry, now: number): void {
@@ -1103,14 +948,13 @@ export class Connection {
       this.retransmitSyn(now, s === State.SYN_SENT ? SYN : SYN | ACK);
       return;
     }
-    if (this.txq.length === 0) {
+    if (this.sb.length === 0) {
       // Persist timer: probe a zero window with one byte (RFC 9293 §3.8.6.1).
       const offset = seqDiff(this.sndNxt, this.sendBase);
       if (this.sendQ.length - offset > 0 && this.sndWnd === 0) {
         this.rtt.onTimeout();
         const payload = this.sendQ.slice(offset, 1);
-        this.txq.push({ seq: this.sndNxt, len: 1, flags: ACK, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true });
-        this.pipe += 1;
+        this.sb.onSent(this.sndNxt, 1, ACK, now, false);
         this.send({ flags: ACK, seq: this.sndNxt, payload }, now);
         this.sndNxt = seqAdd(this.sndNxt, 1);
         this.rtoAt = now + this.rtt.rto;
@@ -1129,10 +973,9 @@ export class Connection {
     if (this.sndWnd === 0) {
       // Persist timer (RFC 9293 §3.8.6.1): an unanswered probe of a zero window is no sign of
       // congestion; probe again, backed off, without touching cwnd.
-      const e = this.txq[0]!;
+      const e = this.sb.head!;
       this.rtt.onTimeout();
-      e.retransmits++;
-      e.sentAt = now;
+      this.sb.onPersistResend(e, now);
       this.stats.retransmittedSegments++;
       this.sendEntry(e, now);
       this.rtoAt = now + this.rtt.rto;
@@ -1141,7 +984,7 @@ export class Connection {
     this.stats.rtoTimeouts++;
     this.ptoAt = this.reoAt = Infinity;
     // RFC 8899 §4.3: repeated timeouts of full-size segments after raising the MSS suggest a black hole.
-    const head = this.txq[0]!;
+    const head = this.sb.head!;
     if (this.pmtu && this.mss > this.pmtu.base && head.len > this.pmtu.base) {
       if (++this.blackHoleRtos >= 2) {
         this.pmtu.onBlackHole(this.mss);
@@ -1151,20 +994,15 @@ export class Connection {
     } else {
       this.blackHoleRtos = 0;
     }
-    this.cc.onRto(now, this.pipe);
+    this.cc.onRto(now, this.sb.pipe);
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
-    for (const e of this.txq) {
-      e.sacked = false;
-      this.markLost(e);
-    }
-    this.sackedCount = 0;
-    this.pipe = 0;
+    this.sb.onTimeout();
     this.inRecovery = false;
     this.recoverPoint = this.sndNxt;
     this.dupAcks = 0;
     // RFC 5681 §3.1: retransmit at least one segment whatever the windows say.
-    this.retransmit(this.txq[0]!, now);
+    this.retransmit(this.sb.head!, now);
     this.output(now);
     this.rtoAt = now + this.rtt.rto;
   }
@@ -1172,28 +1010,26 @@ export class Connection {
   /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
   private armPto(now: number): void {
     this.ptoAt = Infinity;
-    if (!this.opts.tlp || this.inRecovery || !this.rtt.hasSample || this.txq.length === 0 || this.sndWnd === 0) return;
+    if (!this.opts.tlp || this.inRecovery || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
     // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2).
-    const at = now + probeTimeout(this.rtt.srtt, this.txq.length, this.opts.delayedAck, PTO_MIN);
+    const at = now + probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN);
     // RFC 8985 §7.2: never later than the RTO; when both are due the probe goes first and re-arms the RTO.
     this.ptoAt = Math.min(at, this.rtoAt);
   }
 
   /** RFC 8985 §7.3: send a probe, the highest outstanding segment, to draw a SACK that exposes tail loss. */
   private onPto(now: number): void {
-    if (this.inRecovery || this.txq.length === 0) return;
-    let last: TxEntry | undefined;
-    for (let i = this.txq.length - 1; i >= 0 && !last; i--) if (!this.txq[i]!.sacked) last = this.txq[i];
+    if (this.inRecovery || this.sb.length === 0) return;
+    const last = this.sb.lastUnsacked();
     if (!last) return;
     this.stats.tailLossProbes++;
     if (last.probe) {
       // A path MTU probe at the tail: presume it too big, resend its data at the confirmed size.
-      this.markLost(last);
+      this.sb.markLost(last);
       this.retransmit(last, now);
     } else if (last.inPipe) {
       // Already counted in flight: resend without adding to the pipe.
-      if (last.retransmits++ === 0) this.rtxCount++;
-      last.sentAt = now;
+      this.sb.onResend(last, now);
       this.stats.retransmittedSegments++;
       this.sendEntry(last, now);
     } else {
@@ -1215,7 +1051,7 @@ export class Connection {
       this.enterClosed('keepalive probes unanswered', 'ETIMEDOUT');
       return;
     }
-    if (this.txq.length === 0) {
+    if (this.sb.length === 0) {
       this.probesSent++;
       this.stats.keepAliveProbes++;
       this.send({ flags: ACK, seq: seqAdd(this.sndNxt, -1), payload: EMPTY }, now);
@@ -1271,7 +1107,7 @@ export class Connection {
       srcId: this.localId,
       seq: p.seq,
       ack: hasAck ? this.rcvNxt : 0,
-      window: this.advertiseWindow(),
+      window: this.rcv.advertise(this.rcvNxt),
       tsVal: this.tsNow(now),
       tsEcr: this.tsRecent,
       payload: p.payload,
@@ -1279,8 +1115,8 @@ export class Connection {
     if (p.syn) {
       seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
       if (this.opts.sack) seg.sackPermitted = true;
-    } else if (hasAck && this.peerSack && !this.reasm.empty) {
-      seg.sack = this.reasm.sackBlocks(MAX_SACK_BLOCKS);
+    } else if (hasAck && this.peerSack && this.rcv.hasHoles) {
+      seg.sack = this.rcv.sackBlocks(MAX_SACK_BLOCKS);
     }
     if (hasAck) {
       this.lastAckSent = this.rcvNxt;
@@ -1296,23 +1132,10 @@ export class Connection {
     this.hooks.transmit(seg);
   }
 
-  /** Receive window with receiver-side SWS avoidance; the right edge never moves left (RFC 9293 §3.8.6.2.2). */
-  private advertiseWindow(): number {
-    const avail = Math.max(0, this.opts.rcvBuf - this.rcvQ.length);
-    let wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
-    if (avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) || (avail > wnd && avail === this.opts.rcvBuf)) {
-      wnd = avail;
-    }
-    this.rcvAdvEdge = seqMax(this.rcvAdvEdge, seqAdd(this.rcvNxt, wnd));
-    return wnd;
-  }
-
   /** After the app reads: tell the peer if the window opened by a useful amount. */
   private maybeWindowUpdate(now: number): void {
     if (!isSynchronized(this.state) || this.peerFinReceived) return;
-    const avail = this.opts.rcvBuf - this.rcvQ.length;
-    const wnd = Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
-    if (avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) && wnd < this.opts.mss * 2) this.sendAck(now);
+    if (this.rcv.windowUpdateDue(this.rcvNxt)) this.sendAck(now);
   }
 
   private tsNow(now: number): number {
@@ -1355,9 +1178,7 @@ export class Connection {
     this.transition(State.CLOSED, reason);
     this.rtoAt = this.delAckAt = this.timeWaitAt = this.keepAliveAt = this.reoAt = this.ptoAt = this.paceAt = Infinity;
     this.stallSince = Infinity;
-    this.txq.length = 0;
-    this.pipe = 0;
-    this.lostCount = this.sackedCount = this.rtxCount = 0;
+    this.sb.clear();
     if (error) {
       this.error = error;
       this.emit({ type: 'error', code: error });
@@ -1386,10 +1207,14 @@ export class Connection {
   get cwnd(): number {
     return this.cc.cwnd;
   }
+  /** Bytes in flight (RFC 6675 "pipe"). */
+  get pipe(): number {
+    return this.sb.pipe;
+  }
   get bytesInFlight(): number {
-    return this.pipe;
+    return this.sb.pipe;
   }
   get retransmitQueueLength(): number {
-    return this.txq.length;
+    return this.sb.length;
   }
 }

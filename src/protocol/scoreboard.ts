@@ -1,0 +1,265 @@
+// The send-side scoreboard: the retransmission queue and what it implies about
+// the network, kept consistent in one place. Each entry is SACKed, lost, or in
+// the pipe (bytes in flight, RFC 6675 §2); loss is inferred by RACK (RFC 8985)
+// and by DupThresh (RFC 6675 §5). Policy (recovery, cwnd, timers) is the caller's.
+
+import { FIN, SYN, type SackBlock } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { Rack } from './rack.js';
+import type { RttEstimator } from './rtt.js';
+
+/** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
+export const DUP_THRESH = 3;
+
+/** A segment we sent that is not yet cumulatively acknowledged. */
+export interface TxEntry {
+  seq: number;
+  /** Sequence space: payload plus SYN and FIN. */
+  len: number;
+  flags: number;
+  sentAt: number;
+  retransmits: number;
+  sacked: boolean;
+  lost: boolean;
+  /** Counted in the pipe (bytes in flight, RFC 6675 §2). */
+  inPipe: boolean;
+  /** A path MTU probe (RFC 8899): larger than the confirmed MSS. */
+  probe?: boolean;
+}
+
+/** Where the fate of a path MTU probe goes (RFC 8899); sizes are payload bytes. */
+export interface ProbeListener {
+  probeAcked(size: number): void;
+  probeLost(size: number): void;
+}
+
+export class Scoreboard {
+  /** In sequence order, without overlap, from SND.UNA on. */
+  private readonly q: TxEntry[] = [];
+  /** Bytes in flight (RFC 6675 "pipe"). */
+  pipe = 0;
+  lostCount = 0;
+  /** Entries SACKed, and entries retransmitted at least once: without either, no loss can be inferred. */
+  sackedCount = 0;
+  rtxCount = 0;
+  private readonly rack = new Rack();
+  /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
+  reorderAt = Infinity;
+
+  constructor(
+    private readonly rtt: RttEstimator,
+    private readonly probes: ProbeListener,
+  ) {}
+
+  /** The queue, for the sender's walk over lost entries; it may grow (`splitOversized`) during the walk. */
+  get entries(): readonly TxEntry[] {
+    return this.q;
+  }
+
+  get length(): number {
+    return this.q.length;
+  }
+
+  get head(): TxEntry | undefined {
+    return this.q[0];
+  }
+
+  /** A new transmission enters the queue and the pipe. */
+  onSent(seq: number, len: number, flags: number, now: number, probe: boolean): void {
+    this.q.push({ seq, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true, probe });
+    this.pipe += len;
+  }
+
+  /** Cumulative ACK up to `ack`: drop fully acknowledged entries, trim a partly acknowledged one. */
+  ackTo(ack: number, now: number): void {
+    const q = this.q;
+    while (q.length > 0) {
+      const e = q[0]!;
+      const end = seqAdd(e.seq, e.len);
+      if (seqLe(end, ack)) {
+        if (!e.sacked) this.onDelivered(e, now);
+        this.removePipe(e, e.len);
+        if (e.lost) this.lostCount--;
+        if (e.sacked) this.sackedCount--;
+        if (e.retransmits > 0) this.rtxCount--;
+        q.shift();
+      } else {
+        if (seqGt(ack, e.seq)) {
+          const n = seqDiff(ack, e.seq);
+          if (e.inPipe) this.pipe -= n;
+          e.seq = ack;
+          e.len -= n;
+          e.flags &= ~SYN;
+        }
+        break;
+      }
+    }
+  }
+
+  /** RFC 2018: mark SACKed entries; they leave the pipe. Blocks outside (una, nxt] are ignored. */
+  onSack(blocks: readonly SackBlock[], una: number, nxt: number, now: number): void {
+    for (const b of blocks) {
+      if (!seqLt(b.start, b.end) || seqLe(b.start, una) || seqGt(b.end, nxt)) continue;
+      for (const e of this.q) {
+        if (seqGe(e.seq, b.end)) break;
+        if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
+        e.sacked = true;
+        this.sackedCount++;
+        this.onDelivered(e, now);
+        this.removePipe(e, e.len);
+        if (e.lost) {
+          e.lost = false;
+          this.lostCount--;
+        }
+      }
+    }
+  }
+
+  /**
+   * RACK (RFC 8985 §6.2) and, with SACK, RFC 6675 §5 IsLost: mark newly lost entries.
+   * Returns whether any were; `reorderAt` becomes the next RACK deadline.
+   */
+  detectLoss(now: number, mss: number, sack: boolean, inRecovery: boolean): boolean {
+    if (this.sackedCount === 0 && this.rtxCount === 0) {
+      // Everything delivered was cumulatively ACKed and sent in sequence order: nothing to infer.
+      this.reorderAt = Infinity;
+      return false;
+    }
+    let lostAny = false;
+    // RACK: lost once a later-sent segment is delivered and the reordering window passed.
+    const rack = this.rack;
+    if (rack.xmitTs > -Infinity) {
+      const reo = rack.reoWnd(this.rtt.minRtt, this.rtt.srtt);
+      let next = Infinity;
+      for (const e of this.q) {
+        const d = rack.lossDeadline(e, now, reo);
+        if (d === 0) {
+          this.markLost(e);
+          lostAny = true;
+        } else if (d < next) {
+          next = d;
+        }
+      }
+      this.reorderAt = next;
+    }
+    if (!sack) return lostAny;
+    // DupThresh: an entry with DupThresh segments' worth SACKed above it is lost.
+    let sackedAbove = 0;
+    for (let i = this.q.length - 1; i >= 0; i--) {
+      const e = this.q[i]!;
+      if (e.sacked) {
+        sackedAbove += e.len;
+        continue;
+      }
+      if (sackedAbove >= DUP_THRESH * mss && !e.lost && e.inPipe) {
+        // Once retransmitted in this recovery, only the timer may declare it lost again.
+        if (inRecovery && e.retransmits > 0) continue;
+        this.markLost(e);
+        lostAny = true;
+      }
+    }
+    return lostAny;
+  }
+
+  markLost(e: TxEntry | undefined): void {
+    if (!e || e.lost || e.sacked) return;
+    if (e.probe) {
+      e.probe = false;
+      this.probes.probeLost(e.len - (e.flags & FIN ? 1 : 0));
+    }
+    e.lost = true;
+    this.lostCount++;
+    this.removePipe(e, e.len);
+  }
+
+  /** RFC 6298 §5.4: after a timeout everything is presumed lost; SACK marks are forgotten, the receiver may renege (RFC 2018 §8). */
+  onTimeout(): void {
+    for (const e of this.q) {
+      e.sacked = false;
+      this.markLost(e);
+    }
+    this.sackedCount = 0;
+    this.pipe = 0;
+  }
+
+  /** Accounting for a retransmission of `e` (cut to `mss` first): it is no longer lost and is back in the pipe. */
+  onRetransmit(e: TxEntry, now: number, mss: number): void {
+    this.splitOversized(e, mss);
+    if (e.lost) {
+      e.lost = false;
+      this.lostCount--;
+    }
+    if (e.retransmits++ === 0) this.rtxCount++;
+    e.sentAt = now;
+    e.inPipe = true;
+    this.pipe += e.len;
+  }
+
+  /** A resend of an entry still counted in the pipe (a tail-loss probe, RFC 8985 §7.3). */
+  onResend(e: TxEntry, now: number): void {
+    if (e.retransmits++ === 0) this.rtxCount++;
+    e.sentAt = now;
+  }
+
+  /**
+   * A zero-window probe resent by the persist timer (RFC 9293 §3.8.6.1). As before the
+   * split, not counted in rtxCount, so its ACK leaves rtxCount at -1.
+   */
+  onPersistResend(e: TxEntry, now: number): void {
+    e.retransmits++;
+    e.sentAt = now;
+  }
+
+  /** A segment larger than `mss` (a failed probe, or sent before a fallback) is cut to size. */
+  splitOversized(e: TxEntry, mss: number): void {
+    const dataLen = e.len - (e.flags & FIN ? 1 : 0) - (e.flags & SYN ? 1 : 0);
+    if (dataLen <= mss || e.flags & SYN) return;
+    const i = this.q.indexOf(e);
+    const rest: TxEntry = { ...e, seq: seqAdd(e.seq, mss), len: e.len - mss, probe: false };
+    e.len = mss;
+    e.flags &= ~FIN;
+    e.probe = false;
+    this.q.splice(i + 1, 0, rest);
+    if (rest.lost) this.lostCount++; // the pipe already counts the whole, split between the two
+    if (rest.sacked) this.sackedCount++;
+    if (rest.retransmits > 0) this.rtxCount++;
+    this.splitOversized(rest, mss);
+  }
+
+  firstUnsacked(): TxEntry | undefined {
+    for (const e of this.q) if (!e.sacked) return e;
+    return undefined;
+  }
+
+  firstLost(): TxEntry | undefined {
+    for (const e of this.q) if (e.lost) return e;
+    return undefined;
+  }
+
+  /** The highest entry not SACKed: what a tail-loss probe resends (RFC 8985 §7.3). */
+  lastUnsacked(): TxEntry | undefined {
+    for (let i = this.q.length - 1; i >= 0; i--) if (!this.q[i]!.sacked) return this.q[i];
+    return undefined;
+  }
+
+  clear(): void {
+    this.q.length = 0;
+    this.pipe = 0;
+    this.lostCount = this.sackedCount = this.rtxCount = 0;
+  }
+
+  private onDelivered(e: TxEntry, now: number): void {
+    this.rack.onDelivered(e, now, this.rtt.minRtt);
+    if (e.probe) {
+      e.probe = false;
+      this.probes.probeAcked(e.len - (e.flags & FIN ? 1 : 0));
+    }
+  }
+
+  private removePipe(e: TxEntry, n: number): void {
+    if (e.inPipe) {
+      this.pipe -= n;
+      e.inPipe = false;
+    }
+  }
+}
