@@ -201,12 +201,9 @@ export class Scoreboard {
     e.sentAt = now;
   }
 
-  /**
-   * A zero-window probe resent by the persist timer (RFC 9293 §3.8.6.1). As before the
-   * split, not counted in rtxCount, so its ACK leaves rtxCount at -1.
-   */
+  /** A zero-window probe sent again by the persist timer (it stays in the pipe). */
   onPersistResend(e: TxEntry, now: number): void {
-    e.retransmits++;
+    if (e.retransmits++ === 0) this.rtxCount++;
     e.sentAt = now;
   }
 

@@ -83,3 +83,31 @@ describe('tail-loss probe and RTO ordering', () => {
     expect(s.conn.stats.rtoTimeouts).toBe(1);
   });
 });
+
+describe('scoreboard bookkeeping', () => {
+  it('counters match the retransmission queue through a zero-window persist episode', () => {
+    type Sb = { entries: ReadonlyArray<{ retransmits: number; sacked: boolean; lost: boolean; inPipe: boolean; len: number }>; rtxCount: number; sackedCount: number; lostCount: number; pipe: number };
+    const s = activeOpen({}, { win: 2000, noSample: true });
+    const sb = (s.conn as unknown as { sb: Sb }).sb;
+    const check = () => {
+      const q = sb.entries;
+      expect(sb.rtxCount).toBe(q.filter((e) => e.retransmits > 0).length);
+      expect(sb.sackedCount).toBe(q.filter((e) => e.sacked).length);
+      expect(sb.lostCount).toBe(q.filter((e) => e.lost).length);
+      expect(sb.pipe).toBe(q.filter((e) => e.inPipe).reduce((n, e) => n + e.len, 0));
+    };
+    s.at(100).write(5000);
+    s.discard();
+    s.at(150).inject({ flags: 'A', seq: 1, ack: 2001, win: 0, tsEcr: 'none' });
+    for (let t = 150; t < 10_000; t += 100) {
+      s.at(t);
+      if (s.discard().length > 0) s.inject({ flags: 'A', seq: 1, ack: 2001, win: 0, tsEcr: 'none' }); // probe refused
+      check();
+    }
+    s.inject({ flags: 'A', seq: 1, ack: 2002, win: 8000, tsEcr: 'none' }); // the window reopens, the probe byte taken
+    check();
+    s.discard();
+    s.inject({ flags: 'A', seq: 1, ack: 5001, win: 8000, tsEcr: 'none' });
+    check();
+  });
+});

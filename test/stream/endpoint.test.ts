@@ -84,6 +84,7 @@ describe('LocalEndpoint', () => {
     const servers = [ea, eb].map((endpoint) =>
       createServer({ endpoint }, (s) => {
         accepted.push(s);
+        s.resume();
         s.end(`server on ${s.localPort}`);
       }).listen(),
     );
@@ -95,6 +96,8 @@ describe('LocalEndpoint', () => {
     expect((await readAll(sa)).toString()).toBe(`server on ${pb}`);
     expect((await readAll(sb)).toString()).toBe(`server on ${pa}`);
     expect(accepted.map((s) => [s.localPort, s.remotePort]).sort()).toEqual([[pa, pb], [pb, pa]].sort());
+    const closed = (s: Socket) => (s.destroyed ? null : new Promise((r) => s.on('close', r)));
+    await Promise.all([...accepted, sa, sb].map(closed));
     for (const s of servers) s.close();
     ea.close();
     eb.close();
