@@ -11,7 +11,7 @@ const BREAKAGES: Record<string, Array<[string, string]>> = {
   'no retransmission': [['  private retransmit(e: TxEntry, now: number): void {\n', '  private retransmit(e: TxEntry, now: number): void {\n    if (e) return;\n']],
   'TIME_WAIT skipped': [['this.timeWaitAt = now + 2 * this.opts.msl;', 'this.timeWaitAt = now;']],
   'out-of-window RST accepted': [
-    ['    if (!this.acceptable(seq, segLen, wnd)) {', '    if (!(flags & RST) && !this.acceptable(seq, segLen, wnd)) {'],
+    ['    if (!this.rcv.acceptable(seq, segLen, this.rcvNxt, wnd)) {', '    if (!(flags & RST) && !this.rcv.acceptable(seq, segLen, this.rcvNxt, wnd)) {'],
     ['      if (seq === this.rcvNxt) {', '      if (true) {'],
   ],
   'window ignored': [['const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);', 'const wndLeft = Infinity;']],
