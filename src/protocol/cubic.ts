@@ -19,7 +19,6 @@ export class Cubic implements CongestionController {
   private epoch = -1;
   /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
   private wEst = 0;
-  private cwndAtEpoch = 0;
 
   constructor(
     private readonly mss: number,
@@ -36,7 +35,6 @@ export class Cubic implements CongestionController {
     const segs = this.cwnd / this.mss;
     if (this.epoch < 0) {
       this.epoch = now;
-      this.cwndAtEpoch = segs;
       this.wEst = segs;
       if (this.wMax <= segs) {
         this.k = 0;
