@@ -88,12 +88,15 @@ function quiet(lastArrival: () => number, sendDone: Promise<unknown>): Promise<v
  * two raw UDP flows to two receivers; `route(server)` gives the address a
  * sender should use to reach `server` (the server itself, or a relay in front).
  */
-export async function runRawUdp(opts: {
+/** What each side of the comparison sends, and how a sender reaches a server. */
+export interface SideInput {
   file: Buffer;
   chunk: number;
   msgs: string[];
   route: (server: Address) => Promise<Address>;
-}): Promise<SideOutcome> {
+}
+
+export async function runRawUdp(opts: SideInput): Promise<SideOutcome> {
   const { file, chunk, msgs } = opts;
   const nChunks = Math.ceil(file.length / chunk);
   const fileRx = await bind();

@@ -5,7 +5,7 @@ import { connect, createServer, type Socket } from '../../src/index.js';
 import type { Address } from '../../src/endpoint/types.js';
 import { CountingTransport } from './counting.js';
 import { parseMessageLines, scoreArrivals, sha256 } from './data.js';
-import { isIntact, type SideOutcome } from './raw-udp.js';
+import { isIntact, type SideInput, type SideOutcome } from './raw-udp.js';
 
 /** Listen on 127.0.0.1; resolve with the address and a promise of everything one client sent. */
 async function sink(
@@ -54,12 +54,7 @@ function* pieces(buf: Buffer, size: number): Generator<Buffer> {
   for (let off = 0; off < buf.length; off += size) yield buf.subarray(off, off + size);
 }
 
-export async function runReliable(opts: {
-  file: Buffer;
-  chunk: number;
-  msgs: string[];
-  route: (server: Address) => Promise<Address>;
-}): Promise<SideOutcome> {
+export async function runReliable(opts: SideInput): Promise<SideOutcome> {
   const { file, chunk, msgs } = opts;
   // Every datagram either end sends goes through one of these four counters.
   const tx = await Promise.all([0, 1, 2, 3].map(() => CountingTransport.bind()));

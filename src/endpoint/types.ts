@@ -23,7 +23,7 @@ export interface Env {
   random32(): number;
 }
 
-/** A datagram transport bound to one local address (node:dgram, or the simulator). */
+/** A datagram transport bound to one local address (the OS UDP socket in src/io, or the simulator). */
 export interface Transport {
   /** Queue one datagram for `to`. Never throws for network conditions; failures are loss. */
   send(data: Uint8Array, to: Address): void;
