@@ -7,7 +7,8 @@ export type { ConnectionOptions, ConnEvent, ConnErrorCode, ConnectionStats } fro
 export { State, isEdge, allEdges } from './protocol/state.js';
 export { NewReno, newReno } from './protocol/congestion.js';
 export { Cubic, cubic } from './protocol/cubic.js';
-export type { CongestionController, CongestionFactory } from './protocol/congestion.js';
+export { Bbr, bbr } from './protocol/bbr.js';
+export type { CongestionController, CongestionFactory, RateSample } from './protocol/congestion.js';
 export { RttEstimator, DEFAULT_RTO } from './protocol/rtt.js';
 export type { RtoOptions } from './protocol/rtt.js';
 export { Endpoint } from './endpoint/endpoint.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Endpoint, type EndpointEvent, type EndpointOptions } from '../src/endpoint/endpoint.js';
 import type { Address } from '../src/endpoint/types.js';
 import type { Connection } from '../src/protocol/connection.js';
@@ -376,5 +376,61 @@ describe('Endpoint: TIME_WAIT records (RFC 9293 §3.6.1)', () => {
     const out = sent(a);
     expect(out).toHaveLength(1);
     expect(out[0]!.seg).toMatchObject({ flags: RST, seq: fin.ack, srcId: c.localId });
+  });
+});
+
+describe('Endpoint: the transmit path', () => {
+  it('datagrams are carved from shared pooled buffers, never overlapping, each decoding to what was sent', () => {
+    const a = endpoint(30);
+    const b = endpoint(31);
+    b.listen();
+    const w = new Wire(a, b);
+    const c = a.connect(B, 0);
+    w.flush();
+    const data = Uint8Array.from({ length: 12_000 }, (_, i) => i & 0xff);
+    c.write(data, 1);
+    const out: Uint8Array[] = [];
+    for (let d = a.pollTransmit(); d; d = a.pollTransmit()) out.push(d.data);
+    expect(out.length).toBeGreaterThanOrEqual(2);
+    // Several datagrams share one backing buffer (one allocation for many segments)...
+    expect(new Set(out.map((d) => d.buffer)).size).toBeLessThan(out.length);
+    // ...in disjoint byte ranges.
+    const ranges = out.filter((d) => d.buffer === out[0]!.buffer).map((d) => [d.byteOffset, d.byteOffset + d.byteLength] as const);
+    ranges.sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1]);
+    // Every byte of each datagram was written: the payloads decode to the data, in order.
+    const got: number[] = [];
+    for (const d of out) {
+      const r = decode(d);
+      expect(r.ok).toBe(true);
+      if (r.ok) got.push(...r.segment.payload);
+    }
+    expect(got).toEqual([...data.subarray(0, got.length)]);
+  });
+
+  it('with coalesceAcks, a connection asking for an ACK on every segment of a batch is flushed once', () => {
+    const a = endpoint(32);
+    const b = endpoint(33, { coalesceAcks: true });
+    b.listen();
+    const w = new Wire(a, b);
+    const c = a.connect(B, 0);
+    w.flush();
+    const [s] = w.accepted(b);
+    c.write(new Uint8Array(20_000), 1);
+    const flushAck = vi.spyOn(s!, 'flushAck');
+    let n = 0;
+    let bytes = 0;
+    for (let d = a.pollTransmit(); d; d = a.pollTransmit(), n++) {
+      const r = decode(d.data);
+      if (r.ok) bytes += r.segment.payload.length;
+      b.handleDatagram(d.data, A, 2);
+    }
+    expect(n).toBeGreaterThanOrEqual(4); // every segment after the second asks for the ACK
+    expect(b.hasDeferredAcks).toBe(true);
+    b.flushAcks(2);
+    expect(flushAck).toHaveBeenCalledTimes(1);
+    const acks = sent(b);
+    expect(acks).toHaveLength(1);
+    expect(acks[0]!.seg.ack).toBe(seqAdd(c.iss, 1 + bytes)); // one cumulative ACK for the whole batch
   });
 });

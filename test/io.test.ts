@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { Address } from '../src/endpoint/types.js';
 import { NodeClock, UdpTransport, nodeEnv } from '../src/io/index.js';
 
@@ -64,16 +64,56 @@ describe('UdpTransport', () => {
     await exchange('::1');
   });
 
-  test('500 datagrams sent in one synchronous loop all arrive, in one flush', async () => {
+  test('500 datagrams sent in one synchronous loop leave during send() (no deferred queue) and all arrive', async () => {
     const a = await bind('127.0.0.1');
     const b = await bind('127.0.0.1');
     const rb = collect(b);
     for (let i = 0; i < 500; i++) a.send(enc(`m${i}`), b.address());
-    expect(a.stats.queued).toBe(500); // nothing flushed yet: batched for the turn
+    expect(a.stats.queued).toBe(0); // handed to the kernel already, not waiting for a later turn
     await rb.until(500);
     expect(new Set(rb.got.map((g) => g.data)).size).toBe(500);
     expect(rb.got[0]?.data).toBe('m0');
     expect(a.stats).toMatchObject({ sent: 500, sendErrors: 0, queued: 0, inFlight: 0 });
+  });
+
+  test('once a destination has been reached, sends to it are synchronous: no completion callback, no tick per datagram', async () => {
+    const a = await bind('127.0.0.1');
+    const b = await bind('127.0.0.1');
+    const rb = collect(b);
+    const to = b.address();
+    a.send(enc('first'), to); // an unproven destination: this one carries a completion callback
+    expect(a.stats.inFlight).toBe(1);
+    await rb.until(1);
+    await new Promise((r) => setImmediate(r));
+    expect(a.stats).toMatchObject({ sent: 1, inFlight: 0 });
+    // Unconnected socket: node:dgram resolves each destination through `lookup`; an IP literal must not cost a tick.
+    const nextTick = vi.spyOn(process, 'nextTick');
+    try {
+      for (let i = 0; i < 100; i++) a.send(enc(`m${i}`), to);
+      expect(nextTick).not.toHaveBeenCalled();
+    } finally {
+      nextTick.mockRestore();
+    }
+    expect(a.stats).toMatchObject({ sent: 101, inFlight: 0, queued: 0, sendErrors: 0 });
+    await rb.until(101);
+  });
+
+  test('datagrams from one sender share one Address object; another sender gets its own', async () => {
+    const a = await bind('127.0.0.1');
+    const c = await bind('127.0.0.1');
+    const b = await bind('127.0.0.1');
+    const rb = collect(b);
+    a.send(enc('a1'), b.address());
+    await rb.until(1);
+    a.send(enc('a2'), b.address());
+    await rb.until(2);
+    c.send(enc('c1'), b.address());
+    await rb.until(3);
+    const [a1, a2, c1] = rb.got;
+    expect(a2!.from).toBe(a1!.from);
+    expect(c1!.from).not.toBe(a1!.from);
+    expect(c1!.from).toEqual({ address: '127.0.0.1', port: c.address().port, family: 'IPv4' });
+    expect(a1!.from).toEqual({ address: '127.0.0.1', port: a.address().port, family: 'IPv4' });
   });
 
   test('double bind rejects with EADDRINUSE', async () => {
@@ -93,14 +133,14 @@ describe('UdpTransport', () => {
     expect(sizes.send).toBeGreaterThanOrEqual(def.send);
   });
 
-  test('close is idempotent; sends after close (or with a pending queue) do not throw', async () => {
+  test('close is idempotent; sends after close do not throw and are counted as loss', async () => {
     const a = await bind('127.0.0.1');
     const b = await bind('127.0.0.1');
-    a.send(enc('queued'), b.address());
+    a.send(enc('before'), b.address());
     a.close();
     a.close();
     expect(() => a.send(enc('late'), b.address())).not.toThrow();
-    expect(a.stats).toMatchObject({ sendErrors: 2, queued: 0 });
+    expect(a.stats).toMatchObject({ sendErrors: 1, queued: 0 });
     expect(() => {
       a.ref();
       a.unref();

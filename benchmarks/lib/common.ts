@@ -19,14 +19,15 @@ export const CHUNK = 64 * 1024;
 /** Receiver time-series bin, ms. */
 export const BIN_MS = 100;
 
-export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'ours';
-export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'ours'];
+export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'ours' | 'ours-bbr';
+export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'ours', 'ours-bbr'];
 export const IMPL_LABEL: Record<ImplName, string> = {
   dgram: 'raw node:dgram',
   tcp: 'node:net TCP',
   udx: 'udx-native',
   utp: 'utp-native',
   ours: 'reliable-dgram',
+  'ours-bbr': 'reliable-dgram (BBR)',
 };
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes on one host. */

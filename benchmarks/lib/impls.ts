@@ -205,5 +205,7 @@ export async function loadImpl(name: Exclude<ImplName, 'dgram'>): Promise<Stream
       return utp();
     case 'ours':
       return oursApi();
+    case 'ours-bbr':
+      return oursApi('bbr');
   }
 }

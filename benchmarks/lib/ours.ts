@@ -9,8 +9,8 @@ import { shimApi } from './ours-shim.js';
 
 /** The part of node:net's API the benchmarks use. */
 interface NetLike {
-  createServer(listener: (s: NetSocket) => void): NetServer;
-  connect(opts: { port: number; host: string; endpoint?: unknown }, cb: () => void): NetSocket;
+  createServer(opts: { connection?: object }, listener: (s: NetSocket) => void): NetServer;
+  connect(opts: { port: number; host: string; endpoint?: unknown; connection?: object }, cb: () => void): NetSocket;
   createEndpoint?(opts: { host: string }): Promise<{ close(): unknown }>;
 }
 interface NetServer {
@@ -25,20 +25,24 @@ interface NetSocket extends Pipe {
 }
 
 /** RD_BENCH_API=shim forces the shim (to compare it with the stream layer). */
-export async function oursApi(): Promise<StreamImpl> {
-  const mod = (await import('../../src/index.js')) as unknown as Partial<NetLike>;
+/** `cc` (or RD_BENCH_CC=bbr|cubic|newReno) picks the congestion controller (default: the library's). */
+export async function oursApi(cc?: string): Promise<StreamImpl> {
+  const mod = (await import('../../src/index.js')) as unknown as Partial<NetLike> & Record<string, unknown>;
+  const ccName = cc ?? process.env.RD_BENCH_CC;
+  const congestion = ccName ? mod[ccName] : undefined;
+  if (ccName && typeof congestion !== 'function') throw new Error(`RD_BENCH_CC=${ccName}: no such controller export`);
   if (process.env.RD_BENCH_API !== 'shim' && typeof mod.createServer === 'function' && typeof mod.connect === 'function') {
-    return fromNet(mod as NetLike, 'src/stream API');
+    return fromNet(mod as NetLike, `src/stream API${ccName ? `, congestion ${ccName}` : ''}`, congestion ? { congestion } : {});
   }
   return shimApi();
 }
 
-function fromNet(api: NetLike, note: string): StreamImpl {
+function fromNet(api: NetLike, note: string, connection: object): StreamImpl {
   return {
     note,
     listen(onStream, opts) {
       return new Promise<Listener>((res, rej) => {
-        const srv = api.createServer((s) => {
+        const srv = api.createServer({ connection }, (s) => {
           if (opts.noDelay) s.setNoDelay(true);
           onStream(s);
         });
@@ -53,7 +57,7 @@ function fromNet(api: NetLike, note: string): StreamImpl {
         port: 0,
         open: () =>
           new Promise((res, rej) => {
-            const s = api.connect({ port, host: HOST, ...(endpoint ? { endpoint } : {}) }, () => {
+            const s = api.connect({ port, host: HOST, connection, ...(endpoint ? { endpoint } : {}) }, () => {
               s.off('error', rej);
               if (opts.noDelay) s.setNoDelay(true);
               res(s);

@@ -77,23 +77,25 @@ export interface Skip {
   reason: string;
 }
 
+// Our stack with BBR runs where the controller matters: loss, bottleneck, share and RTT.
+const BBR_SAME = 'same stack as reliable-dgram; the controller does not change this figure';
 const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   // value: reason for leaving the implementation out ('' = included)
-  bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '' },
-  pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '' },
+  bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   loss: {
     dgram: 'a fixed-window blast without congestion control is not a transport under loss',
     tcp: 'netlab drops UDP only: TCP would run lossless',
-    udx: '', utp: '', ours: '',
+    udx: '', utp: '', ours: '', 'ours-bbr': '',
   },
-  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: '', ours: '' },
-  share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: '', ours: '' },
+  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': '' },
+  share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: '', ours: '', 'ours-bbr': '' },
   rtt: {
     dgram: 'a fixed window measures the window, not the transport',
     tcp: 'the delay relay forwards UDP only',
-    udx: '', utp: '', ours: '',
+    udx: '', utp: '', ours: '', 'ours-bbr': '',
   },
-  setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '' },
+  setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '', 'ours-bbr': BBR_SAME },
 };
 
 export function plan(o: Options, netlab: { ok: boolean; reason: string }): { configs: RunConfig[]; skips: Skip[]; sizes: Sizes } {

@@ -242,6 +242,9 @@ function targets(raw: RawSet): Target[] {
     t('100 Mbit/s bottleneck alone ≥ 12.0 MB/s', med(k('bottleneck', '100 Mbit/s', 'ours'), flowMBps(0)), (x) => x >= 12, (x) => `${fmt(x, 2)} MB/s`),
     t('against one TCP flow: within ±25 % of an equal share', shareMin(), (x) => x >= 0.75 && x <= 1.25, (x) => `${fmt(x, 2)} × equal share`),
     t('20 ms RTT through 100 Mbit/s ≥ 90 % utilisation', med(k('rtt', '20 ms RTT', 'ours'), utilisation), (x) => x >= 90, (x) => `${fmt(x, 1)} %`),
+    // The same loss targets with the optional BBR controller (not the default).
+    t('with BBR: 1 % loss ≥ 0.9 × its lossless', ratio(k('loss', '1 % loss', 'ours-bbr'), k('loss', '0 % loss', 'ours-bbr'), bulkMBps), (x) => x >= 0.9, x2),
+    t('with BBR: 5 % loss ≥ 150 MB/s', med(k('loss', '5 % loss', 'ours-bbr'), bulkMBps), (x) => x >= 150, (x) => `${fmt(x, 2)} MB/s`),
   ];
 }
 

@@ -30,6 +30,7 @@ const COLOR: Record<ImplName, string> = {
   udx: '#f58518',
   utp: '#54a24b',
   ours: '#e45756',
+  'ours-bbr': '#b279a2',
 };
 
 /** 1, 2 or 5 × a power of ten, at least `raw`. */

@@ -113,14 +113,19 @@ export class Endpoint {
   private halfOpen = 0;
   private readonly timeWait: LRUCache<number, TimeWaitEntry>;
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
-  private readonly outbox: Datagram[] = [];
+  // Queues as arrays with head and tail indices: drained slots are reused in place, never
+  // trimmed (setting an array's length to 0 on every drain is a runtime call, per datagram here).
+  private readonly outbox: Array<Datagram | undefined> = [];
   private outHead = 0;
-  private readonly events: EndpointEvent[] = [];
+  private outTail = 0;
+  private readonly events: Array<EndpointEvent | undefined> = [];
   private evHead = 0;
+  private evTail = 0;
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   private readonly paths: PathValidator;
   private deferredAcks: Connection[] = [];
+  private readonly pool = new DatagramPool();
   private now = 0;
 
   constructor(
@@ -324,28 +329,22 @@ export class Endpoint {
   }
 
   pollTransmit(): Datagram | undefined {
-    if (this.outHead >= this.outbox.length) {
-      if (this.outbox.length > 0) {
-        this.outbox.length = 0;
-        this.outHead = 0;
-      }
+    if (this.outHead === this.outTail) {
+      this.outHead = this.outTail = 0;
       return undefined;
     }
     const d = this.outbox[this.outHead]!;
-    this.outbox[this.outHead++] = undefined as unknown as Datagram;
+    this.outbox[this.outHead++] = undefined;
     return d;
   }
 
   pollEvent(): EndpointEvent | undefined {
-    if (this.evHead >= this.events.length) {
-      if (this.events.length > 0) {
-        this.events.length = 0;
-        this.evHead = 0;
-      }
+    if (this.evHead === this.evTail) {
+      this.evHead = this.evTail = 0;
       return undefined;
     }
     const e = this.events[this.evHead]!;
-    this.events[this.evHead++] = undefined as unknown as EndpointEvent;
+    this.events[this.evHead++] = undefined;
     return e;
   }
 
@@ -375,7 +374,7 @@ export class Endpoint {
         timer: (at) => {
           if (at !== Infinity) this.wakes.push({ at, id: localId, tw: false });
         },
-        deferAck: this.opts.coalesceAcks ? () => this.deferredAcks.push(rec.conn) : undefined,
+        deferAck: this.opts.coalesceAcks ? () => this.deferAck(rec.conn) : undefined,
       },
     );
     rec = { conn, remote, remoteKey, passive, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined };
@@ -506,10 +505,41 @@ export class Endpoint {
 
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
-    this.outbox.push({ data: encode(seg), to });
+    this.outbox[this.outTail++] = { data: encode(seg, this.pool.alloc(encodedSize(seg))), to };
   }
 
   private emit(ev: EndpointEvent): void {
-    this.events.push(ev);
+    this.events[this.evTail++] = ev;
+  }
+
+  /** A connection owes an ACK at the end of the batch. It asks again for every further segment: list it once, not per ask. */
+  private deferAck(conn: Connection): void {
+    const list = this.deferredAcks;
+    if (list.length === 0 || list[list.length - 1] !== conn) list.push(conn);
+  }
+}
+
+const POOL_CHUNK = 64 * 1024;
+
+/**
+ * Datagram buffers carved from 64 KiB chunks: one ArrayBuffer per ~50 full
+ * segments instead of one (zero-filled, off-heap, freed by the GC) per datagram.
+ * A buffer is never handed out twice: the transport owns what it was given, and
+ * a chunk is freed once the last datagram in it is.
+ */
+class DatagramPool {
+  private chunk = new ArrayBuffer(0);
+  private offset = 0;
+
+  alloc(size: number): Uint8Array {
+    if (size > POOL_CHUNK / 4) return new Uint8Array(size);
+    if (this.offset + size > this.chunk.byteLength) {
+      this.chunk = new ArrayBuffer(POOL_CHUNK);
+      this.offset = 0;
+    }
+    const b = new Uint8Array(this.chunk, this.offset, size);
+    // 8-byte aligned starts, as Node's own Buffer pool keeps them.
+    this.offset += (size + 7) & ~7;
+    return b;
   }
 }

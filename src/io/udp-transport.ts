@@ -1,7 +1,11 @@
-// The node:dgram edge: a Transport over one UDP socket. Sends are queued and
-// flushed once per event-loop turn; every network failure is loss or an
+// The node:dgram edge: a Transport over one UDP socket. A datagram goes to the
+// kernel as soon as it is handed over (one send system call each; Node has no
+// sendmmsg), so everything the core produced in one callback leaves in that
+// callback, with no extra event-loop hop. Every network failure is loss or an
 // onError call, never an exception.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { sameAddress, type Address, type Transport } from '../endpoint/types.js';
 
 export interface UdpTransportOptions {
@@ -16,20 +20,20 @@ export interface UdpTransportOptions {
   sendBufferSize?: number;
   /** Passed to dgram bind (cluster: don't share the handle). */
   exclusive?: boolean;
-  /** Datagrams waiting in the JS queue or in flight to the kernel beyond which send() drops (default 65536). */
+  /** Datagrams queued in libuv (kernel buffer full) beyond which send() drops (default 65536). */
   maxQueued?: number;
 }
 
 export interface UdpTransportStats {
-  /** Datagrams the kernel accepted. */
+  /** Datagrams the kernel accepted (or libuv queued for it). */
   sent: number;
   /** Datagrams received. */
   received: number;
   /** Datagrams lost on the send side: kernel errors, queue overflow, closed socket. */
   sendErrors: number;
-  /** Datagrams handed to send() and not yet completed (JS queue + in flight). */
+  /** Datagrams handed to send() and not yet written to the kernel (libuv's queue while the socket buffer is full). */
   queued: number;
-  /** Of those, datagrams passed to the kernel whose completion callback is pending. */
+  /** Datagrams whose completion callback is pending (sends to a destination not yet known good). */
   inFlight: number;
 }
 
@@ -38,7 +42,18 @@ const DEFAULT_MAX_QUEUED = 65536;
 /** Errors that say something about the peer or path: reported through onError. */
 const HARD_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-type SendCallback = (err: Error | null) => void;
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every unconnected send through `lookup`;
+ * dns.lookup answers an IP literal on the next tick (a closure and a tick per
+ * datagram). Our destinations are IP literals: answer at once.
+ */
+function literalLookup(host: string, options: unknown, cb: LookupCallback): void {
+  const family = isIP(host);
+  if (family !== 0) cb(null, host, family);
+  else (dns.lookup as unknown as (h: string, o: unknown, c: LookupCallback) => void)(host, options, cb);
+}
 
 export class UdpTransport implements Transport {
   onMessage: ((data: Uint8Array, from: Address) => void) | null = null;
@@ -48,16 +63,24 @@ export class UdpTransport implements Transport {
   private local: Address;
   private readonly maxQueued: number;
   private readonly sizes: { recv: number; send: number };
-  // Two parallel arrays rather than an array of pairs: no allocation per send.
-  private qData: Uint8Array[] = [];
-  private qTo: Address[] = [];
-  private flushScheduled: ReturnType<typeof setImmediate> | null = null;
   private peer: Address | null = null;
   private closed = false;
   private nSent = 0;
   private nReceived = 0;
   private nSendErrors = 0;
   private nInFlight = 0;
+  private nCalls = 0;
+  /**
+   * Destinations a send has already reached without error. Sends to them go
+   * without a completion callback (each costs a closure and a process.nextTick);
+   * the first sends to any other destination carry one, so an unreachable
+   * network or host still reaches onError. Keyed by the Address object the core
+   * passes (it passes the same object for every segment of a connection).
+   */
+  private good = new WeakSet<Address>();
+  private lastGood: Address | null = null;
+  /** The last sender's Address, reused while datagrams keep coming from it (no object per datagram). */
+  private lastFrom: Address | null = null;
 
   private constructor(socket: dgram.Socket, opts: UdpTransportOptions) {
     this.socket = socket;
@@ -70,7 +93,11 @@ export class UdpTransport implements Transport {
 
     socket.on('message', (msg, rinfo) => {
       this.nReceived++;
-      this.onMessage?.(msg, { address: rinfo.address, port: rinfo.port, family: rinfo.family as Address['family'] });
+      let from = this.lastFrom;
+      if (from === null || from.port !== rinfo.port || from.address !== rinfo.address) {
+        from = this.lastFrom = { address: rinfo.address, port: rinfo.port, family: rinfo.family as Address['family'] };
+      }
+      this.onMessage?.(msg, from);
     });
     // Always listening, so an 'error' never crashes the process. On a connected
     // socket, ICMP errors surface here (recvmsg ECONNREFUSED): attribute them to the peer.
@@ -88,7 +115,7 @@ export class UdpTransport implements Transport {
     return new Promise((resolve, reject) => {
       let socket: dgram.Socket;
       try {
-        socket = dgram.createSocket({ type });
+        socket = dgram.createSocket({ type, lookup: literalLookup as unknown as typeof dns.lookup });
       } catch (err) {
         reject(err as Error);
         return;
@@ -144,63 +171,56 @@ export class UdpTransport implements Transport {
   }
 
   /**
-   * Queue one datagram for `to`. Ownership of `data` passes to the transport:
-   * it is not copied, and the kernel reads it later (after this call returns),
-   * so the caller must not modify or reuse it. Never throws; failures are loss.
+   * Send one datagram to `to` now. Ownership of `data` passes to the transport:
+   * it is not copied, and when the socket buffer is full libuv keeps it queued
+   * and writes it later, so the caller must not modify or reuse it. Never
+   * throws; failures are loss.
    */
   send(data: Uint8Array, to: Address): void {
-    if (this.closed || this.qData.length + this.nInFlight >= this.maxQueued) {
+    if (this.closed) {
       this.nSendErrors++;
       return;
     }
-    this.qData.push(data);
-    this.qTo.push(to);
-    // setImmediate rather than queueMicrotask: a microtask flushes after every
-    // single callback, so on the receive path (one 'message' callback per
-    // datagram, many per poll phase) batches would be of one. setImmediate runs
-    // in the check phase right after the poll phase of the same loop iteration
-    // (no timer delay), so it gathers everything produced by a whole burst of
-    // arrivals and timers, e.g. the ACKs for it, into one tight send loop.
-    this.flushScheduled ??= setImmediate(this.flush);
+    const peer = this.peer;
+    if (peer !== null && to !== peer && !sameAddress(peer, to)) {
+      this.nSendErrors++; // connected socket: other destinations unreachable
+      return;
+    }
+    const known = to === this.lastGood || this.good.has(to);
+    const socket = this.socket;
+    // libuv queues a datagram only while the kernel's socket buffer is full: bound that queue (checked every 16th send).
+    if ((++this.nCalls & 15) === 0 && socket.getSendQueueCount() >= this.maxQueued) {
+      this.nSendErrors++;
+      return;
+    }
+    try {
+      if (known) {
+        if (peer === null) socket.send(data, to.port, to.address);
+        else socket.send(data);
+        this.nSent++;
+        this.lastGood = to;
+      } else {
+        this.nInFlight++;
+        if (peer === null) socket.send(data, to.port, to.address, this.completion(to));
+        else socket.send(data, this.completion(to));
+      }
+    } catch {
+      // Synchronous throw: bad port, socket closed. No callback will come.
+      if (!known) this.nInFlight--;
+      this.nSendErrors++;
+    }
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = null;
-    const data = this.qData;
-    const to = this.qTo;
-    this.qData = [];
-    this.qTo = [];
-    if (this.closed) return;
-    const peer = this.peer;
-    for (let i = 0; i < data.length; i++) {
-      const d = data[i]!;
-      const t = to[i]!;
-      try {
-        if (peer === null) {
-          this.nInFlight++;
-          this.socket.send(d, t.port, t.address, this.completion(t));
-        } else if (sameAddress(peer, t)) {
-          this.nInFlight++;
-          this.socket.send(d, this.completion(t));
-        } else {
-          this.nSendErrors++; // connected socket: other destinations unreachable
-        }
-      } catch {
-        // Synchronous throw: bad port/address, socket closed. No callback will come.
-        this.nInFlight--;
-        this.nSendErrors++;
-      }
-    }
-  };
-
-  private completion(to: Address): SendCallback {
+  private completion(to: Address): (err: Error | null) => void {
     return (err) => {
       this.nInFlight--;
+      if (err !== null && this.closed && (err as NodeJS.ErrnoException).code === 'ECANCELED') return; // close() counted it
       if (err === null) {
         this.nSent++;
+        if (!this.closed) this.good.add(to);
         return;
       }
-      this.nSendErrors++; // EPERM, ENOBUFS, EAGAIN, EMSGSIZE, ECANCELED...: loss
+      this.nSendErrors++; // EPERM, ENOBUFS, EAGAIN, EMSGSIZE, ECANCELED, EINVAL (wrong family)...: loss
       const code = (err as NodeJS.ErrnoException).code;
       if (!this.closed && code !== undefined && HARD_ERRORS.has(code)) this.onError?.(err, to);
     };
@@ -211,7 +231,7 @@ export class UdpTransport implements Transport {
       sent: this.nSent,
       received: this.nReceived,
       sendErrors: this.nSendErrors,
-      queued: this.qData.length + this.nInFlight,
+      queued: this.closed ? 0 : safeSize(() => this.socket.getSendQueueCount()),
       inFlight: this.nInFlight,
     };
   }
@@ -229,11 +249,10 @@ export class UdpTransport implements Transport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
-    this.flushScheduled = null;
-    this.nSendErrors += this.qData.length;
-    this.qData = [];
-    this.qTo = [];
+    // Datagrams libuv still holds (socket buffer full) are cancelled by the close: loss.
+    this.nSendErrors += safeSize(() => this.socket.getSendQueueCount());
+    this.good = new WeakSet();
+    this.lastGood = null;
     try { this.socket.close(); } catch { /* already closed */ }
   }
 

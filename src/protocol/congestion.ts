@@ -1,6 +1,10 @@
 // Congestion control: the interface every controller implements, and NewReno
 // (RFC 5681, RFC 6582). Sizes are in bytes.
 
+import type { RateSample } from './delivery.js';
+
+export type { RateSample };
+
 export interface CongestionController {
   readonly name: string;
   /** Congestion window in bytes. */
@@ -8,14 +12,21 @@ export interface CongestionController {
   readonly ssthresh: number;
   /** New data was cumulatively acknowledged outside recovery. */
   onAck(ackedBytes: number, now: number, rtt: number, bytesInFlight: number): void;
-  /** Loss detected by duplicate ACKs / SACK: entering fast recovery (RFC 5681 §3.2 step 2). */
-  onLoss(now: number, bytesInFlight: number): void;
+  /** Loss detected by duplicate ACKs / SACK: entering fast recovery (RFC 5681 §3.2 step 2). `flightSize`: RFC 5681's FlightSize. */
+  onLoss(now: number, flightSize: number): void;
   /** The retransmission timer fired (RFC 5681 §3.1 eq. 4). */
-  onRto(now: number, bytesInFlight: number): void;
+  onRto(now: number, flightSize: number): void;
   /** Fast recovery ended with a full ACK (RFC 6582 §3.2 step 3). */
   onRecoveryEnd(now: number): void;
   /** The connection was idle for longer than one RTO (RFC 5681 §4.1). */
   onIdle(now: number): void;
+  /**
+   * Optional, for model-based controllers: every ACK's delivery-rate sample, in recovery or
+   * not (after `onAck`/`onLoss`/`onRecoveryEnd` for the same ACK).
+   */
+  onRateSample?(rs: RateSample, now: number, bytesInFlight: number): void;
+  /** Optional: the rate to pace at, bytes per ms; when defined it replaces the cwnd/SRTT rule. */
+  readonly pacingRate?: number | undefined;
 }
 
 export type CongestionFactory = (mss: number) => CongestionController;
@@ -49,8 +60,9 @@ export class NewReno implements CongestionController {
     }
   }
 
-  onLoss(_now: number, inFlight: number): void {
-    this.ssthresh = Math.max(inFlight / 2, 2 * this.mss); // RFC 5681 eq. 4
+  onLoss(_now: number, flightSize: number): void {
+    // RFC 5681 eq. 4; with SACK, FlightSize can exceed cwnd (SACKed data): never raise the window.
+    this.ssthresh = Math.max(Math.min(flightSize, this.cwnd) / 2, 2 * this.mss);
     this.cwnd = this.ssthresh;
     this.acc = 0;
   }

@@ -3,7 +3,7 @@
 // `hooks.transmit`, events through `hooks.event`. Nothing here reads a clock,
 // draws randomness or arms a timer: `nextTimeout()` says when to call `onTimeout`.
 
-import { ACK, FIN, MAX_SACK_BLOCKS, RST, SYN, type Segment } from '../wire/segment.js';
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, RST, SYN, type Segment } from '../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
 import { ByteQueue } from './buffers.js';
 import type { CongestionController } from './congestion.js';
@@ -20,6 +20,8 @@ import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 const EMPTY = new Uint8Array(0);
 /** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
 const PTO_MIN = 2;
+/** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
+const MAX_PTOS = 3;
 /** Bytes the largest SACK option takes: kind, length, four blocks. */
 const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS;
 
@@ -94,6 +96,8 @@ export class Connection {
   private peerFinSeq: number | undefined;
   private peerFinReceived = false;
   private ackOwed = 0;
+  /** An ACK is due at once, held to the end of the datagram batch (`hooks.deferAck`). */
+  private ackDue = false;
 
   // Timestamps (RFC 7323).
   private readonly tsOffset: number;
@@ -108,6 +112,12 @@ export class Connection {
   /** RACK reordering timer and tail-loss probe timer (RFC 8985). */
   private reoAt = Infinity;
   private ptoAt = Infinity;
+  /** Loss probes sent since the last ACK of new data (RFC 9002 §6.2.1 pto_count). */
+  private ptoCount = 0;
+  /** The RTT sample taken from the ACK being processed, or -1. */
+  private ackRtt = -1;
+  /** FlightSize before the ACK being processed, or -1 outside ACK processing. */
+  private ackPriorFlight = -1;
   private pacer: Pacer | undefined;
   private paceAt = Infinity;
   private reportedTimeout = Infinity;
@@ -623,7 +633,7 @@ export class Connection {
       payload = payload.subarray(0, room);
       flags &= ~FIN; // the FIN lies beyond the window
     }
-    if (payload.length > 0) this.receiveData(seq, payload, now);
+    if (payload.length > 0) this.receiveData(seq, payload, now, (flags & IMMEDIATE_ACK) !== 0);
 
     // Eighth: FIN.
     if (flags & FIN) {
@@ -634,6 +644,16 @@ export class Connection {
     }
     this.maybeProcessFin(now);
     if (this.state === State.FIN_WAIT_1 && this.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+  }
+
+  /** RFC 5681 FlightSize: sent and not cumulatively acknowledged (SACKed data included, unlike the pipe). */
+  private get flightSize(): number {
+    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  private rttSample(r: number): void {
+    this.rtt.sample(r);
+    this.ackRtt = r;
   }
 
   /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
@@ -652,7 +672,13 @@ export class Connection {
     if (seqLe(seq, this.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) this.tsRecent = seg.tsVal;
 
     const oldWnd = this.sndWnd;
+    this.ackPriorFlight = this.flightSize;
     if (seg.sack && this.peerSack) this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now);
+    if (!seqGt(ack, this.sndUna)) {
+      // SACKed, not cumulatively ACKed: still an RTT sample (as QUIC takes one from any newly acknowledged packet).
+      const sample = this.sb.takeRttSample(now);
+      if (sample >= 0 && seg.tsEcr !== 0) this.rttSample(sample);
+    }
     if (seqGt(ack, this.sndUna)) {
       this.onAckAdvance(seg, now);
       if (!this.announced && seqGt(this.sndUna, this.iss)) this.onEstablished(now); // SYN ACKed after an early close
@@ -672,6 +698,11 @@ export class Connection {
     if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
     if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
     this.detectLoss(now);
+    if (this.cc.onRateSample) {
+      this.cc.onRateSample(this.sb.rate.take(this.rtt.minRtt, this.ackRtt), now, this.sb.pipe);
+    }
+    this.ackRtt = -1;
+    this.ackPriorFlight = -1;
     this.checkFinAcked(now, (seg.flags & FIN) !== 0);
     if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return false;
     this.output(now);
@@ -700,10 +731,17 @@ export class Connection {
     }
     this.sndUna = ack;
     this.retries = 0;
-    // RTT from the echoed timestamp (RFC 7323 §4.1): valid on ACKs of new data.
-    if (seg.tsEcr !== 0) {
+    this.ptoCount = 0;
+    // RTT (only from ACKs that echo a timestamp, RFC 7323 §4.1): from the newest first transmission
+    // this ACK delivers, exact to the clock; failing that (all retransmitted), from the echoed
+    // timestamp, which tells transmissions apart. Under one tick it says only "< 1 ms": no sample.
+    const sample = this.sb.takeRttSample(now);
+    if (seg.tsEcr === 0) {
+      // no echo: no sample
+    } else if (sample >= 0) this.rttSample(sample);
+    else {
       const r = seqDiff(this.tsNow(now), seg.tsEcr);
-      if (r >= 0 && r < 120_000) this.rtt.sample(r);
+      if (r >= 1 && r < 120_000) this.rttSample(r);
     }
     if (this.inRecovery) {
       if (seqGe(ack, this.recoverPoint)) {
@@ -741,7 +779,9 @@ export class Connection {
     this.inRecovery = true;
     this.recoverPoint = this.sndNxt;
     this.stats.fastRetransmits++;
-    this.cc.onLoss(now, this.sb.pipe);
+    // RFC 5681 eq. 4's FlightSize as it stood before this ACK: the ACK that reveals a loss may also
+    // acknowledge much of the window (ACKs are coalesced), which says nothing about the path's capacity.
+    this.cc.onLoss(now, this.ackPriorFlight >= 0 ? this.ackPriorFlight : this.flightSize);
     if (markFirst) this.sb.markLost(this.sb.firstUnsacked());
     // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
     const first = this.sb.firstLost();
@@ -767,7 +807,7 @@ export class Connection {
     }
   }
 
-  private receiveData(seq: number, payload: Uint8Array, now: number): void {
+  private receiveData(seq: number, payload: Uint8Array, now: number, immediate: boolean): void {
     if (!(this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2)) {
       return; // RFC 9293: text after the peer's FIN is ignored
     }
@@ -779,8 +819,8 @@ export class Connection {
       this.emit({ type: 'readable' });
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
-      // at once when a hole is filled.
-      if (hadHoles) this.sendAck(now);
+      // at once when a hole is filled, or when the sender asks (a probe or retransmission).
+      if (hadHoles || immediate) this.ackAtOnce(now);
       else if (this.ackOwed >= 2 * this.opts.mss) {
         if (this.hooks.deferAck) this.hooks.deferAck();
         else this.sendAck(now);
@@ -790,7 +830,7 @@ export class Connection {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
       this.stats.outOfOrderSegments++;
       this.rcv.hold(seq, payload);
-      this.sendAck(now);
+      this.ackAtOnce(now);
     }
   }
 
@@ -883,7 +923,7 @@ export class Connection {
       if (cwndLeft <= 0) break;
       if (this.opts.pacing && this.rtt.hasSample) {
         this.pacer ??= new Pacer(this.mss);
-        const rate = this.pacer.rate(this.cc.cwnd, this.rtt.srtt, this.cc.cwnd < this.cc.ssthresh);
+        const rate = this.cc.pacingRate ?? this.pacer.rate(this.cc.cwnd, this.rtt.srtt, this.cc.cwnd < this.cc.ssthresh);
         const at = this.pacer.take(now, n + 32, rate);
         if (at > now) {
           this.paceAt = at;
@@ -891,27 +931,32 @@ export class Connection {
         }
       }
       const withFin = this.finQueued && n === unsent && this.finSeq === undefined;
-      const payload = this.sendQ.slice(offset, n);
-      const flags = ACK | (withFin ? FIN : 0);
-      const len = n + (withFin ? 1 : 0);
-      if (len === 0) break;
-      const isProbe = n > this.mss;
-      if (isProbe) this.pmtu!.probing = n;
-      sb.onSent(this.sndNxt, len, flags, now, isProbe);
-      this.send({ flags, seq: this.sndNxt, payload }, now);
-      this.stats.bytesSent += n;
-      if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
-      this.sndNxt = seqAdd(this.sndNxt, len);
-      if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
-      if (this.stallSince === Infinity) this.stallSince = now;
-      this.armPto(now); // RFC 8985 §7.2: restart on every new transmission
+      if (n + (withFin ? 1 : 0) === 0) break;
+      this.sendNew(now, offset, n, withFin, 0);
       if (withFin) break;
     }
+    const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
+    // Nothing more to send and room in the window: rate samples from here on understate the path.
+    if (unsent <= 0 && sb.lostCount === 0 && sb.pipe < this.cc.cwnd) sb.rate.markAppLimited(sb.pipe);
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
-    if (sb.length === 0 && this.rtoAt === Infinity) {
-      const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
-      if (unsent > 0) this.rtoAt = now + this.rtt.rto;
-    }
+    if (sb.length === 0 && this.rtoAt === Infinity && unsent > 0) this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** Send `n` new bytes from `offset` of the send queue (and a FIN). */
+  private sendNew(now: number, offset: number, n: number, withFin: boolean, extraFlags: number): void {
+    const payload = this.sendQ.slice(offset, n);
+    const flags = ACK | (withFin ? FIN : 0);
+    const len = n + (withFin ? 1 : 0);
+    const isProbe = n > this.mss;
+    if (isProbe) this.pmtu!.probing = n;
+    this.sb.onSent(this.sndNxt, len, flags, now, isProbe);
+    this.send({ flags: flags | extraFlags, seq: this.sndNxt, payload }, now);
+    this.stats.bytesSent += n;
+    if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
+    this.sndNxt = seqAdd(this.sndNxt, len);
+    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
+    if (this.stallSince === Infinity) this.stallSince = now;
+    this.armPto(now); // RFC 8985 §7.2: restart on every new transmission
   }
 
   private canSendFin(): boolean {
@@ -924,6 +969,7 @@ export class Connection {
     this.sendEntry(e, now);
   }
 
+  /** Resend an entry; it asks for an immediate ACK, so a lost retransmission shows within an RTT. */
   private sendEntry(e: TxEntry, now: number): void {
     if (e.flags & SYN) {
       this.sendSyn(e.flags, now);
@@ -931,7 +977,7 @@ export class Connection {
     }
     const dataLen = e.len - (e.flags & FIN ? 1 : 0);
     const payload = this.sendQ.slice(seqDiff(e.seq, this.sendBase), dataLen);
-    this.send({ flags: e.flags, seq: e.seq, payload }, now);
+    this.send({ flags: e.flags | IMMEDIATE_ACK, seq: e.seq, payload }, now);
   }
 
   /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the retransmission (or persist) timer fired. */
@@ -994,7 +1040,7 @@ export class Connection {
     } else {
       this.blackHoleRtos = 0;
     }
-    this.cc.onRto(now, this.sb.pipe);
+    this.cc.onRto(now, this.flightSize);
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
     this.sb.onTimeout();
@@ -1010,20 +1056,32 @@ export class Connection {
   /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
   private armPto(now: number): void {
     this.ptoAt = Infinity;
-    if (!this.opts.tlp || this.inRecovery || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
+    if (!this.opts.tlp || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
+    // Armed in recovery too, as QUIC's PTO (RFC 9002 §6.2): a lost retransmission at the tail
+    // otherwise waits for the RTO. Each unanswered probe doubles the timeout (§6.2.1).
+    if (this.ptoCount >= MAX_PTOS) return;
     // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2).
-    const at = now + probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN);
+    const pto = probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN);
+    const at = now + pto * 2 ** this.ptoCount;
+    // Only the first probe may stand in for a coinciding RTO (RFC 8985 §7.2); later ones must come sooner.
+    if (this.ptoCount > 0 && at >= this.rtoAt) return;
     // RFC 8985 §7.2: never later than the RTO; when both are due the probe goes first and re-arms the RTO.
     this.ptoAt = Math.min(at, this.rtoAt);
   }
 
-  /** RFC 8985 §7.3: send a probe, the highest outstanding segment, to draw a SACK that exposes tail loss. */
+  /**
+   * RFC 8985 §7.3: send a probe that draws an immediate ACK (with SACK blocks exposing tail loss):
+   * one new segment if the peer's window allows, else the highest outstanding segment again.
+   */
   private onPto(now: number): void {
-    if (this.inRecovery || this.sb.length === 0) return;
+    if (this.sb.length === 0) return;
     const last = this.sb.lastUnsacked();
     if (!last) return;
     this.stats.tailLossProbes++;
-    if (last.probe) {
+    this.ptoCount++;
+    if (this.sendNewProbe(now)) {
+      // new data went out (sendNew re-armed the timers)
+    } else if (last.probe) {
       // A path MTU probe at the tail: presume it too big, resend its data at the confirmed size.
       this.sb.markLost(last);
       this.retransmit(last, now);
@@ -1036,6 +1094,21 @@ export class Connection {
       this.retransmit(last, now);
     }
     this.rtoAt = now + this.rtt.rto;
+    this.armPto(now);
+  }
+
+  /** A probe of new data, outside cwnd and pacing (RFC 8985 §7.3, RFC 9002 §7.5). False if none can go. */
+  private sendNewProbe(now: number): boolean {
+    const s = this.state;
+    if (!(s === State.ESTABLISHED || s === State.CLOSE_WAIT)) return false;
+    const offset = seqDiff(this.sndNxt, this.sendBase);
+    const unsent = this.sendQ.length - offset;
+    const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const n = Math.min(this.mss, unsent, wndLeft);
+    if (n <= 0 || (n < this.mss && n < unsent)) return false;
+    if (this.sb.pipe + n > this.cc.cwnd) return false; // the window is full: resend instead
+    this.sendNew(now, offset, n, false, IMMEDIATE_ACK);
+    return true;
   }
 
   /** RFC 9293 §3.8.4: after an idle period, probe with SEG.SEQ = SND.NXT-1 so the peer must ACK. */
@@ -1061,10 +1134,24 @@ export class Connection {
 
   /** End of a batch of datagrams: send the ACK deferred through `hooks.deferAck`, if still owed. */
   flushAck(now: number): void {
-    if (this.ackOwed >= 2 * this.opts.mss && isSynchronized(this.state)) {
+    if ((this.ackDue || this.ackOwed >= 2 * this.opts.mss) && isSynchronized(this.state)) {
       this.sendAck(now);
       this.afterCall();
     }
+  }
+
+  /**
+   * An ACK owed without delay (RFC 5681 §4.2: out-of-order data, a filled hole): sent at the end
+   * of the datagram batch when the host batches, so a burst of out-of-order segments draws one
+   * ACK carrying the latest SACK blocks rather than one per segment.
+   */
+  private ackAtOnce(now: number): void {
+    if (!this.hooks.deferAck) {
+      this.sendAck(now);
+      return;
+    }
+    this.ackDue = true;
+    this.hooks.deferAck();
   }
 
   /** Send an ACK now (cancels a pending delayed ACK). */
@@ -1121,6 +1208,7 @@ export class Connection {
     if (hasAck) {
       this.lastAckSent = this.rcvNxt;
       this.ackOwed = 0;
+      this.ackDue = false;
       this.delAckAt = Infinity;
     }
     if (p.payload.length > 0 || p.flags & (SYN | FIN)) this.lastSendAt = now;

@@ -5,6 +5,7 @@
 
 import { FIN, SYN, type SackBlock } from '../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { DeliveryRate, type DeliveryStamp } from './delivery.js';
 import { Rack } from './rack.js';
 import type { RttEstimator } from './rtt.js';
 
@@ -12,12 +13,11 @@ import type { RttEstimator } from './rtt.js';
 export const DUP_THRESH = 3;
 
 /** A segment we sent that is not yet cumulatively acknowledged. */
-export interface TxEntry {
+export interface TxEntry extends DeliveryStamp {
   seq: number;
   /** Sequence space: payload plus SYN and FIN. */
   len: number;
   flags: number;
-  sentAt: number;
   retransmits: number;
   sacked: boolean;
   lost: boolean;
@@ -43,6 +43,13 @@ export class Scoreboard {
   sackedCount = 0;
   rtxCount = 0;
   private readonly rack = new Rack();
+  /** Delivery-rate samples for model-based congestion control. */
+  readonly rate = new DeliveryRate();
+  /**
+   * Send time of the most recently sent first transmission delivered since `takeRttSample`:
+   * an RTT sample free of Karn's ambiguity and of the timestamp clock's granularity.
+   */
+  private sampleSentAt = -Infinity;
   /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
   reorderAt = Infinity;
 
@@ -66,7 +73,9 @@ export class Scoreboard {
 
   /** A new transmission enters the queue and the pipe. */
   onSent(seq: number, len: number, flags: number, now: number, probe: boolean): void {
-    this.q.push({ seq, len, flags, sentAt: now, retransmits: 0, sacked: false, lost: false, inPipe: true, probe });
+    const e: TxEntry = { seq, len, flags, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false, retransmits: 0, sacked: false, lost: false, inPipe: true, probe };
+    this.rate.stamp(e, now, this.pipe);
+    this.q.push(e);
     this.pipe += len;
   }
 
@@ -169,6 +178,7 @@ export class Scoreboard {
     }
     e.lost = true;
     this.lostCount++;
+    if (e.inPipe) this.rate.newlyLost += e.len;
     this.removePipe(e, e.len);
   }
 
@@ -190,7 +200,7 @@ export class Scoreboard {
       this.lostCount--;
     }
     if (e.retransmits++ === 0) this.rtxCount++;
-    e.sentAt = now;
+    this.rate.stamp(e, now, this.pipe);
     e.inPipe = true;
     this.pipe += e.len;
   }
@@ -198,7 +208,7 @@ export class Scoreboard {
   /** A resend of an entry still counted in the pipe (a tail-loss probe, RFC 8985 §7.3). */
   onResend(e: TxEntry, now: number): void {
     if (e.retransmits++ === 0) this.rtxCount++;
-    e.sentAt = now;
+    this.rate.stamp(e, now, this.pipe - e.len);
   }
 
   /** A zero-window probe sent again by the persist timer (it stays in the pipe). */
@@ -245,7 +255,16 @@ export class Scoreboard {
     this.lostCount = this.sackedCount = this.rtxCount = 0;
   }
 
+  /** The RTT of the newest first transmission delivered since the last call, or -1 (RFC 6298 §3, Karn). */
+  takeRttSample(now: number): number {
+    const at = this.sampleSentAt;
+    this.sampleSentAt = -Infinity;
+    return at === -Infinity ? -1 : now - at;
+  }
+
   private onDelivered(e: TxEntry, now: number): void {
+    if (e.retransmits === 0 && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
+    this.rate.onDelivered(e, e.len, now);
     this.rack.onDelivered(e, now, this.rtt.minRtt);
     if (e.probe) {
       e.probe = false;

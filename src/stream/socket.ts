@@ -277,13 +277,17 @@ export class Socket extends Duplex {
     const conn = this.conn;
     if (this.pulling || !conn || this.destroyed) return;
     this.pulling = true;
+    let moved = false;
     try {
-      while (this.wantRead && this.conn === conn && !this.destroyed) {
+      // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
+      while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
         const c = conn.read(this.clock.now(), READ_CHUNK);
         if (!c) break;
+        moved = true;
         this.received += c.byteLength;
         this.touch();
-        if (!this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
+        // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
+        if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
       }
       if (this.wantRead && !this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
         this.eofPushed = true;
@@ -292,7 +296,7 @@ export class Socket extends Duplex {
     } finally {
       this.pulling = false;
     }
-    this.ep?.flush(); // window updates
+    if (moved) this.ep?.flush(); // window updates
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {

@@ -1,7 +1,7 @@
 // One segment per UDP datagram. Layout (big-endian), documented in docs/PROTOCOL.md:
 //
 //   0      version (1)
-//   1      flags: FIN 0x01, SYN 0x02, RST 0x04, ACK 0x08 (0xF0 reserved, must be 0)
+//   1      flags: FIN 0x01, SYN 0x02, RST 0x04, ACK 0x08, IMMEDIATE_ACK 0x10 (0xE0 reserved, must be 0)
 //   2..3   length of the options area in bytes
 //   4..7   destination connection id (0 in a SYN: the receiver has not chosen one)
 //   8..11  source connection id
@@ -18,7 +18,9 @@ export const FIN = 0x01;
 export const SYN = 0x02;
 export const RST = 0x04;
 export const ACK = 0x08;
-const KNOWN_FLAGS = FIN | SYN | RST | ACK;
+/** The sender asks for an ACK at once, not delayed (as QUIC's IMMEDIATE_ACK frame): set on loss probes and retransmissions. */
+export const IMMEDIATE_ACK = 0x10;
+const KNOWN_FLAGS = FIN | SYN | RST | ACK | IMMEDIATE_ACK;
 
 /** Option kinds. Unknown kinds are skipped on decode. */
 export const OPT_MSS = 1;
@@ -98,58 +100,84 @@ export function encodedSize(s: Segment): number {
   return HEADER_SIZE + optionsSize(s) + s.payload.length;
 }
 
+/** Big-endian byte stores and loads on a plain Uint8Array: no DataView (nor any other object) per call. */
+function put16(b: Uint8Array, p: number, v: number): void {
+  b[p] = v >>> 8;
+  b[p + 1] = v;
+}
+
+function put32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v >>> 24;
+  b[p + 1] = v >>> 16;
+  b[p + 2] = v >>> 8;
+  b[p + 3] = v;
+}
+
+function get16(b: Uint8Array, p: number): number {
+  return (b[p]! << 8) | b[p + 1]!;
+}
+
+function get32(b: Uint8Array, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
+function putPathData(buf: Uint8Array, p: number, kind: number, data: Uint8Array): number {
+  buf[p] = kind;
+  buf[p + 1] = PATH_DATA_SIZE;
+  for (let i = 0; i < PATH_DATA_SIZE; i++) buf[p + 2 + i] = data[i] ?? 0;
+  return p + 2 + PATH_DATA_SIZE;
+}
+
 /**
  * Encode into `out` (which must hold `encodedSize(s)` bytes) or into a new buffer.
- * Returns the bytes written as a view of the target.
+ * Returns the bytes written as a view of the target. Every byte of the result
+ * is written, so `out` may be uninitialised memory (a pooled buffer).
  */
 export function encode(s: Segment, out?: Uint8Array): Uint8Array {
   const opt = optionsSize(s);
   const size = HEADER_SIZE + opt + s.payload.length;
   const buf = out ?? new Uint8Array(size);
   if (buf.length < size) throw new RangeError(`encode: buffer of ${buf.length} bytes, need ${size}`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, size);
-  dv.setUint8(0, VERSION);
-  dv.setUint8(1, s.flags & KNOWN_FLAGS);
-  dv.setUint16(2, opt);
-  dv.setUint32(4, s.dstId >>> 0);
-  dv.setUint32(8, s.srcId >>> 0);
-  dv.setUint32(12, s.seq >>> 0);
-  dv.setUint32(16, s.ack >>> 0);
-  dv.setUint32(20, s.window >>> 0);
-  dv.setUint32(24, s.tsVal >>> 0);
-  dv.setUint32(28, s.tsEcr >>> 0);
+  buf[0] = VERSION;
+  buf[1] = s.flags & KNOWN_FLAGS;
+  put16(buf, 2, opt);
+  put32(buf, 4, s.dstId);
+  put32(buf, 8, s.srcId);
+  put32(buf, 12, s.seq);
+  put32(buf, 16, s.ack);
+  put32(buf, 20, s.window);
+  put32(buf, 24, s.tsVal);
+  put32(buf, 28, s.tsEcr);
   let p = HEADER_SIZE;
-  if (s.mss !== undefined) {
-    dv.setUint8(p, OPT_MSS);
-    dv.setUint8(p + 1, 2);
-    dv.setUint16(p + 2, s.mss);
-    p += 4;
-  }
-  if (s.sackPermitted) {
-    dv.setUint8(p, OPT_SACK_PERMITTED);
-    dv.setUint8(p + 1, 0);
-    p += 2;
-  }
-  if (s.sack && s.sack.length > 0) {
-    const n = Math.min(s.sack.length, MAX_SACK_BLOCKS);
-    dv.setUint8(p, OPT_SACK);
-    dv.setUint8(p + 1, 8 * n);
-    p += 2;
-    for (let i = 0; i < n; i++) {
-      const b = s.sack[i]!;
-      dv.setUint32(p, b.start >>> 0);
-      dv.setUint32(p + 4, b.end >>> 0);
-      p += 8;
+  if (opt > 0) {
+    if (s.mss !== undefined) {
+      buf[p] = OPT_MSS;
+      buf[p + 1] = 2;
+      put16(buf, p + 2, s.mss);
+      p += 4;
     }
+    if (s.sackPermitted) {
+      buf[p] = OPT_SACK_PERMITTED;
+      buf[p + 1] = 0;
+      p += 2;
+    }
+    const sack = s.sack;
+    if (sack && sack.length > 0) {
+      const n = Math.min(sack.length, MAX_SACK_BLOCKS);
+      buf[p] = OPT_SACK;
+      buf[p + 1] = 8 * n;
+      p += 2;
+      for (let i = 0; i < n; i++) {
+        const b = sack[i]!;
+        put32(buf, p, b.start);
+        put32(buf, p + 4, b.end);
+        p += 8;
+      }
+    }
+    if (s.pathChallenge) p = putPathData(buf, p, OPT_PATH_CHALLENGE, s.pathChallenge);
+    if (s.pathResponse) p = putPathData(buf, p, OPT_PATH_RESPONSE, s.pathResponse);
   }
-  for (const [kind, data] of [[OPT_PATH_CHALLENGE, s.pathChallenge], [OPT_PATH_RESPONSE, s.pathResponse]] as const) {
-    if (!data) continue;
-    dv.setUint8(p, kind);
-    dv.setUint8(p + 1, PATH_DATA_SIZE);
-    for (let i = 0; i < PATH_DATA_SIZE; i++) buf[p + 2 + i] = data[i] ?? 0;
-    p += 2 + PATH_DATA_SIZE;
-  }
-  buf.set(s.payload, p);
+  if (s.payload.length > 0) buf.set(s.payload, p);
   return size === buf.length ? buf : buf.subarray(0, size);
 }
 
@@ -159,9 +187,8 @@ export function encode(s: Segment, out?: Uint8Array): Uint8Array {
  */
 export function decode(buf: Uint8Array): DecodeResult {
   if (buf.length < HEADER_SIZE) return { ok: false, reason: 'short' };
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  if (dv.getUint8(0) !== VERSION) return { ok: false, reason: 'version' };
-  const flags = dv.getUint8(1);
+  if (buf[0] !== VERSION) return { ok: false, reason: 'version' };
+  const flags = buf[1]!;
   if (flags & ~KNOWN_FLAGS) return { ok: false, reason: 'reserved-flags' };
   const isSyn = (flags & SYN) !== 0;
   const isRst = (flags & RST) !== 0;
@@ -169,17 +196,17 @@ export function decode(buf: Uint8Array): DecodeResult {
   if ((isSyn && (flags & (RST | FIN)) !== 0) || (flags & (SYN | RST | ACK)) === 0) {
     return { ok: false, reason: 'bad-flags' };
   }
-  const optLen = dv.getUint16(2);
+  const optLen = get16(buf, 2);
   if (HEADER_SIZE + optLen > buf.length) return { ok: false, reason: 'options-length' };
   const seg: Segment = {
     flags,
-    dstId: dv.getUint32(4),
-    srcId: dv.getUint32(8),
-    seq: dv.getUint32(12),
-    ack: dv.getUint32(16),
-    window: dv.getUint32(20),
-    tsVal: dv.getUint32(24),
-    tsEcr: dv.getUint32(28),
+    dstId: get32(buf, 4),
+    srcId: get32(buf, 8),
+    seq: get32(buf, 12),
+    ack: get32(buf, 16),
+    window: get32(buf, 20),
+    tsVal: get32(buf, 24),
+    tsEcr: get32(buf, 28),
     payload: EMPTY,
   };
   if (isSyn && !(flags & ACK) && seg.dstId !== 0) return { ok: false, reason: 'syn-with-dst' };
@@ -187,15 +214,15 @@ export function decode(buf: Uint8Array): DecodeResult {
   const end = HEADER_SIZE + optLen;
   while (p < end) {
     if (p + 2 > end) return { ok: false, reason: 'option-truncated' };
-    const kind = dv.getUint8(p);
-    const len = dv.getUint8(p + 1);
+    const kind = buf[p]!;
+    const len = buf[p + 1]!;
     const v = p + 2;
     if (v + len > end) return { ok: false, reason: 'option-truncated' };
     switch (kind) {
       case OPT_MSS:
         if (len !== 2) return { ok: false, reason: 'option-length' };
         if (!isSyn) return { ok: false, reason: 'syn-option-on-non-syn' };
-        seg.mss = dv.getUint16(v);
+        seg.mss = get16(buf, v);
         break;
       case OPT_SACK_PERMITTED:
         if (len !== 0) return { ok: false, reason: 'option-length' };
@@ -205,7 +232,7 @@ export function decode(buf: Uint8Array): DecodeResult {
       case OPT_SACK: {
         if (len === 0 || len % 8 !== 0 || len / 8 > MAX_SACK_BLOCKS) return { ok: false, reason: 'option-length' };
         const blocks: SackBlock[] = [];
-        for (let q = v; q < v + len; q += 8) blocks.push({ start: dv.getUint32(q), end: dv.getUint32(q + 4) });
+        for (let q = v; q < v + len; q += 8) blocks.push({ start: get32(buf, q), end: get32(buf, q + 4) });
         seg.sack = blocks;
         break;
       }
@@ -234,5 +261,6 @@ export function flagsToString(flags: number): string {
   if (flags & FIN) parts.push('FIN');
   if (flags & RST) parts.push('RST');
   if (flags & ACK) parts.push('ACK');
+  if (flags & IMMEDIATE_ACK) parts.push('IMM');
   return parts.join('|') || '-';
 }

@@ -8,7 +8,7 @@ import { checkFlight, checkRto } from './checks.js';
 import { runScenario, runs, scenarioArb } from './harness.js';
 
 describe('properties: RTO and flight size', () => {
-  it('invariant 6: RTO stays within [rtoMin, rtoMax], doubles per consecutive timeout, and every RTT sample is exact (timestamps, Karn)', () => {
+  it("invariant 6: RTO stays within [rtoMin, rtoMax], doubles per consecutive timeout, and every RTT sample is exact (send times under Karn's rule, else timestamps)", () => {
     let timeouts = 0;
     let samples = 0;
     fc.assert(

@@ -24,6 +24,7 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
 
   it('RFC 5681 §3.1: congestion avoidance adds about one SMSS per window of ACKed bytes', () => {
     const c = new NewReno(MSS);
+    c.cwnd = 16 * MSS;
     c.onLoss(0, 16 * MSS); // ssthresh = cwnd = 8 MSS
     expect(c.cwnd).toBe(8 * MSS);
     for (let i = 0; i < 7; i++) c.onAck(MSS);
@@ -32,6 +33,13 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
     expect(c.cwnd).toBe(9 * MSS);
     for (let i = 0; i < 9; i++) c.onAck(MSS);
     expect(c.cwnd).toBe(10 * MSS);
+  });
+
+  it('RFC 6675: FlightSize above cwnd (SACKed data counted) never raises the window on a loss', () => {
+    const c = new NewReno(MSS); // cwnd 10 MSS
+    c.onLoss(0, 30 * MSS);
+    expect(c.ssthresh).toBe(5 * MSS);
+    expect(c.cwnd).toBe(5 * MSS);
   });
 
   it('RFC 5681 eq. 4: loss sets ssthresh = max(FlightSize/2, 2·SMSS); fast recovery runs at ssthresh', () => {

@@ -162,10 +162,11 @@ describe('controllers under a scripted loss pattern (simulator, 20 ms RTT)', () 
     let firstLoss = -1;
     const r = transfer(1 << 20, {
       conn: { pacing: false },
-      // Every datagram sent in [60 ms, 120 ms) is lost: the tail too, so only the RTO can recover.
+      // Every datagram sent in [60 ms, 600 ms) is lost: the tail and the loss probes too, so only
+      // the RTO can recover.
       drop: () => {
         const t = rNet!.now;
-        if (t >= 60 && t < 120) {
+        if (t >= 60 && t < 600) {
           if (firstLoss < 0) firstLoss = t;
           return true;
         }
