@@ -195,7 +195,7 @@ describe('wire: validation (a bad datagram is rejected with a reason, never thro
     ['option-length', raw({ flags: SYN, dstId: 0 }, [2, 1, 0])],
     ['option-length', raw({}, [3, 0])],
     ['option-length', raw({}, [3, 4, 0, 0, 0, 0])],
-    ['option-length', raw({}, [3, 40, ...new Array<number>(40).fill(0)])],
+    ['option-length', raw({}, [3, 136, ...new Array<number>(136).fill(0)])],
     ['syn-option-on-non-syn', raw({}, [1, 2, 4, 0])],
     ['syn-option-on-non-syn', raw({}, [2, 0])],
     ['option-length', raw({}, [4, 4, 1, 2, 3, 4])],

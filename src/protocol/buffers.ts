@@ -1,8 +1,8 @@
 // Byte queues for one connection: the send buffer (from SND.UNA on) and the
 // receive side's out-of-order reassembly. Chunks are kept by reference.
 
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../wire/seq.js';
-import type { SackBlock } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { MAX_SACK_BLOCKS, type SackBlock } from '../wire/segment.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -84,12 +84,22 @@ interface OooSeg {
   data: Uint8Array;
 }
 
+/** How many recently changed places the SACK generator remembers. */
+const RECENT_MAX = MAX_SACK_BLOCKS;
+
 /** Out-of-order segments above RCV.NXT, kept sorted and non-overlapping. */
 export class Reassembly {
   private segs: OooSeg[] = [];
   bytes = 0;
-  /** Start of the block that most recently changed, reported first in SACK (RFC 2018 §4). */
-  private recent: number | undefined;
+  /**
+   * Sequence numbers of the places most recently changed, newest first, one per block:
+   * SACK reports blocks in this order (RFC 2018 §4), so a block stays reported for a
+   * while after newer holes open above it.
+   */
+  private recent: number[] = [];
+  /** Blocks changed since the last `sackBlocks` call that the last report did not carry. */
+  unreported = 0;
+  private reported: number[] = [];
 
   get empty(): boolean {
     return this.segs.length === 0;
@@ -97,6 +107,19 @@ export class Reassembly {
 
   /** Store data starting at `seq`, keeping only bytes not already held. */
   add(seq: number, data: Uint8Array): void {
+    const segs = this.segs;
+    const last = segs[segs.length - 1];
+    if (!last || seqLe(last.end, seq)) {
+      // The usual case: above everything held.
+      segs.push({ start: seq, end: seqAdd(seq, data.length), data });
+      this.bytes += data.length;
+    } else {
+      this.insert(seq, data);
+    }
+    this.touch(seq);
+  }
+
+  private insert(seq: number, data: Uint8Array): void {
     let start = seq;
     let d = data;
     const out: OooSeg[] = [];
@@ -130,7 +153,34 @@ export class Reassembly {
     }
     while (i < this.segs.length) out.push(this.segs[i++]!);
     this.segs = out;
-    this.recent = seq;
+  }
+
+  /** `seq` changed: it goes to the front of the recency list, replacing any place in the same block. */
+  private touch(seq: number): void {
+    const [bs, be] = this.blockAround(seq);
+    const r = this.recent;
+    const head = r[0];
+    if (head !== undefined && seqLe(bs, head) && seqLt(head, be)) {
+      r[0] = seq;
+      return;
+    }
+    let w = 0;
+    for (const x of r) if (!(seqLe(bs, x) && seqLt(x, be))) r[w++] = x;
+    r.length = Math.min(w, RECENT_MAX - 1);
+    r.unshift(seq);
+    if (!this.reported.some((x) => seqLe(bs, x) && seqLt(x, be))) this.unreported++;
+  }
+
+  /** The block (run of contiguous segments) holding `seq`, as [start, end). */
+  private blockAround(seq: number): [number, number] {
+    const segs = this.segs;
+    if (segs.length === 0) return [seq, seq];
+    let i = segs.length - 1;
+    while (i > 0 && seqGt(segs[i]!.start, seq)) i--;
+    let j = i;
+    while (i > 0 && segs[i - 1]!.end === segs[i]!.start) i--;
+    while (j < segs.length - 1 && segs[j]!.end === segs[j + 1]!.start) j++;
+    return [segs[i]!.start, segs[j]!.end];
   }
 
   /** Remove and return data now contiguous with `rcvNxt`, dropping anything below it. */
@@ -148,22 +198,34 @@ export class Reassembly {
         nxt = s.end;
       }
     }
+    if (got.length > 0) this.recent = this.recent.filter((x) => seqGe(x, nxt));
     return got;
   }
 
-  /** Up to `max` SACK blocks, the most recently changed first (RFC 2018 §4). */
+  /**
+   * Up to `max` SACK blocks: the most recently changed first, then the next most recently
+   * changed, then the rest in sequence order (RFC 2018 §4).
+   */
   sackBlocks(max: number): SackBlock[] {
-    const blocks: SackBlock[] = [];
+    const all: SackBlock[] = [];
     for (const s of this.segs) {
-      const last = blocks[blocks.length - 1];
+      const last = all[all.length - 1];
       if (last && last.end === s.start) last.end = s.end;
-      else blocks.push({ start: s.start, end: s.end });
+      else all.push({ start: s.start, end: s.end });
     }
-    if (this.recent !== undefined) {
-      const r = this.recent;
-      const k = blocks.findIndex((b) => seqLe(b.start, r) && seqLt(r, b.end));
-      if (k > 0) blocks.unshift(...blocks.splice(k, 1));
+    const out: SackBlock[] = [];
+    for (const r of this.recent) {
+      if (out.length >= max) break;
+      const b = all.find((x) => seqLe(x.start, r) && seqLt(r, x.end));
+      if (b && !out.includes(b)) out.push(b);
     }
-    return blocks.slice(0, max);
+    for (const b of all) {
+      if (out.length >= max) break;
+      if (!out.includes(b)) out.push(b);
+    }
+    this.reported = out.map((b) => b.start);
+    this.unreported = 0;
+    for (const r of this.recent) if (!out.some((b) => seqLe(b.start, r) && seqLt(r, b.end))) this.unreported++;
+    return out;
   }
 }

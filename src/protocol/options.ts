@@ -98,6 +98,8 @@ export interface ConnectionStats {
   keepAliveProbes: number;
   fastRetransmits: number;
   tailLossProbes: number;
+  /** ACKs whose first SACK block reported a duplicate (D-SACK, RFC 2883). */
+  dsacksReceived: number;
   dropped: number;
   invalidTransitions: number;
 }
@@ -116,6 +118,7 @@ export function newStats(): ConnectionStats {
     keepAliveProbes: 0,
     fastRetransmits: 0,
     tailLossProbes: 0,
+    dsacksReceived: 0,
     dropped: 0,
     invalidTransitions: 0,
   };

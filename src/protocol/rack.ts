@@ -1,11 +1,9 @@
 // RACK-TLP time-based loss detection (RFC 8985): a segment is lost once a
 // segment sent after it has been delivered and a reordering window has passed.
 
-import { seqLt } from '../wire/seq.js';
-
 export interface RackEntry {
-  seq: number;
-  len: number;
+  /** Transmission order: raised by every send of the entry, new or again. */
+  order: number;
   sentAt: number;
   retransmits: number;
   sacked: boolean;
@@ -15,11 +13,14 @@ export interface RackEntry {
 export class Rack {
   /** RACK.xmit_ts: send time of the most recently sent segment known delivered. */
   xmitTs = -Infinity;
-  /** RACK.end_seq of that segment. */
-  endSeq = 0;
+  /**
+   * Its transmission order. RFC 8985 breaks ties of xmit_ts by end_seq, which misorders a
+   * retransmission sent in the same clock tick as new data after it; a counter does not.
+   */
+  order = 0;
   /** RACK.rtt: RTT of that segment. */
   rtt = 0;
-  /** Multiplier of the reordering window, raised by each spurious retransmission (in place of DSACK, §6.2 step 4). */
+  /** Multiplier of the reordering window, raised by each spurious retransmission (§6.2 step 4). */
   reoMult = 1;
 
   /** RFC 8985 §6.2 steps 1-2: a segment was cumulatively ACKed or SACKed at `now`. */
@@ -29,18 +30,22 @@ export class Rack {
     if (e.retransmits > 0 && (minRtt === Infinity || rtt < minRtt)) {
       // Without an RTT sample we cannot tell which transmission this answers: skip, but learn nothing.
       if (minRtt === Infinity) return;
-      this.reoMult = Math.min(this.reoMult + 1, 16);
+      this.onSpurious();
       return;
     }
-    const end = (e.seq + e.len) >>> 0;
-    if (e.sentAt > this.xmitTs || (e.sentAt === this.xmitTs && seqLt(this.endSeq, end))) {
+    if (e.order > this.order) {
+      this.order = e.order;
       this.xmitTs = e.sentAt;
-      this.endSeq = end;
       this.rtt = rtt;
     }
   }
 
-  /** RFC 8985 §6.2 step 4, without DSACK adaptation: a quarter of min_rtt. */
+  /** A retransmission was spurious (D-SACK, or an ACK too early to answer it): widen the reordering window. */
+  onSpurious(): void {
+    this.reoMult = Math.min(this.reoMult + 1, 16);
+  }
+
+  /** RFC 8985 §6.2 step 4: reo_wnd_mult quarters of min_rtt, at most SRTT. */
   reoWnd(minRtt: number, srtt: number): number {
     if (minRtt === Infinity) return 0;
     return Math.min((this.reoMult * minRtt) / 4, srtt);
@@ -52,8 +57,7 @@ export class Rack {
    */
   lossDeadline(e: RackEntry, now: number, reoWnd: number): number {
     if (e.sacked || e.lost) return Infinity;
-    const sentBefore = e.sentAt < this.xmitTs || (e.sentAt === this.xmitTs && seqLt((e.seq + e.len) >>> 0, this.endSeq));
-    if (!sentBefore) return Infinity;
+    if (e.order >= this.order) return Infinity; // not sent before the newest delivered
     const at = e.sentAt + this.rtt + reoWnd;
     return at <= now ? 0 : at;
   }

@@ -27,6 +27,11 @@ export class Receiver {
     return this.q.shift(max);
   }
 
+  /** Blocks changed since the last SACK report that it did not carry. */
+  get unreportedBlocks(): number {
+    return this.reasm.unreported;
+  }
+
   get hasHoles(): boolean {
     return !this.reasm.empty;
   }
@@ -82,8 +87,10 @@ export class Receiver {
     return nxt;
   }
 
-  /** Data above a hole: kept until the hole fills. */
-  hold(seq: number, payload: Uint8Array): void {
+  /** Data above a hole: kept until the hole fills. Returns how many of its bytes were new. */
+  hold(seq: number, payload: Uint8Array): number {
+    const before = this.reasm.bytes;
     this.reasm.add(seq, payload);
+    return this.reasm.bytes - before;
   }
 }

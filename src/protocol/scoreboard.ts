@@ -18,6 +18,8 @@ export interface TxEntry extends DeliveryStamp {
   /** Sequence space: payload plus SYN and FIN. */
   len: number;
   flags: number;
+  /** Order of the latest transmission among all of this connection's (RACK, RFC 8985 §6.2). */
+  order: number;
   retransmits: number;
   sacked: boolean;
   lost: boolean;
@@ -50,6 +52,8 @@ export class Scoreboard {
    * an RTT sample free of Karn's ambiguity and of the timestamp clock's granularity.
    */
   private sampleSentAt = -Infinity;
+  /** Transmissions so far: the next one's `order`. */
+  private txCount = 0;
   /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
   reorderAt = Infinity;
 
@@ -73,7 +77,7 @@ export class Scoreboard {
 
   /** A new transmission enters the queue and the pipe. */
   onSent(seq: number, len: number, flags: number, now: number, probe: boolean): void {
-    const e: TxEntry = { seq, len, flags, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false, retransmits: 0, sacked: false, lost: false, inPipe: true, probe };
+    const e: TxEntry = { seq, len, flags, order: ++this.txCount, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false, retransmits: 0, sacked: false, lost: false, inPipe: true, probe };
     this.rate.stamp(e, now, this.pipe);
     this.q.push(e);
     this.pipe += len;
@@ -128,7 +132,7 @@ export class Scoreboard {
    * RACK (RFC 8985 §6.2) and, with SACK, RFC 6675 §5 IsLost: mark newly lost entries.
    * Returns whether any were; `reorderAt` becomes the next RACK deadline.
    */
-  detectLoss(now: number, mss: number, sack: boolean, inRecovery: boolean): boolean {
+  detectLoss(now: number, mss: number, sack: boolean): boolean {
     if (this.sackedCount === 0 && this.rtxCount === 0) {
       // Everything delivered was cumulatively ACKed and sent in sequence order: nothing to infer.
       this.reorderAt = Infinity;
@@ -151,7 +155,9 @@ export class Scoreboard {
       }
       this.reorderAt = next;
     }
-    if (!sack) return lostAny;
+    // DupThresh counts segments, so it assumes no reordering: once a spurious retransmission
+    // showed some, time alone decides (RACK, RFC 8985 §6.2), as Linux adapts its dupthresh.
+    if (!sack || rack.reoMult > 1) return lostAny;
     // DupThresh: an entry with DupThresh segments' worth SACKed above it is lost.
     let sackedAbove = 0;
     for (let i = this.q.length - 1; i >= 0; i--) {
@@ -161,8 +167,9 @@ export class Scoreboard {
         continue;
       }
       if (sackedAbove >= DUP_THRESH * mss && !e.lost && e.inPipe) {
-        // Once retransmitted in this recovery, only the timer may declare it lost again.
-        if (inRecovery && e.retransmits > 0) continue;
+        // A retransmission went out after the SACKed data above it: only RACK, which knows
+        // when it was sent, can tell it lost.
+        if (e.retransmits > 0) continue;
         this.markLost(e);
         lostAny = true;
       }
@@ -180,6 +187,11 @@ export class Scoreboard {
     this.lostCount++;
     if (e.inPipe) this.rate.newlyLost += e.len;
     this.removePipe(e, e.len);
+  }
+
+  /** The peer reported a duplicate (D-SACK, RFC 2883): a retransmission was spurious. */
+  onDsack(): void {
+    this.rack.onSpurious();
   }
 
   /** RFC 6298 §5.4: after a timeout everything is presumed lost; SACK marks are forgotten, the receiver may renege (RFC 2018 §8). */
@@ -200,6 +212,7 @@ export class Scoreboard {
       this.lostCount--;
     }
     if (e.retransmits++ === 0) this.rtxCount++;
+    e.order = ++this.txCount;
     this.rate.stamp(e, now, this.pipe);
     e.inPipe = true;
     this.pipe += e.len;
@@ -208,12 +221,14 @@ export class Scoreboard {
   /** A resend of an entry still counted in the pipe (a tail-loss probe, RFC 8985 §7.3). */
   onResend(e: TxEntry, now: number): void {
     if (e.retransmits++ === 0) this.rtxCount++;
+    e.order = ++this.txCount;
     this.rate.stamp(e, now, this.pipe - e.len);
   }
 
   /** A zero-window probe sent again by the persist timer (it stays in the pipe). */
   onPersistResend(e: TxEntry, now: number): void {
     if (e.retransmits++ === 0) this.rtxCount++;
+    e.order = ++this.txCount;
     e.sentAt = now;
   }
 

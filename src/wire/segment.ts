@@ -31,8 +31,13 @@ export const OPT_PATH_CHALLENGE = 4;
 export const OPT_PATH_RESPONSE = 5;
 export const PATH_DATA_SIZE = 8;
 
-/** At most this many SACK blocks fit one segment (RFC 2018 §3 allows 4 with timestamps in TCP's 40 bytes; we have room, keep 4). */
-export const MAX_SACK_BLOCKS = 4;
+/**
+ * At most this many SACK blocks in one segment. TCP's 40 option bytes hold 4 (RFC 2018 §3);
+ * we have room, and at high loss a large window has more holes than 4 blocks can describe.
+ */
+export const MAX_SACK_BLOCKS = 16;
+/** A segment that carries data carries at most this many, so the room kept for options stays small. */
+export const MAX_SACK_BLOCKS_ON_DATA = 4;
 
 export interface SackBlock {
   /** First sequence number of the block. */

@@ -32,6 +32,8 @@ export interface ScriptInit {
   options?: Partial<ConnectionOptions>;
   /** Window in injected segments unless given (default 65535). */
   peerWin?: number;
+  /** Batch ACKs as the endpoint does (`hooks.deferAck`); `endBatch()` ends a batch. */
+  batchAcks?: boolean;
 }
 
 /** A segment as a script writes it. Flags are letters: S, A (or .), F, R. */
@@ -115,6 +117,8 @@ export class Script {
   readonly transitions: Array<[State, State]> = [];
   /** Next relative sequence number of the peer (advanced by inject). */
   peerNxt = 0;
+  /** Times the connection asked for an ACK at the end of the batch (with `batchAcks`). */
+  deferred = 0;
   private expected = 0;
 
   constructor(init: ScriptInit = {}) {
@@ -135,6 +139,7 @@ export class Script {
           this.events.push(ev);
           if (ev.type === 'state') this.transitions.push([ev.from, ev.to]);
         },
+        ...(init.batchAcks ? { deferAck: () => void this.deferred++ } : {}),
       },
     );
   }
@@ -161,6 +166,12 @@ export class Script {
 
   at(t: number): this {
     return this.advance(t);
+  }
+
+  /** End of a datagram batch: the connection sends the ACK it deferred, if one is still owed. */
+  endBatch(): this {
+    this.conn.flushAck(this.now);
+    return this;
   }
 
   wait(ms: number): this {

@@ -7,8 +7,9 @@ import type { CongestionController, CongestionFactory, RateSample } from '../../
 import type { Connection } from '../../src/protocol/connection.js';
 import { cubic } from '../../src/protocol/cubic.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
-import { SimNetwork, simHost, type LinkOptions } from '../../src/sim/index.js';
+import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';
+import { simTransfer, type SimTransfer } from '../helpers/sim-transfer.js';
 
 const A = { address: '10.0.0.1', port: 1000 };
 const B = { address: '10.0.0.2', port: 2000 };
@@ -27,11 +28,7 @@ interface Send {
   rtt: number;
 }
 
-interface Run {
-  net: SimNetwork;
-  client: Connection;
-  received: number;
-  doneAt: number;
+interface Run extends SimTransfer {
   sends: Send[];
 }
 
@@ -47,51 +44,25 @@ interface TransferOpts {
 
 /** A bulk transfer A → B of `size` bytes (Infinity: keep the send buffer full until `until`). */
 function transfer(size: number, o: TransferOpts): Run {
-  const net = new SimNetwork({ seed: o.seed ?? 1, link: o.link, trace: false });
-  const a = simHost(net, A, { connection: o.conn });
-  const b = simHost(net, B, { connection: o.conn });
-  b.endpoint.listen();
-  const run: Run = { net, client: undefined as unknown as Connection, received: 0, doneAt: -1, sends: [] };
-  const send = a.transport.send.bind(a.transport);
-  a.transport.send = (d, to) => {
-    const c = run.client;
-    if (c) {
-      const seg = decode(d);
-      const cc = c.cc as CongestionController & { modeName?: string };
-      run.sends.push({ t: net.now, size: d.length, payload: seg.ok ? seg.segment.payload.length : 0, cwnd: c.cwnd, pacingRate: cc.pacingRate, mode: cc.modeName, rtt: c.rtt.latest });
-    }
-    if (o.drop?.(net.now)) return;
-    send(d, to);
-  };
-  let server: Connection | undefined;
-  b.onEvent = (ev) => {
-    if (ev.type === 'accept') server = ev.conn;
-    if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
-      let c;
-      while ((c = server.read(net.now))) run.received += c.length;
-      if (run.received >= size && run.doneAt < 0) run.doneAt = net.now;
-      b.flush();
-    }
-  };
-  const chunk = new Uint8Array(64 * 1024);
-  let off = 0;
-  o.onStart?.(net);
-  const c = a.connect(B);
-  run.client = c;
-  const pump = () => {
-    while (off < size) {
-      const n = c.write(chunk.subarray(0, Math.min(chunk.length, size - off)), net.now);
-      if (n === 0) break;
-      off += n;
-    }
-    a.flush();
-  };
-  a.onEvent = (ev) => {
-    if (ev.type !== 'conn' || ev.conn !== c) return;
-    if (ev.ev.type === 'established' || ev.ev.type === 'writable') pump();
-  };
-  net.run({ until: o.until ?? 120_000 });
-  return run;
+  const sends: Send[] = [];
+  const r = simTransfer(size, {
+    link: o.link,
+    conn: o.conn,
+    seed: o.seed,
+    until: o.until,
+    from: A,
+    to: B,
+    onStart: o.onStart,
+    onSend: (d, _i, net, c) => {
+      if (c) {
+        const seg = decode(d);
+        const cc = c.cc as CongestionController & { modeName?: string };
+        sends.push({ t: net.now, size: d.length, payload: seg.ok ? seg.segment.payload.length : 0, cwnd: c.cwnd, pacingRate: cc.pacingRate, mode: cc.modeName, rtt: c.rtt.latest });
+      }
+      return o.drop?.(net.now);
+    },
+  });
+  return { ...r, sends };
 }
 
 const bbrOf = (c: Connection): Bbr => {

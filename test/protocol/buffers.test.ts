@@ -119,6 +119,36 @@ describe('Reassembly', () => {
     expect(r.sackBlocks(2).length).toBe(2);
   });
 
+  it('RFC 2018 §4: later blocks are the most recently changed, so a block stays reported after newer holes open', () => {
+    const r = new Reassembly();
+    // Six blocks arriving in sequence order, one hole before each: [100,110) [200,210) ... [600,610).
+    for (let k = 1; k <= 6; k++) r.add(k * 100, range(0, 10));
+    // In order of change: 600, 500, 400, 300. The lowest blocks do not push out the recent ones.
+    expect(r.sackBlocks(4).map((b) => b.start)).toEqual([600, 500, 400, 300]);
+    r.add(210, range(0, 10)); // [200,220) changes
+    expect(r.sackBlocks(4).map((b) => b.start)).toEqual([200, 600, 500, 400]);
+    // Room left over after the recent ones goes to the rest in sequence order.
+    const many = new Reassembly();
+    for (const k of [5, 1, 3]) many.add(k * 100, range(0, 10));
+    expect(many.sackBlocks(8).map((b) => b.start)).toEqual([300, 100, 500]);
+  });
+
+  it('counts blocks that changed since the last report and are not in it', () => {
+    const r = new Reassembly();
+    r.add(100, range(0, 10));
+    r.add(110, range(0, 10)); // same block
+    expect(r.unreported).toBe(1);
+    r.sackBlocks(4);
+    expect(r.unreported).toBe(0);
+    r.add(120, range(0, 10)); // grows a reported block
+    expect(r.unreported).toBe(0);
+    r.add(300, range(0, 10));
+    r.add(500, range(0, 10));
+    expect(r.unreported).toBe(2);
+    r.sackBlocks(4);
+    expect(r.unreported).toBe(0);
+  });
+
   it('works across the 2^32 wrap', () => {
     const r = new Reassembly();
     const lo = 0xfffffffa;
@@ -138,6 +168,7 @@ describe('Reassembly', () => {
         const r = new Reassembly();
         let nxt = base;
         const out: number[] = [];
+        let seq0: number | undefined;
         const deliver = (seq: number, d: Uint8Array) => {
           // What the connection does: in order goes straight out, the rest is held.
           const skip = seqDiff(nxt, seq);
@@ -155,13 +186,23 @@ describe('Reassembly', () => {
             }
           } else {
             r.add(seq, d);
+            seq0 = seq;
           }
         };
         for (const p of pieces) {
+          seq0 = undefined;
           const len = Math.min(p.len, TOTAL - p.off);
           deliver(seqAdd(base, p.off), data.subarray(p.off, p.off + len));
           // SACK blocks are sorted apart from the first, disjoint, non-adjacent, above RCV.NXT.
-          const blocks = r.sackBlocks(100).slice().sort((a, b) => seqDiff(a.start, b.start));
+          const reported = r.sackBlocks(100);
+          // The first block holds the latest bytes added, if they are still held (RFC 2018 §4).
+          if (seq0 !== undefined && seqDiff(seq0, nxt) > 0) {
+            expect(seqDiff(seq0, reported[0]!.start)).toBeGreaterThanOrEqual(0);
+            expect(seqDiff(reported[0]!.end, seq0)).toBeGreaterThan(0);
+          }
+          // Fewer slots take a prefix of the same choice.
+          expect(r.sackBlocks(2)).toEqual(reported.slice(0, 2));
+          const blocks = reported.slice().sort((a, b) => seqDiff(a.start, b.start));
           for (let i = 0; i < blocks.length; i++) {
             expect(seqDiff(blocks[i]!.end, blocks[i]!.start)).toBeGreaterThan(0);
             expect(seqDiff(blocks[i]!.start, nxt)).toBeGreaterThan(0);

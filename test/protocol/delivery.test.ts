@@ -2,12 +2,12 @@
 // DeliveryRate against small hand-driven packet schedules, and the samples a connection takes
 // on a bandwidth-limited simulated link.
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '../../src/protocol/connection.js';
 import type { CongestionFactory, RateSample } from '../../src/protocol/congestion.js';
 import { cubic } from '../../src/protocol/cubic.js';
 import { DeliveryRate, type DeliveryStamp } from '../../src/protocol/delivery.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
-import { SimNetwork, simHost, type LinkOptions } from '../../src/sim/index.js';
+import type { LinkOptions } from '../../src/sim/index.js';
+import { simTransfer } from '../helpers/sim-transfer.js';
 
 const SIZE = 1000;
 
@@ -267,45 +267,18 @@ function recording(inner: CongestionFactory, out: Array<RateSample & { t: number
 
 /** A bulk transfer A → B; returns the client connection and the largest datagram it sent. */
 function transfer(size: number, link: Partial<LinkOptions>, conn: Partial<ConnectionOptions>) {
-  const net = new SimNetwork({ seed: 1, link, trace: false });
-  const a = simHost(net, A, { connection: conn });
-  const b = simHost(net, B, { connection: conn });
-  b.endpoint.listen();
-  let received = 0;
-  let doneAt = -1;
   let maxDatagram = 0;
-  const send = a.transport.send.bind(a.transport);
-  a.transport.send = (d, to) => {
-    maxDatagram = Math.max(maxDatagram, d.length);
-    send(d, to);
-  };
-  let server: Connection | undefined;
-  b.onEvent = (ev) => {
-    if (ev.type === 'accept') server = ev.conn;
-    if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
-      let c;
-      while ((c = server.read(net.now))) received += c.length;
-      if (received >= size && doneAt < 0) doneAt = net.now;
-      b.flush();
-    }
-  };
-  const chunk = new Uint8Array(64 * 1024);
-  let off = 0;
-  const c = a.connect(B);
-  const pump = () => {
-    while (off < size) {
-      const n = c.write(chunk.subarray(0, Math.min(chunk.length, size - off)), net.now);
-      if (n === 0) break;
-      off += n;
-    }
-    a.flush();
-  };
-  a.onEvent = (ev) => {
-    if (ev.type !== 'conn' || ev.conn !== c) return;
-    if (ev.ev.type === 'established' || ev.ev.type === 'writable') pump();
-  };
-  net.run({ until: 60_000 });
-  return { net, client: c, received, doneAt, maxDatagram };
+  const r = simTransfer(size, {
+    link,
+    conn,
+    until: 60_000,
+    from: A,
+    to: B,
+    onSend: (d) => {
+      maxDatagram = Math.max(maxDatagram, d.length);
+    },
+  });
+  return { ...r, maxDatagram };
 }
 
 describe('delivery-rate samples on the simulator', () => {

@@ -2,23 +2,19 @@
 // scripted loss patterns, pacing, path MTU probing, and properties from issue 4.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '../../src/protocol/connection.js';
 import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
 import { Cubic, cubic } from '../../src/protocol/cubic.js';
 import { Pacer } from '../../src/protocol/pacer.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
-import { SimNetwork, simHost, type LinkOptions } from '../../src/sim/index.js';
+import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';
+import { simTransfer, type SimTransfer } from '../helpers/sim-transfer.js';
 
 const A = { address: '127.0.0.1', port: 1000 };
 const B = { address: '127.0.0.2', port: 2000 };
 const MSS = 1200;
 
-interface Run {
-  net: SimNetwork;
-  client: Connection;
-  received: number;
-  doneAt: number;
+interface Run extends SimTransfer {
   /** [virtual time, cwnd] at each datagram the client sent. */
   cwnd: Array<[number, number]>;
   /** Sizes of the datagrams the client sent, by send index. */
@@ -30,48 +26,23 @@ function transfer(
   size: number,
   opts: { link?: Partial<LinkOptions>; conn?: Partial<ConnectionOptions>; drop?: (i: number, data: Uint8Array) => boolean; seed?: number; until?: number; onStart?: (net: SimNetwork) => void },
 ): Run {
-  const net = new SimNetwork({ seed: opts.seed ?? 1, link: opts.link ?? { delay: [10, 10] }, trace: false });
-  const a = simHost(net, A, { connection: opts.conn });
-  const b = simHost(net, B, { connection: opts.conn });
-  b.endpoint.listen();
-  const run: Run = { net, client: undefined as unknown as Connection, received: 0, doneAt: -1, cwnd: [], sent: [] };
-  let i = 0;
-  const send = a.transport.send.bind(a.transport);
-  a.transport.send = (d, to) => {
-    run.sent.push({ t: net.now, size: d.length });
-    if (run.client) run.cwnd.push([net.now, run.client.cwnd]);
-    if (opts.drop?.(i++, d)) return;
-    send(d, to);
-  };
-  let server: Connection | undefined;
-  b.onEvent = (ev) => {
-    if (ev.type === 'accept') server = ev.conn;
-    if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
-      let c;
-      while ((c = server.read(net.now))) run.received += c.length;
-      if (run.received >= size && run.doneAt < 0) run.doneAt = net.now;
-      b.flush();
-    }
-  };
-  const chunk = new Uint8Array(64 * 1024);
-  let off = 0;
-  opts.onStart?.(net);
-  const c = a.connect(B);
-  run.client = c;
-  const pump = () => {
-    while (off < size) {
-      const n = c.write(chunk.subarray(0, Math.min(chunk.length, size - off)), net.now);
-      if (n === 0) break;
-      off += n;
-    }
-    a.flush();
-  };
-  a.onEvent = (ev) => {
-    if (ev.type !== 'conn' || ev.conn !== c) return;
-    if (ev.ev.type === 'established' || ev.ev.type === 'writable') pump();
-  };
-  net.run({ until: opts.until ?? 120_000 });
-  return run;
+  const cwnd: Run['cwnd'] = [];
+  const sent: Run['sent'] = [];
+  const r = simTransfer(size, {
+    link: opts.link,
+    conn: opts.conn,
+    seed: opts.seed,
+    until: opts.until,
+    from: A,
+    to: B,
+    onStart: opts.onStart,
+    onSend: (d, i, net, client) => {
+      sent.push({ t: net.now, size: d.length });
+      if (client) cwnd.push([net.now, client.cwnd]);
+      return opts.drop?.(i, d);
+    },
+  });
+  return { ...r, cwnd, sent };
 }
 
 describe('CUBIC (RFC 9438)', () => {

@@ -1,0 +1,341 @@
+// The receive half of one connection, above the buffers of receiver.ts: RCV.NXT,
+// the acceptability of arriving segments (RFC 9293 §3.10.7.4, RFC 5961, PAWS),
+// their text and the peer's FIN, timestamps (RFC 7323), and what we answer: when
+// to ACK (delayed, at once, batched: RFC 9293 §3.8.6.3, RFC 5681 §4.2), challenge
+// ACKs, keepalive probes to a peer not heard from (RFC 9293 §3.8.4), and the
+// receive side's fields of every segment we send. State changes stay with the
+// connection: it acts on the verdicts returned here.
+
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, type SackBlock, type Segment } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../wire/seq.js';
+import type { ConnectionHooks } from './connection.js';
+import type { ConnectionOptions, ConnectionStats } from './options.js';
+import { Receiver } from './receiver.js';
+import type { OutSegment } from './sender.js';
+import { isSynchronized, State } from './state.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** What the receive side needs of its connection (read through it, not copied: every field costs per connection). */
+export interface ReceiveHost {
+  readonly state: State;
+  readonly sndNxt: number;
+  /** Segments awaiting an ACK. */
+  readonly retransmitQueueLength: number;
+  readonly opts: ConnectionOptions;
+  readonly stats: ConnectionStats;
+  /** Our timestamp clock (RFC 7323): TSval at `now`. */
+  tsNow(now: number): number;
+  /** Build one segment around `p` from the connection's state and transmit it. */
+  sendSegment(p: OutSegment, now: number): void;
+}
+
+export class ReceiveSide {
+  rcvNxt = 0;
+  /** Readable bytes, reassembly, the offered window. */
+  readonly buf: Receiver;
+  private peerFinSeq: number | undefined;
+  /** The peer's FIN arrived and every byte before it is readable. */
+  peerFinReceived = false;
+  private ackOwed = 0;
+  /** An ACK is due at once, held to the end of the datagram batch (`hooks.deferAck`). */
+  private ackDue = false;
+  /** The delayed-ACK timer: absolute ms, Infinity when off. */
+  delAckAt = Infinity;
+
+  // Timestamps (RFC 7323).
+  tsRecent = 0;
+  private lastAckSent = 0;
+  /** A duplicate segment's range, for the next ACK's first SACK block (RFC 2883). */
+  private dsack: SackBlock | undefined;
+
+  // RFC 5961 §7 challenge ACK budget.
+  private challengeWindow = -Infinity;
+  private challengeCount = 0;
+  /** Last ACK sent in answer to an out-of-window bare ACK. */
+  private lastOowAckAt = -Infinity;
+
+  // Keepalive (RFC 9293 §3.8.4): its timer, the last time a segment arrived, probes unanswered since.
+  keepAliveAt = Infinity;
+  private lastRecvAt = 0;
+  private probesSent = 0;
+
+  constructor(
+    private readonly host: ReceiveHost,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.buf = new Receiver(host.opts);
+  }
+
+  private get opts(): ConnectionOptions {
+    return this.host.opts;
+  }
+  private get stats(): ConnectionStats {
+    return this.host.stats;
+  }
+
+  /** RCV.WND: what is left of the window last advertised. */
+  get window(): number {
+    return this.buf.window(this.rcvNxt);
+  }
+
+  /** The peer's SYN: RCV.NXT, the window's edge, TS.Recent. */
+  onSyn(seg: Segment): void {
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.buf.advEdge = this.rcvNxt;
+    this.tsRecent = seg.tsVal;
+  }
+
+  // ---------------------------------------------------------------- segment arrival
+
+  /** A segment arrived: the peer is alive. */
+  heard(now: number): void {
+    this.lastRecvAt = now;
+    this.probesSent = 0;
+  }
+
+  /**
+   * RFC 9293 §3.10.7.4, first to fourth steps, with PAWS (RFC 7323 §5.3) and RFC 5961's challenge
+   * ACKs: 'ok' when the segment goes on to its ACK field, 'reset' for an RST exactly at RCV.NXT,
+   * 'drop' otherwise (answered with the ACK the RFCs call for). `wnd` = RCV.WND.
+   */
+  check(flags: number, seq: number, tsVal: number, segLen: number, wnd: number, now: number): 'ok' | 'reset' | 'drop' {
+    const rst = (flags & RST) !== 0;
+    // RFC 5961 §4.2: any SYN, in window or not, earns a (rate-limited) challenge ACK.
+    if (flags & SYN && !rst) {
+      this.challengeAck(now);
+      return 'drop';
+    }
+    // PAWS: an old timestamp marks an old duplicate.
+    if (!rst && seqLt(tsVal, this.tsRecent)) {
+      this.stats.duplicateSegments++;
+      this.sendAck(now);
+      return 'drop';
+    }
+    // First: sequence acceptability (the four cases).
+    if (!this.buf.acceptable(seq, segLen, this.rcvNxt, wnd)) {
+      if (!rst) {
+        this.stats.duplicateSegments++;
+        // RFC 2883: report the duplicate's range (below RCV.NXT) as the first SACK block.
+        if (segLen > 0 && seqLt(seq, this.rcvNxt)) this.dsack = { start: seq, end: seqMin(seqAdd(seq, segLen), this.rcvNxt) };
+        // An unacceptable bare ACK is answered at most every 500 ms (Linux's tcp_invalid_ratelimit):
+        // two ends that each probed the other's zero window would otherwise trade ACKs forever.
+        if (segLen > 0 || now - this.lastOowAckAt >= 500) {
+          if (segLen === 0) this.lastOowAckAt = now;
+          this.sendAck(now);
+        }
+      }
+      return 'drop';
+    }
+    // Second: RST (RFC 5961 §3.2): exact match resets, in-window earns a challenge ACK.
+    if (rst) {
+      if (seq === this.rcvNxt) return 'reset';
+      this.challengeAck(now);
+      return 'drop';
+    }
+    // Fourth: a SYN in a synchronized state earns a challenge ACK (RFC 5961 §4.2).
+    if (flags & SYN) {
+      this.challengeAck(now);
+      return 'drop';
+    }
+    return 'ok';
+  }
+
+  /** RFC 7323 §4.3: remember the peer's timestamp for echoing. */
+  updateTsRecent(seq: number, tsVal: number): void {
+    if (seqLe(seq, this.lastAckSent) && seqGe(tsVal, this.tsRecent)) this.tsRecent = tsVal;
+  }
+
+  /** Seventh and eighth steps: the segment's text, and where the peer's FIN lies. `wnd` = RCV.WND on arrival. */
+  onText(seq: number, payload: Uint8Array, flags: number, wnd: number, now: number): void {
+    if (seqLt(seq, this.rcvNxt)) {
+      // Trim the part we already have (the acceptability test kept some of it).
+      const skip = seqDiff(this.rcvNxt, seq);
+      payload = payload.subarray(Math.min(skip, payload.length));
+      seq = this.rcvNxt;
+    }
+    // Keep only what fits below RCV.NXT + RCV.WND, in order or not.
+    const room = Math.max(0, seqDiff(seqAdd(this.rcvNxt, wnd), seq));
+    if (payload.length > room) {
+      payload = payload.subarray(0, room);
+      flags &= ~FIN; // the FIN lies beyond the window
+    }
+    if (payload.length > 0) this.receiveData(seq, payload, now, (flags & IMMEDIATE_ACK) !== 0);
+
+    if (flags & FIN) {
+      const fin = seqAdd(seq, payload.length);
+      if (this.peerFinSeq === undefined) this.peerFinSeq = fin;
+      // A FIN above a hole: ACK at once, as for any out-of-order segment.
+      if (fin !== this.rcvNxt && payload.length === 0) this.sendAck(now);
+    }
+  }
+
+  private receiveData(seq: number, payload: Uint8Array, now: number, immediate: boolean): void {
+    const s = this.host.state;
+    if (!(s === State.ESTABLISHED || s === State.FIN_WAIT_1 || s === State.FIN_WAIT_2)) {
+      return; // RFC 9293: text after the peer's FIN is ignored
+    }
+    if (this.peerFinSeq !== undefined && seqGe(seq, this.peerFinSeq)) return;
+    this.stats.bytesReceived += payload.length;
+    if (seq === this.rcvNxt) {
+      const hadHoles = this.buf.hasHoles;
+      this.rcvNxt = this.buf.deliver(payload, this.rcvNxt);
+      this.hooks.event({ type: 'readable' });
+      this.ackOwed += payload.length;
+      // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
+      // at once when a hole is filled, or when the sender asks (a probe or retransmission).
+      if (hadHoles || immediate) this.ackAtOnce(now);
+      else if (this.ackOwed >= 2 * this.opts.mss) {
+        if (this.hooks.deferAck) this.hooks.deferAck();
+        else this.sendAck(now);
+      }
+      else if (this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+    } else {
+      // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
+      this.stats.outOfOrderSegments++;
+      if (this.buf.hold(seq, payload) === 0) {
+        // All of it was already held: a duplicate, reported as D-SACK (RFC 2883 §4).
+        this.stats.duplicateSegments++;
+        this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
+      }
+      // So many blocks changed that the batch's one ACK could not carry them all: report now.
+      if (this.buf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck(now);
+      else this.ackAtOnce(now);
+    }
+  }
+
+  /** The peer's FIN is next in sequence (true once): it takes RCV.NXT one further. */
+  finReached(): boolean {
+    if (this.peerFinReceived || this.peerFinSeq === undefined || this.peerFinSeq !== this.rcvNxt) return false;
+    this.peerFinReceived = true;
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- acknowledgment
+
+  /** Take the next chunk of in-order bytes for the app; a window update follows if it opened the window usefully. */
+  read(max: number, now: number): Uint8Array | null {
+    const chunk = this.buf.read(max);
+    if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.buf.windowUpdateDue(this.rcvNxt)) {
+      this.sendAck(now);
+    }
+    return chunk;
+  }
+
+  /** The delayed-ACK timer fired. */
+  onDelayedAck(now: number): void {
+    this.delAckAt = Infinity;
+    if (this.ackOwed > 0) this.sendAck(now);
+  }
+
+  /** An ACK is owed at the end of a datagram batch (see `flushAck`). */
+  get flushDue(): boolean {
+    return this.ackDue || this.ackOwed >= 2 * this.opts.mss;
+  }
+
+  /**
+   * An ACK owed without delay (RFC 5681 §4.2: out-of-order data, a filled hole): sent at the end
+   * of the datagram batch when the host batches, so a burst of out-of-order segments draws one
+   * ACK carrying the latest SACK blocks rather than one per segment.
+   */
+  private ackAtOnce(now: number): void {
+    if (!this.hooks.deferAck) {
+      this.sendAck(now);
+      return;
+    }
+    this.ackDue = true;
+    this.hooks.deferAck();
+  }
+
+  /** Send an ACK now (cancels a pending delayed ACK). */
+  sendAck(now: number): void {
+    this.host.sendSegment({ flags: ACK, seq: this.host.sndNxt, payload: EMPTY }, now);
+  }
+
+  /** RFC 5961 §7: a challenge ACK, at most `challengeAckLimit` a second. */
+  challengeAck(now: number): void {
+    if (now - this.challengeWindow >= 1000) {
+      this.challengeWindow = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.opts.challengeAckLimit) return;
+    this.challengeCount++;
+    this.stats.challengeAcks++;
+    this.sendAck(now);
+  }
+
+  // ---------------------------------------------------------------- keepalive
+
+  /** Turn keepalive on or off; `idleMs` > 0 replaces the idle time (node:net's initialDelay). */
+  setKeepAlive(enable: boolean, idleMs: number, now: number): void {
+    this.opts.keepAlive = enable;
+    if (idleMs > 0) this.opts.keepAliveIdle = idleMs;
+    this.lastRecvAt = Math.max(this.lastRecvAt, now);
+    this.probesSent = 0;
+    this.keepAliveAt = enable && isSynchronized(this.host.state) ? now + this.opts.keepAliveIdle : Infinity;
+  }
+
+  /** The connection is established: the idle time starts. */
+  startKeepAlive(now: number): void {
+    if (this.opts.keepAlive) this.keepAliveAt = now + this.opts.keepAliveIdle;
+  }
+
+  /**
+   * The keepalive timer fired: after an idle period, probe with SEG.SEQ = SND.NXT-1 so the peer
+   * must ACK. Returns false when too many probes went unanswered: the peer is presumed dead.
+   */
+  onKeepAlive(now: number): boolean {
+    this.keepAliveAt = Infinity;
+    const s = this.host.state;
+    if (!this.opts.keepAlive || !isSynchronized(s) || s === State.TIME_WAIT) return true;
+    const idleEnd = this.lastRecvAt + this.opts.keepAliveIdle;
+    if (this.probesSent === 0 && now < idleEnd) {
+      this.keepAliveAt = idleEnd; // something arrived since the timer was set
+      return true;
+    }
+    if (this.probesSent >= this.opts.keepAliveProbes) return false;
+    if (this.host.retransmitQueueLength === 0) {
+      this.probesSent++;
+      this.stats.keepAliveProbes++;
+      this.host.sendSegment({ flags: ACK, seq: seqAdd(this.host.sndNxt, -1), payload: EMPTY }, now);
+    }
+    this.keepAliveAt = now + this.opts.keepAliveInterval;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- segments we send
+
+  /** Segment `p` with the receive side's numbers (ACK, window, timestamps, SACK blocks); an ACK cancels any owed. */
+  segment(p: OutSegment, dstId: number, srcId: number, peerSack: boolean, now: number): Segment {
+    const hasAck = (p.flags & ACK) !== 0;
+    const seg: Segment = {
+      flags: p.flags,
+      dstId,
+      srcId,
+      seq: p.seq,
+      ack: hasAck ? this.rcvNxt : 0,
+      window: this.buf.advertise(this.rcvNxt),
+      tsVal: this.host.tsNow(now),
+      tsEcr: this.tsRecent,
+      payload: p.payload,
+    };
+    if (p.syn) {
+      seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
+      if (this.opts.sack) seg.sackPermitted = true;
+    } else if (hasAck && peerSack && (this.buf.hasHoles || this.dsack)) {
+      const max = (p.payload.length > 0 ? MAX_SACK_BLOCKS_ON_DATA : MAX_SACK_BLOCKS) - (this.dsack ? 1 : 0);
+      const blocks = this.buf.hasHoles ? this.buf.sackBlocks(max) : [];
+      if (this.dsack) blocks.unshift(this.dsack); // RFC 2883 §4: once, first
+      this.dsack = undefined;
+      seg.sack = blocks;
+    }
+    if (hasAck) {
+      this.lastAckSent = this.rcvNxt;
+      this.ackOwed = 0;
+      this.ackDue = false;
+      this.delAckAt = Infinity;
+    }
+    return seg;
+  }
+}

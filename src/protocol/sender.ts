@@ -1,0 +1,658 @@
+// The send side of one connection: the send sequence variables of RFC 9293
+// §3.3.1, the send buffer, and everything that gets its bytes to the peer and
+// acknowledged: window, Nagle and SWS rules, pacing, path MTU probes, and loss
+// recovery (RFC 5681, RFC 6582, RFC 6675, RFC 8985, RFC 6298). The connection's
+// state machine drives it; its segments go out through the host, which fills in
+// the receive side's numbers. Pure like the connection: `now` comes in, timers
+// are absolute times the connection reports.
+
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, type Segment } from '../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { ByteQueue } from './buffers.js';
+import type { CongestionController } from './congestion.js';
+import type { ConnectionHooks } from './connection.js';
+import type { ConnectionOptions, ConnectionStats } from './options.js';
+import { Pacer } from './pacer.js';
+import { PmtuSearch } from './pmtu.js';
+import { probeTimeout } from './rack.js';
+import { RttEstimator } from './rtt.js';
+import { DUP_THRESH, Scoreboard, type ProbeListener, type TxEntry } from './scoreboard.js';
+import { State } from './state.js';
+
+const EMPTY = new Uint8Array(0);
+/** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
+const PTO_MIN = 2;
+/** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
+const MAX_PTOS = 3;
+/** Bytes the largest SACK option takes: kind, length, four blocks. */
+const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS_ON_DATA;
+
+/** A segment as the sender asks for it; the host adds ids, ACK, window and timestamps. */
+export interface OutSegment {
+  flags: number;
+  seq: number;
+  payload: Uint8Array;
+  /** A SYN: carries the MSS and SACK-permitted options. */
+  syn?: boolean;
+}
+
+/** What the sender needs of its connection (read through it, not copied: every field costs per connection). */
+export interface SenderHost {
+  readonly state: State;
+  readonly iss: number;
+  readonly opts: ConnectionOptions;
+  readonly stats: ConnectionStats;
+  /** Our timestamp clock (RFC 7323): TSval at `now`. */
+  tsNow(now: number): number;
+  /** Build one segment around `p` from the connection's state and transmit it. */
+  sendSegment(p: OutSegment, now: number): void;
+}
+
+export class Sender implements ProbeListener {
+  // RFC 9293 §3.3.1 send sequence variables.
+  sndUna: number;
+  sndNxt: number;
+  sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  /** The largest window the peer has offered. */
+  private maxSndWnd = 0;
+
+  /** Effective send MSS: min(ours, the peer's). */
+  mss: number;
+  /** SACK negotiated (RFC 2018): the peer sent SACK-permitted and we offer it. */
+  peerSack = false;
+  /** The peer's MSS option: the most it accepts. */
+  private peerMss = 0;
+  readonly rtt: RttEstimator;
+  cc: CongestionController;
+  private pmtu: PmtuSearch | undefined;
+  private blackHoleRtos = 0;
+
+  private readonly sendQ = new ByteQueue();
+  /** Sequence number of the first byte in sendQ. */
+  private sendBase: number;
+  finQueued = false;
+  private finSeq: number | undefined;
+  finAcked = false;
+  private writeBlocked = false;
+  /** The retransmission queue, pipe and loss marks (RFC 6675, RFC 8985). */
+  readonly sb: Scoreboard;
+  private inRecovery = false;
+  private recoverPoint = 0;
+  private dupAcks = 0;
+  private retries = 0;
+  private lastSendAt = 0;
+  /** Set while the persist timer overrides sender-side SWS avoidance. */
+  private swsOverride = false;
+
+  // Timers: absolute ms, Infinity when off.
+  rtoAt = Infinity;
+  /** RACK reordering timer and tail-loss probe timer (RFC 8985). */
+  reoAt = Infinity;
+  ptoAt = Infinity;
+  paceAt = Infinity;
+  /** Since when sent data has waited for an ACK (the user timeout, RFC 5482). */
+  stallSince = Infinity;
+  /** Loss probes sent since the last ACK of new data (RFC 9002 §6.2.1 pto_count). */
+  private ptoCount = 0;
+  /** The RTT sample taken from the ACK being processed, or -1. */
+  private ackRtt = -1;
+  /** FlightSize before the ACK being processed, or -1 outside ACK processing. */
+  private ackPriorFlight = -1;
+  private pacer: Pacer | undefined;
+
+  constructor(
+    private readonly host: SenderHost,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    const opts = host.opts;
+    this.sndUna = host.iss;
+    this.sndNxt = host.iss;
+    this.sendBase = seqAdd(host.iss, 1);
+    this.mss = opts.mss;
+    this.rtt = new RttEstimator(opts.rto);
+    this.cc = opts.congestion(this.mss);
+    this.sb = new Scoreboard(this.rtt, this); // no closures: they would cost ~700 bytes per connection
+  }
+
+  private get opts(): ConnectionOptions {
+    return this.host.opts;
+  }
+  private get stats(): ConnectionStats {
+    return this.host.stats;
+  }
+  private get iss(): number {
+    return this.host.iss;
+  }
+
+  /** @internal Scoreboard callback: a path MTU probe of `size` payload bytes was delivered (RFC 8899 §4.1). */
+  probeAcked(size: number): void {
+    if (!this.pmtu) return;
+    this.pmtu.onProbeAcked(size);
+    // Keep room for the largest SACK option, which a probe did not carry.
+    this.mss = Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX);
+  }
+
+  /** @internal Scoreboard callback: a path MTU probe was lost. */
+  probeLost(size: number): void {
+    this.pmtu?.onProbeLost(size);
+  }
+
+  // ---------------------------------------------------------------- send buffer
+
+  /** Queue what fits of `data`; -1 (and 'writable' later) when the buffer is full. */
+  write(data: Uint8Array): number {
+    const room = this.opts.sndBuf - this.sendQ.length;
+    if (room <= 0) {
+      this.writeBlocked = true;
+      return -1;
+    }
+    const n = Math.min(room, data.length);
+    this.sendQ.push(n === data.length ? data : data.subarray(0, n));
+    if (n < data.length) this.writeBlocked = true;
+    return n;
+  }
+
+  /** Bytes written but not yet acknowledged. */
+  get bufferedAmount(): number {
+    return this.sendQ.length;
+  }
+
+  /** Room left in the send buffer. */
+  get writableRoom(): number {
+    return Math.max(0, this.opts.sndBuf - this.sendQ.length);
+  }
+
+  /** RFC 5961 §5.2: SEG.ACK within [SND.UNA - MAX.SND.WND, SND.NXT]. */
+  ackAcceptable(ack: number): boolean {
+    return seqLe(ack, this.sndNxt) && seqGe(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, this.mss)));
+  }
+
+  /** RFC 5681 FlightSize: sent and not cumulatively acknowledged (SACKed data included, unlike the pipe). */
+  private get flightSize(): number {
+    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  /** Our FIN was acknowledged by the ACK just processed (true once). */
+  takeFinAcked(): boolean {
+    if (this.finSeq === undefined || this.finAcked) return false;
+    if (!seqGt(this.sndUna, this.finSeq)) return false;
+    this.finAcked = true;
+    return true;
+  }
+
+  /** The earliest of the sender's timers, and of the user timeout (RFC 5482) when set. */
+  nextTimeout(): number {
+    const user = this.opts.userTimeout > 0 ? this.stallSince + this.opts.userTimeout : Infinity;
+    return Math.min(this.rtoAt, this.reoAt, this.ptoAt, this.paceAt, user);
+  }
+
+  /** TIME_WAIT or CLOSED: no retransmission, probe, reordering or pacing timer, no user timeout. */
+  stopTimers(): void {
+    this.rtoAt = this.reoAt = this.ptoAt = this.paceAt = Infinity;
+    this.stallSince = Infinity;
+  }
+
+  /** CLOSED: the timers stop and nothing awaits an ACK any more. */
+  clear(): void {
+    this.stopTimers();
+    this.sb.clear();
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** The peer's SYN: its SACK permission, MSS and window (RFC 9293 §3.10.7.2-3); the path MTU search range. */
+  onSyn(seg: Segment): void {
+    this.peerSack = this.opts.sack && seg.sackPermitted === true;
+    if (seg.mss !== undefined && seg.mss > 0) {
+      this.peerMss = seg.mss;
+      this.mss = Math.min(this.opts.mss, seg.mss);
+      // Windows count segments of the negotiated SMSS (RFC 5681 §3.1).
+      if (this.mss !== this.opts.mss) this.cc = this.opts.congestion(this.mss);
+    }
+    const ceiling = Math.min(this.opts.maxMss, this.peerMss || this.opts.mss);
+    if (ceiling > this.mss) this.pmtu = new PmtuSearch(this.mss, ceiling);
+    this.sndWnd = seg.window;
+    this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+  }
+
+  /** The window of the ACK that completes a passive open (RFC 9293 §3.10.7.4). */
+  onSynAcked(seg: Segment, seq: number): void {
+    this.sndWnd = seg.window;
+    this.sndWl1 = seq;
+    this.sndWl2 = seg.ack;
+    this.maxSndWnd = Math.max(this.maxSndWnd, seg.window);
+  }
+
+  /** Queue SYN (or SYN-ACK) as the first entry of the retransmission queue. */
+  queueSyn(flags: number, now: number): void {
+    this.sb.onSent(this.iss, 1, flags, now, false);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sendSyn(flags, now);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  private sendSyn(flags: number, now: number): void {
+    this.send({ flags, seq: this.iss, payload: EMPTY, syn: true }, now);
+  }
+
+  retransmitSyn(now: number, flags: number): void {
+    const e = this.sb.head;
+    if (e && e.flags & SYN) e.flags = flags;
+    this.sendSyn(flags, now);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  // ---------------------------------------------------------------- ACK processing
+
+  private rttSample(r: number): void {
+    this.rtt.sample(r);
+    this.ackRtt = r;
+  }
+
+  /**
+   * The sender's part of an acceptable ACK (RFC 9293 §3.10.7.4, fifth step), in three calls:
+   * `beginAck` (SACK blocks), then `onAckAdvance` or `onOldAck`, then `endAck`.
+   * Returns SND.WND before this ACK.
+   */
+  beginAck(seg: Segment, now: number): number {
+    const oldWnd = this.sndWnd;
+    this.ackPriorFlight = this.flightSize;
+    if (seg.sack && this.peerSack) {
+      if (isDsack(seg.sack, seg.ack)) {
+        this.stats.dsacksReceived++;
+        this.sb.onDsack();
+      }
+      this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now);
+    }
+    return oldWnd;
+  }
+
+  /** An ACK that leaves SND.UNA where it is. */
+  onOldAck(seg: Segment, payloadLen: number, oldWnd: number, now: number): void {
+    // SACKed, not cumulatively ACKed: still an RTT sample (as QUIC takes one from any newly acknowledged packet).
+    const sample = this.sb.takeRttSample(now);
+    if (sample >= 0 && seg.tsEcr !== 0) this.rttSample(sample);
+    if (
+      seg.ack === this.sndUna &&
+      payloadLen === 0 &&
+      !(seg.flags & FIN) &&
+      seg.window === oldWnd &&
+      seg.window > 0 && // answers to zero-window probes are not a loss signal
+      this.sb.length > 0
+    ) {
+      // Duplicate ACK (RFC 5681 §2).
+      this.dupAcks++;
+      if (this.dupAcks === DUP_THRESH && !this.inRecovery) this.enterRecovery(now, true);
+    }
+  }
+
+  /** After either: the peer's window, loss detection, the delivery-rate sample. */
+  endAck(seg: Segment, seq: number, oldWnd: number, now: number): void {
+    this.updateWindow(seg, seq);
+    if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
+    if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
+    this.detectLoss(now);
+    if (this.cc.onRateSample) {
+      this.cc.onRateSample(this.sb.rate.take(this.rtt.minRtt, this.ackRtt), now, this.sb.pipe);
+    }
+    this.ackRtt = -1;
+    this.ackPriorFlight = -1;
+  }
+
+  /** SND.WND from `seg` (RFC 9293 §3.10.7.4): only from newer segments, by SND.WL1 and SND.WL2. */
+  updateWindow(seg: Segment, seq = seg.seq): void {
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLe(this.sndWl2, seg.ack))) {
+      this.sndWnd = seg.window;
+      this.sndWl1 = seq;
+      this.sndWl2 = seg.ack;
+      if (seg.window > this.maxSndWnd) this.maxSndWnd = seg.window;
+    }
+  }
+
+  /** SND.UNA moves forward. */
+  onAckAdvance(seg: Segment, now: number): void {
+    const ack = seg.ack;
+    const acked = seqDiff(ack, this.sndUna);
+    this.sb.ackTo(ack, now);
+    const dataAcked = Math.min(this.sendQ.length, Math.max(0, seqDiff(ack, this.sendBase)));
+    if (dataAcked > 0) {
+      this.sendQ.consume(dataAcked);
+      this.sendBase = seqAdd(this.sendBase, dataAcked);
+    }
+    this.sndUna = ack;
+    this.retries = 0;
+    this.ptoCount = 0;
+    // RTT (only from ACKs that echo a timestamp, RFC 7323 §4.1): from the newest first transmission
+    // this ACK delivers, exact to the clock; failing that (all retransmitted), from the echoed
+    // timestamp, which tells transmissions apart. Under one tick it says only "< 1 ms": no sample.
+    const sample = this.sb.takeRttSample(now);
+    if (seg.tsEcr === 0) {
+      // no echo: no sample
+    } else if (sample >= 0) this.rttSample(sample);
+    else {
+      const r = seqDiff(this.host.tsNow(now), seg.tsEcr);
+      if (r >= 1 && r < 120_000) this.rttSample(r);
+    }
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recoverPoint)) {
+        this.inRecovery = false;
+        this.dupAcks = 0;
+        this.cc.onRecoveryEnd(now);
+      } else if (!this.peerSack) {
+        // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it now.
+        const head = this.sb.head;
+        this.sb.markLost(head);
+        if (head?.lost) this.retransmit(head, now);
+      }
+    } else {
+      this.dupAcks = 0;
+      if (this.host.state !== State.SYN_SENT) this.cc.onAck(acked, now, this.rtt.latest, this.sb.pipe);
+    }
+    // RFC 6298 §5.2-5.3: restart or stop the timer.
+    this.rtoAt = this.sb.length > 0 ? now + this.rtt.rto : Infinity;
+    this.stallSince = this.sb.length > 0 ? now : Infinity;
+    this.armPto(now);
+    if (this.writeBlocked && this.sendQ.length < this.opts.sndBuf) {
+      this.writeBlocked = false;
+      this.hooks.event({ type: 'writable' });
+    }
+  }
+
+  /** RFC 8985 §6.2 and RFC 6675 §5: mark what is lost, re-arm the reordering timer, start recovery. */
+  private detectLoss(now: number): void {
+    const lost = this.sb.detectLoss(now, this.mss, this.peerSack);
+    this.reoAt = this.sb.reorderAt;
+    if (lost && !this.inRecovery) this.enterRecovery(now, false);
+  }
+
+  private enterRecovery(now: number, markFirst: boolean): void {
+    this.inRecovery = true;
+    this.recoverPoint = this.sndNxt;
+    this.stats.fastRetransmits++;
+    // RFC 5681 eq. 4's FlightSize as it stood before this ACK: the ACK that reveals a loss may also
+    // acknowledge much of the window (ACKs are coalesced), which says nothing about the path's capacity.
+    this.cc.onLoss(now, this.ackPriorFlight >= 0 ? this.ackPriorFlight : this.flightSize);
+    if (markFirst) this.sb.markLost(this.sb.firstUnsacked());
+    // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
+    const first = this.sb.firstLost();
+    if (first) this.retransmit(first, now);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Send what the windows allow: lost segments first, then new data and FIN. */
+  output(now: number): void {
+    const s = this.host.state;
+    if (!(s === State.ESTABLISHED || s === State.FIN_WAIT_1 || s === State.CLOSE_WAIT || s === State.CLOSING || s === State.LAST_ACK)) {
+      return;
+    }
+    // RFC 5681 §4.1: restart from the initial window after an idle RTO (before cwnd is read below).
+    const sb = this.sb;
+    if (sb.length === 0 && this.lastSendAt > 0 && now - this.lastSendAt > this.rtt.rto) this.cc.onIdle(now);
+    const cwnd = this.cc.cwnd;
+    // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
+    if (sb.lostCount > 0) {
+      for (const e of sb.entries) {
+        if (sb.lostCount === 0) break;
+        if (!e.lost) continue;
+        sb.splitOversized(e, this.mss);
+        if (sb.pipe + e.len > cwnd) break;
+        this.retransmit(e, now);
+      }
+    }
+    for (;;) {
+      const offset = seqDiff(this.sndNxt, this.sendBase);
+      const unsent = this.sendQ.length - offset;
+      const finPending = this.finQueued && this.finSeq === undefined && this.canSendFin();
+      if (unsent <= 0 && !finPending) break;
+      const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+      // Whole bytes: CUBIC's (and a halved) cwnd is fractional, and a fractional n would put the
+      // sequence space (truncated to integers) and the retransmission queue out of step.
+      const cwndLeft = Math.floor(cwnd - sb.pipe);
+      // A path MTU probe carries real data, so a lost one is simply retransmitted smaller.
+      const probe = this.pmtu && !this.inRecovery ? this.pmtu.nextProbe() : undefined;
+      const seglen = probe !== undefined && unsent >= probe && wndLeft >= probe && cwndLeft >= probe ? probe : this.mss;
+      let n = Math.min(seglen, unsent, wndLeft, cwndLeft);
+      if (unsent > 0 && n <= 0) break;
+      n = Math.max(0, n);
+      if (n < this.mss && n < unsent) {
+        // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1). With nothing in flight no ACK will come
+        // to enlarge a cwnd-limited n (e.g. cwnd below an MSS raised by PMTU probing), so send it: the RFC's
+        // override case. A small peer window is different: its window update will come.
+        if (n === 0 || (n < this.maxSndWnd / 2 && !this.swsOverride && (sb.length > 0 || n >= wndLeft))) break;
+      } else if (n < this.mss && !this.opts.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
+        // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
+        break;
+      }
+      if (cwndLeft <= 0) break;
+      if (this.opts.pacing && this.rtt.hasSample) {
+        this.pacer ??= new Pacer(this.mss);
+        const rate = this.cc.pacingRate ?? this.pacer.rate(this.cc.cwnd, this.rtt.srtt, this.cc.cwnd < this.cc.ssthresh);
+        const at = this.pacer.take(now, n + 32, rate);
+        if (at > now) {
+          this.paceAt = at;
+          break;
+        }
+      }
+      const withFin = this.finQueued && n === unsent && this.finSeq === undefined;
+      if (n + (withFin ? 1 : 0) === 0) break;
+      this.sendNew(now, offset, n, withFin, 0);
+      if (withFin) break;
+    }
+    const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
+    // Nothing more to send and room in the window: rate samples from here on understate the path.
+    if (unsent <= 0 && sb.lostCount === 0 && sb.pipe < this.cc.cwnd) sb.rate.markAppLimited(sb.pipe);
+    // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
+    if (sb.length === 0 && this.rtoAt === Infinity && unsent > 0) this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** Send `n` new bytes from `offset` of the send queue (and a FIN). */
+  private sendNew(now: number, offset: number, n: number, withFin: boolean, extraFlags: number): void {
+    const payload = this.sendQ.slice(offset, n);
+    const flags = ACK | (withFin ? FIN : 0);
+    const len = n + (withFin ? 1 : 0);
+    const isProbe = n > this.mss;
+    if (isProbe) this.pmtu!.probing = n;
+    this.sb.onSent(this.sndNxt, len, flags, now, isProbe);
+    this.send({ flags: flags | extraFlags, seq: this.sndNxt, payload }, now);
+    this.stats.bytesSent += n;
+    if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
+    this.sndNxt = seqAdd(this.sndNxt, len);
+    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
+    if (this.stallSince === Infinity) this.stallSince = now;
+    this.armPto(now); // RFC 8985 §7.2: restart on every new transmission
+  }
+
+  private canSendFin(): boolean {
+    return seqDiff(this.sndNxt, this.sendBase) >= this.sendQ.length;
+  }
+
+  private retransmit(e: TxEntry, now: number): void {
+    this.sb.onRetransmit(e, now, this.mss);
+    this.stats.retransmittedSegments++;
+    this.sendEntry(e, now);
+  }
+
+  /** Resend an entry; it asks for an immediate ACK, so a lost retransmission shows within an RTT. */
+  private sendEntry(e: TxEntry, now: number): void {
+    if (e.flags & SYN) {
+      this.sendSyn(e.flags, now);
+      return;
+    }
+    const dataLen = e.len - (e.flags & FIN ? 1 : 0);
+    const payload = this.sendQ.slice(seqDiff(e.seq, this.sendBase), dataLen);
+    this.send({ flags: e.flags | IMMEDIATE_ACK, seq: e.seq, payload }, now);
+  }
+
+  private send(p: OutSegment, now: number): void {
+    if (p.payload.length > 0 || p.flags & (SYN | FIN)) this.lastSendAt = now;
+    this.host.sendSegment(p, now);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * The sender's timers that are due, in order: loss probe, retransmission, RACK reordering, pacing.
+   * Returns the reason when the retries are exhausted: the connection fails with ETIMEDOUT.
+   */
+  onTimeout(now: number): string | undefined {
+    if (now >= this.ptoAt) {
+      this.ptoAt = Infinity;
+      this.onPto(now); // before the RTO: a probe due with it pre-empts it
+    }
+    if (now >= this.rtoAt) {
+      this.rtoAt = Infinity;
+      const exhausted = this.onRto(now);
+      if (exhausted) return exhausted;
+    }
+    if (now >= this.reoAt) {
+      this.reoAt = Infinity;
+      this.detectLoss(now);
+      this.output(now);
+    }
+    if (now >= this.paceAt) {
+      this.paceAt = Infinity;
+      this.output(now);
+    }
+    return undefined;
+  }
+
+  /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the retransmission (or persist) timer fired. */
+  private onRto(now: number): string | undefined {
+    const s = this.host.state;
+    if (s === State.SYN_SENT || s === State.SYN_RECEIVED) {
+      if (++this.retries > this.opts.synRetries) return 'SYN retries exhausted';
+      this.rtt.onTimeout();
+      this.stats.rtoTimeouts++;
+      this.stats.retransmittedSegments++;
+      this.retransmitSyn(now, s === State.SYN_SENT ? SYN : SYN | ACK);
+      return undefined;
+    }
+    if (this.sb.length === 0) {
+      // Persist timer: probe a zero window with one byte (RFC 9293 §3.8.6.1).
+      const offset = seqDiff(this.sndNxt, this.sendBase);
+      if (this.sendQ.length - offset > 0 && this.sndWnd === 0) {
+        this.rtt.onTimeout();
+        const payload = this.sendQ.slice(offset, 1);
+        this.sb.onSent(this.sndNxt, 1, ACK, now, false);
+        this.send({ flags: ACK, seq: this.sndNxt, payload }, now);
+        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.rtoAt = now + this.rtt.rto;
+      } else {
+        // The SWS override timeout (RFC 9293 §3.8.6.2.1): the window update we wait for may have been lost.
+        this.swsOverride = true;
+        this.output(now);
+        this.swsOverride = false;
+      }
+      return undefined;
+    }
+    if (++this.retries > this.opts.maxRetries) return 'retransmission retries exhausted';
+    if (this.sndWnd === 0) {
+      // Persist timer (RFC 9293 §3.8.6.1): an unanswered probe of a zero window is no sign of
+      // congestion; probe again, backed off, without touching cwnd.
+      const e = this.sb.head!;
+      this.rtt.onTimeout();
+      this.sb.onPersistResend(e, now);
+      this.stats.retransmittedSegments++;
+      this.sendEntry(e, now);
+      this.rtoAt = now + this.rtt.rto;
+      return undefined;
+    }
+    this.stats.rtoTimeouts++;
+    this.ptoAt = this.reoAt = Infinity;
+    // RFC 8899 §4.3: repeated timeouts of full-size segments after raising the MSS suggest a black hole.
+    const head = this.sb.head!;
+    if (this.pmtu && this.mss > this.pmtu.base && head.len > this.pmtu.base) {
+      if (++this.blackHoleRtos >= 2) {
+        this.pmtu.onBlackHole(this.mss);
+        this.mss = this.pmtu.base;
+        this.blackHoleRtos = 0;
+      }
+    } else {
+      this.blackHoleRtos = 0;
+    }
+    this.cc.onRto(now, this.flightSize);
+    this.rtt.onTimeout();
+    // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
+    this.sb.onTimeout();
+    this.inRecovery = false;
+    this.recoverPoint = this.sndNxt;
+    this.dupAcks = 0;
+    // RFC 5681 §3.1: retransmit at least one segment whatever the windows say.
+    this.retransmit(this.sb.head!, now);
+    this.output(now);
+    this.rtoAt = now + this.rtt.rto;
+    return undefined;
+  }
+
+  /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
+  private armPto(now: number): void {
+    this.ptoAt = Infinity;
+    if (!this.opts.tlp || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
+    // Armed in recovery too, as QUIC's PTO (RFC 9002 §6.2): a lost retransmission at the tail
+    // otherwise waits for the RTO. Each unanswered probe doubles the timeout (§6.2.1).
+    if (this.ptoCount >= MAX_PTOS) return;
+    // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2).
+    const pto = probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN);
+    const at = now + pto * 2 ** this.ptoCount;
+    // Only the first probe may stand in for a coinciding RTO (RFC 8985 §7.2); later ones must come sooner.
+    if (this.ptoCount > 0 && at >= this.rtoAt) return;
+    // RFC 8985 §7.2: never later than the RTO; when both are due the probe goes first and re-arms the RTO.
+    this.ptoAt = Math.min(at, this.rtoAt);
+  }
+
+  /**
+   * RFC 8985 §7.3: send a probe that draws an immediate ACK (with SACK blocks exposing tail loss):
+   * one new segment if the peer's window allows, else the highest outstanding segment again.
+   */
+  private onPto(now: number): void {
+    if (this.sb.length === 0) return;
+    const last = this.sb.lastUnsacked();
+    if (!last) return;
+    this.stats.tailLossProbes++;
+    this.ptoCount++;
+    if (this.sendNewProbe(now)) {
+      // new data went out (sendNew re-armed the timers)
+    } else if (last.probe) {
+      // A path MTU probe at the tail: presume it too big, resend its data at the confirmed size.
+      this.sb.markLost(last);
+      this.retransmit(last, now);
+    } else if (last.inPipe) {
+      // Already counted in flight: resend without adding to the pipe.
+      this.sb.onResend(last, now);
+      this.stats.retransmittedSegments++;
+      this.sendEntry(last, now);
+    } else {
+      this.retransmit(last, now);
+    }
+    this.rtoAt = now + this.rtt.rto;
+    this.armPto(now);
+  }
+
+  /** A probe of new data, outside cwnd and pacing (RFC 8985 §7.3, RFC 9002 §7.5). False if none can go. */
+  private sendNewProbe(now: number): boolean {
+    const s = this.host.state;
+    if (!(s === State.ESTABLISHED || s === State.CLOSE_WAIT)) return false;
+    const offset = seqDiff(this.sndNxt, this.sendBase);
+    const unsent = this.sendQ.length - offset;
+    const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const n = Math.min(this.mss, unsent, wndLeft);
+    if (n <= 0 || (n < this.mss && n < unsent)) return false;
+    if (this.sb.pipe + n > this.cc.cwnd) return false; // the window is full: resend instead
+    this.sendNew(now, offset, n, false, IMMEDIATE_ACK);
+    return true;
+  }
+}
+
+/** RFC 2883 §4: the first block reports a duplicate when it lies below the ACK or inside the second block. */
+function isDsack(sack: readonly SackBlock[], ack: number): boolean {
+  const b0 = sack[0];
+  if (!b0) return false;
+  if (seqLe(b0.end, ack)) return true;
+  const b1 = sack[1];
+  return b1 !== undefined && seqGe(b0.start, b1.start) && seqLe(b0.end, b1.end);
+}

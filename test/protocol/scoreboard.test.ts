@@ -1,0 +1,80 @@
+// Loss inference on the send-side scoreboard: RACK ordering by transmission,
+// and where DupThresh defers to RACK (RFC 8985 §6.2, RFC 6675 §5).
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
+import { Scoreboard } from '../../src/protocol/scoreboard.js';
+import { ACK } from '../../src/wire/segment.js';
+
+const MSS = 100;
+
+function board(minRtt = 1): Scoreboard {
+  const rtt = new RttEstimator(DEFAULT_RTO);
+  rtt.sample(minRtt);
+  return new Scoreboard(rtt, { probeAcked() {}, probeLost() {} });
+}
+
+/** Send segments 0..n-1 of MSS bytes at `now`. */
+function sendAll(sb: Scoreboard, from: number, n: number, now: number): void {
+  for (let i = from; i < from + n; i++) sb.onSent(i * MSS, MSS, ACK, now, false);
+}
+
+const sack = (sb: Scoreboard, seg: number, nxt: number, now: number, count = 1) =>
+  sb.onSack([{ start: seg * MSS, end: (seg + count) * MSS }], 0, nxt * MSS, now);
+
+const lostSeqs = (sb: Scoreboard) => sb.entries.filter((e) => e.lost).map((e) => e.seq / MSS);
+
+describe('scoreboard loss inference', () => {
+  it('RFC 8985 §6.2: RACK orders by transmission, so a retransmission sent in the same tick after new data is not judged by it', () => {
+    const sb = board();
+    sendAll(sb, 0, 5, 0);
+    sack(sb, 1, 5, 1.2, 4); // 1..4 delivered: 0 is lost (RACK, and DupThresh)
+    expect(sb.detectLoss(10, MSS, true)).toBe(true);
+    expect(lostSeqs(sb)).toEqual([0]);
+    // In one clock tick: new data 5 goes out, then segment 0 is retransmitted.
+    sendAll(sb, 5, 1, 20);
+    sb.onRetransmit(sb.entries[0]!, 20, MSS);
+    // 5 is SACKed; 0's retransmission left after it, so 5's arrival says nothing about it.
+    sack(sb, 5, 6, 21);
+    expect(sb.detectLoss(100, MSS, true)).toBe(false);
+    expect(lostSeqs(sb)).toEqual([]);
+    // Data sent after the retransmission and delivered does show it lost.
+    sendAll(sb, 6, 1, 30);
+    sack(sb, 6, 7, 31);
+    expect(sb.detectLoss(100, MSS, true)).toBe(true);
+    expect(lostSeqs(sb)).toEqual([0]);
+  });
+
+  it('RFC 6675 §5: DupThresh does not judge a retransmitted segment, even outside recovery', () => {
+    // Segment 0 is lost; 1..4 go out at 4, then 0's retransmission at 5; 1..4 are SACKed at 6:
+    // three MSS SACKed above 0, yet its retransmission left after them.
+    const sb2 = board();
+    sendAll(sb2, 0, 1, 0);
+    sb2.markLost(sb2.entries[0]);
+    sendAll(sb2, 1, 4, 4);
+    sb2.onRetransmit(sb2.entries[0]!, 5, MSS);
+    sack(sb2, 1, 5, 6, 4);
+    expect(sb2.detectLoss(6.1, MSS, true)).toBe(false);
+    expect(lostSeqs(sb2)).toEqual([]);
+  });
+
+  it('RFC 8985 §6.2: once reordering is seen, DupThresh stands aside and the reordering window decides', () => {
+    // Without reordering seen, three SACKed segments above a hole mark it lost at once.
+    const plain = board(4);
+    sendAll(plain, 0, 5, 0);
+    sack(plain, 1, 5, 0.1, 4);
+    expect(plain.detectLoss(0.1, MSS, true)).toBe(true);
+    // A retransmission acknowledged sooner than min_rtt answers the original: spurious, reordering.
+    const sb = board(4);
+    sendAll(sb, 0, 1, 0);
+    sb.markLost(sb.entries[0]);
+    sb.onRetransmit(sb.entries[0]!, 1, MSS);
+    sb.ackTo(MSS, 1.5);
+    sendAll(sb, 1, 5, 2);
+    sack(sb, 2, 6, 2.1, 4);
+    // Segment 1 has four segments SACKed above, but the reordering window (≥ min_rtt/4 = 1 ms) has not passed.
+    expect(sb.detectLoss(2.1, MSS, true)).toBe(false);
+    expect(sb.reorderAt).toBeGreaterThan(2.1);
+    expect(sb.detectLoss(sb.reorderAt, MSS, true)).toBe(true);
+    expect(lostSeqs(sb)).toEqual([1]);
+  });
+});
