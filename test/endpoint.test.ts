@@ -408,6 +408,54 @@ describe('Endpoint: the transmit path', () => {
     expect(got).toEqual([...data.subarray(0, got.length)]);
   });
 
+  it('transmitTo hands over what a pollTransmit loop would, in order, and empties the queue', () => {
+    // Two identical runs (same seeds): one drained by pollTransmit, one by transmitTo.
+    const run = (drain: (e: Endpoint) => Array<{ data: Uint8Array; to: Address }>) => {
+      const a = endpoint(40);
+      const b = endpoint(41);
+      b.listen();
+      const w = new Wire(a, b);
+      const c = a.connect(B, 0);
+      w.flush();
+      c.write(Uint8Array.from({ length: 6000 }, (_, i) => (i * 7) & 0xff), 1);
+      a.connect(C, 1); // a second connection's SYN, to another address
+      return { out: drain(a), a };
+    };
+    const polled = run((e) => {
+      const out: Array<{ data: Uint8Array; to: Address }> = [];
+      for (let d = e.pollTransmit(); d; d = e.pollTransmit()) out.push({ data: Uint8Array.from(d.data), to: d.to });
+      return out;
+    });
+    const pushed = run((e) => {
+      const out: Array<{ data: Uint8Array; to: Address }> = [];
+      expect(e.transmitTo({ send: (data, to) => out.push({ data: Uint8Array.from(data), to }) })).toBe(true);
+      return out;
+    });
+    expect(pushed.out.length).toBeGreaterThanOrEqual(3);
+    expect(pushed.out).toEqual(polled.out);
+    expect(pushed.out.at(-1)!.to).toEqual(C);
+    expect(pushed.a.pollTransmit()).toBeUndefined();
+    expect(pushed.a.transmitTo({ send: () => expect.unreachable() })).toBe(false);
+  });
+
+  it('transmitTo also sends datagrams queued by the sink while it runs, after the ones before them', () => {
+    const a = endpoint(42);
+    const seen: Address[] = [];
+    a.connect(B, 0);
+    let nested = false;
+    a.transmitTo({
+      send: (_d, to) => {
+        seen.push(to);
+        if (!nested) {
+          nested = true;
+          a.connect(C, 0); // queues a SYN to C while the first SYN is being handed over
+        }
+      },
+    });
+    expect(seen).toEqual([B, C]);
+    expect(a.pollTransmit()).toBeUndefined();
+  });
+
   it('with coalesceAcks, a connection asking for an ACK on every segment of a batch is flushed once', () => {
     const a = endpoint(32);
     const b = endpoint(33, { coalesceAcks: true });

@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../examples/lib/netlab.js';
 
-const TSX = resolve(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 
 function runExample(name: string, args: string[] = [], timeoutMs = 40_000): Promise<{ code: number | null; out: string }> {
   return new Promise((done, fail) => {
-    const p = spawn(TSX, [resolve(REPO_ROOT, 'examples', name), ...args], { cwd: REPO_ROOT });
+    // node with tsx's loader, not the tsx CLI, whose node child a SIGKILL would orphan.
+    const p = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'examples', name), ...args], { cwd: REPO_ROOT });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -115,7 +115,9 @@ export class Endpoint {
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   // Queues as arrays with head and tail indices: drained slots are reused in place, never
   // trimmed (setting an array's length to 0 on every drain is a runtime call, per datagram here).
-  private readonly outbox: Array<Datagram | undefined> = [];
+  // Outgoing datagrams as two parallel queues (bytes, destination): no wrapper object per datagram.
+  private readonly outData: Array<Uint8Array | undefined> = [];
+  private readonly outTo: Array<Address | undefined> = [];
   private outHead = 0;
   private outTail = 0;
   private readonly events: Array<EndpointEvent | undefined> = [];
@@ -333,9 +335,32 @@ export class Endpoint {
       this.outHead = this.outTail = 0;
       return undefined;
     }
-    const d = this.outbox[this.outHead]!;
-    this.outbox[this.outHead++] = undefined;
+    const i = this.outHead++;
+    const d: Datagram = { data: this.outData[i]!, to: this.outTo[i]! };
+    this.outData[i] = undefined;
+    this.outTo[i] = undefined;
     return d;
+  }
+
+  /**
+   * Hand every queued datagram to `sink.send`, in order (what a `pollTransmit` loop does, without
+   * an object per datagram). Datagrams queued meanwhile (by a re-entrant call) go too. Returns
+   * whether there was any.
+   */
+  transmitTo(sink: { send(data: Uint8Array, to: Address): void }): boolean {
+    if (this.outHead === this.outTail) return false;
+    const data = this.outData;
+    const to = this.outTo;
+    while (this.outHead !== this.outTail) {
+      const i = this.outHead++;
+      const d = data[i]!;
+      const a = to[i]!;
+      data[i] = undefined;
+      to[i] = undefined;
+      sink.send(d, a);
+    }
+    this.outHead = this.outTail = 0;
+    return true;
   }
 
   pollEvent(): EndpointEvent | undefined {
@@ -505,7 +530,9 @@ export class Endpoint {
 
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
-    this.outbox[this.outTail++] = { data: encode(seg, this.pool.alloc(encodedSize(seg))), to };
+    const i = this.outTail++;
+    this.outData[i] = encode(seg, this.pool.alloc(encodedSize(seg)));
+    this.outTo[i] = to;
   }
 
   private emit(ev: EndpointEvent): void {

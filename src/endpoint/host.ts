@@ -64,23 +64,24 @@ export class Host {
     return conn;
   }
 
-  /** Send what the core queued, hand on its events, re-arm the timer. Re-entrant calls fold into the running one. */
+  /** Send what the core queued, hand on its events, re-arm the timer. A re-entrant call sends at once and leaves events to the running one. */
   flush(): void {
-    if (this.flushing) return;
+    if (this.flushing) {
+      // Called from an event handler (a socket's write, read or close): what that call queued
+      // leaves now, not after the rest of the handler and the remaining events have run. A reply
+      // written from a 'data' handler is on the wire before the handler returns. Order is kept
+      // (one queue), and events stay with the outer call, so handlers never nest.
+      this.transmit();
+      return;
+    }
     this.flushing = true;
     try {
       for (;;) {
-        let d = this.endpoint.pollTransmit();
-        let any = false;
-        while (d) {
-          any = true;
-          this.transport.send(d.data, d.to);
-          d = this.endpoint.pollTransmit();
-        }
+        let any = this.transmit();
         let ev = this.endpoint.pollEvent();
         while (ev) {
           any = true;
-          for (const o of this.observers) o(ev);
+          if (this.observers.length > 0) for (const o of this.observers) o(ev);
           this.onEvent?.(ev);
           ev = this.endpoint.pollEvent();
         }
@@ -90,6 +91,11 @@ export class Host {
       this.flushing = false;
     }
     this.armTimer();
+  }
+
+  /** Hand every queued datagram to the transport; whether there was any. */
+  private transmit(): boolean {
+    return this.endpoint.transmitTo(this.transport);
   }
 
   /** Keep the process alive while timers are pending (real clock only). */

@@ -320,6 +320,23 @@ export class Socket extends Duplex {
       return;
     }
     this.touch();
+    // Most writes fit in the send buffer: hand the chunk over at once, with no pending record.
+    const conn = this.conn;
+    if (this.pendingWrite === null && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
+      const n = conn.write(chunk, this.clock.now());
+      this.dispatched += n;
+      this.ep?.flush(); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
+      if (n === chunk.byteLength) {
+        cb();
+        return;
+      }
+      if (this.conn !== conn) {
+        cb(socketClosed()); // destroyed by an event the flush delivered: the rest has nowhere to go
+        return;
+      }
+      this.pendingWrite = { chunk: chunk.subarray(n), cb };
+      return;
+    }
     this.pendingWrite = { chunk, cb };
     this.retryWrite();
   }

@@ -9,12 +9,13 @@ import { listen } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
-const TSX = `${ROOT}node_modules/.bin/tsx`;
 
 /** Run the child; resolve with its exit code and output, or 'running' if it is still alive after `ms`. */
 function run(args: string[], ms: number): Promise<{ exited: boolean; code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(TSX, [CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // node itself with tsx's loader, not the tsx CLI: the CLI runs node as a child of its own,
+    // which a SIGKILL of the CLI would leave running.
+    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));

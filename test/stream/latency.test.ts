@@ -1,0 +1,84 @@
+// Request/response latency: with setNoDelay, a reply written from a 'data' handler
+// goes to the transport during that write() call, carrying the ACK for the request,
+// with no deferred work (setImmediate, timers) between the datagram in and the reply out.
+import { describe, expect, test } from 'vitest';
+import { connect, createServer, type Socket } from '../../src/index.js';
+import { prngEnv, SimNetwork } from '../../src/sim/index.js';
+import { ACK, decode } from '../../src/wire/segment.js';
+import { runSim } from './helpers.js';
+
+const A = '10.0.0.1';
+const B = '10.0.0.2';
+const ROUNDS = 20;
+
+/** A transport from `net` whose sends are recorded (decoded) as they are handed over. */
+function spied(net: SimNetwork, address: string, port = 0) {
+  const transport = net.bind({ address, port });
+  const sent: Array<{ flags: number; len: number }> = [];
+  const send = transport.send.bind(transport);
+  transport.send = (data, to) => {
+    const r = decode(data);
+    if (r.ok) sent.push({ flags: r.segment.flags, len: r.segment.payload.length });
+    send(data, to);
+  };
+  return { transport, sent, opts: { transport, clock: net.clock, env: prngEnv(net.prng.fork()) } };
+}
+
+describe('ping-pong with setNoDelay', () => {
+  test("a reply written in the 'data' handler reaches the transport before write() returns, ACK piggybacked", async () => {
+    const net = new SimNetwork({ seed: 7, link: { delay: [1, 1] } });
+    const srv = spied(net, B, 7);
+    const cli = spied(net, A);
+    // Datagrams handed to the server's transport by each s.write(d) call, counted inside the handler.
+    const duringWrite: number[] = [];
+    let defers = 0;
+    const defer = net.clock.defer.bind(net.clock);
+    net.clock.defer = (fn) => {
+      defers++;
+      defer(fn);
+    };
+    const server = createServer(srv.opts, (s: Socket) => {
+      s.setNoDelay(true);
+      s.on('data', (d: Buffer) => {
+        const before = srv.sent.length;
+        s.write(d);
+        duringWrite.push(srv.sent.length - before);
+      });
+    });
+    server.listen();
+    const c = connect({ port: 7, host: B, noDelay: true, ...cli.opts });
+    const msg = Buffer.alloc(64, 0x5a);
+    let rounds = 0;
+    let base: { srv: number; cli: number; defers: number } | null = null;
+    // The client's next ping also goes out during write(), from its own 'data' handler.
+    const pingWrites: number[] = [];
+    c.on('data', () => {
+      rounds++;
+      if (rounds >= ROUNDS) return;
+      const before = cli.sent.length;
+      c.write(msg);
+      pingWrites.push(cli.sent.length - before);
+    });
+    c.on('connect', () => {
+      base = { srv: srv.sent.length, cli: cli.sent.length, defers };
+      c.write(msg);
+    });
+    await runSim(net, () => rounds >= ROUNDS, 10_000, 1);
+
+    expect(duringWrite).toEqual(Array(ROUNDS).fill(1));
+    expect(pingWrites).toEqual(Array(ROUNDS - 1).fill(1));
+    // One datagram each way per round trip: every reply and every ping carries the ACK, no bare ACKs.
+    const srvOut = srv.sent.slice(base!.srv);
+    const cliOut = cli.sent.slice(base!.cli);
+    expect(srvOut.length).toBe(ROUNDS);
+    expect(cliOut.length).toBe(ROUNDS);
+    for (const s of [...srvOut, ...cliOut]) {
+      expect(s.len).toBe(64);
+      expect(s.flags & ACK).toBe(ACK);
+    }
+    // Nothing was deferred to a later phase of the loop (no end-of-batch ACK flush).
+    expect(defers - base!.defers).toBe(0);
+    c.destroy();
+    server.close();
+  });
+});
