@@ -24,7 +24,7 @@ const EMPTY = new Uint8Array(0);
 const PTO_MIN = 2;
 /** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
 const MAX_PTOS = 3;
-/** Bytes the largest SACK option takes: kind, length, four blocks. */
+/** Bytes the largest SACK option on a data segment takes: kind, length, four blocks. */
 const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS_ON_DATA;
 
 /** A segment as the sender asks for it; the host adds ids, ACK, window and timestamps. */
