@@ -100,6 +100,8 @@ export class Reassembly {
   /** Blocks changed since the last `sackBlocks` call that the last report did not carry. */
   unreported = 0;
   private reported: number[] = [];
+  /** Start of the block the last segment belongs to: appending finds its block without a walk. */
+  private tailStart = 0;
 
   get empty(): boolean {
     return this.segs.length === 0;
@@ -111,12 +113,20 @@ export class Reassembly {
     const last = segs[segs.length - 1];
     if (!last || seqLe(last.end, seq)) {
       // The usual case: above everything held.
-      segs.push({ start: seq, end: seqAdd(seq, data.length), data });
+      if (!last || last.end !== seq) this.tailStart = seq;
+      const end = seqAdd(seq, data.length);
+      segs.push({ start: seq, end, data });
       this.bytes += data.length;
+      this.touch(seq, this.tailStart, end);
     } else {
       this.insert(seq, data);
+      this.tailStart = this.blockStart(this.segs.length - 1);
+      let i = this.segs.length - 1;
+      while (i > 0 && seqGt(this.segs[i]!.start, seq)) i--;
+      let j = i;
+      while (j < this.segs.length - 1 && this.segs[j]!.end === this.segs[j + 1]!.start) j++;
+      this.touch(seq, this.blockStart(i), this.segs[j]!.end);
     }
-    this.touch(seq);
   }
 
   private insert(seq: number, data: Uint8Array): void {
@@ -155,9 +165,8 @@ export class Reassembly {
     this.segs = out;
   }
 
-  /** `seq` changed: it goes to the front of the recency list, replacing any place in the same block. */
-  private touch(seq: number): void {
-    const [bs, be] = this.blockAround(seq);
+  /** `seq`, in block [bs, be), changed: it goes to the front of the recency list, replacing any place in the same block. */
+  private touch(seq: number, bs: number, be: number): void {
     const r = this.recent;
     const head = r[0];
     if (head !== undefined && seqLe(bs, head) && seqLt(head, be)) {
@@ -171,16 +180,11 @@ export class Reassembly {
     if (!this.reported.some((x) => seqLe(bs, x) && seqLt(x, be))) this.unreported++;
   }
 
-  /** The block (run of contiguous segments) holding `seq`, as [start, end). */
-  private blockAround(seq: number): [number, number] {
+  /** Start of the run of contiguous segments that segment `i` ends. */
+  private blockStart(i: number): number {
     const segs = this.segs;
-    if (segs.length === 0) return [seq, seq];
-    let i = segs.length - 1;
-    while (i > 0 && seqGt(segs[i]!.start, seq)) i--;
-    let j = i;
     while (i > 0 && segs[i - 1]!.end === segs[i]!.start) i--;
-    while (j < segs.length - 1 && segs[j]!.end === segs[j + 1]!.start) j++;
-    return [segs[i]!.start, segs[j]!.end];
+    return segs[i]!.start;
   }
 
   /** Remove and return data now contiguous with `rcvNxt`, dropping anything below it. */
