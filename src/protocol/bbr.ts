@@ -95,6 +95,11 @@ export class Bbr implements CongestionController {
     this.cwnd = Math.max(this.cwnd, this.priorCwnd); // draft §4.2.3.4: restore
   }
 
+  /** A spurious recovery: end the conservation it started and restore the window. */
+  onSpuriousLoss(): void {
+    this.onRecoveryEnd();
+  }
+
   onIdle(): void {
     // Draft §4.3.4.4: after idle, pace at the estimated bandwidth; the window stands.
     if (this.mode === Mode.ProbeBw) this.pacingRate = this.btlBw > 0 ? this.btlBw : this.pacingRate;

@@ -21,6 +21,11 @@ export interface CongestionController {
   /** The connection was idle for longer than one RTO (RFC 5681 §4.1). */
   onIdle(now: number): void;
   /**
+   * Optional: the last `onLoss` answered no loss (every retransmission it caused was reported
+   * duplicate by D-SACK, RFC 3708): undo its reduction (RFC 9438 §4.9, RFC 4015).
+   */
+  onSpuriousLoss?(now: number): void;
+  /**
    * Optional, for model-based controllers: every ACK's delivery-rate sample, in recovery or
    * not (after `onAck`/`onLoss`/`onRecoveryEnd` for the same ACK).
    */
@@ -37,6 +42,8 @@ export class NewReno implements CongestionController {
   cwnd: number;
   ssthresh = Infinity;
   private acc = 0;
+  private priorCwnd = 0;
+  private priorSsthresh = Infinity;
 
   constructor(
     private readonly mss: number,
@@ -61,6 +68,8 @@ export class NewReno implements CongestionController {
   }
 
   onLoss(_now: number, flightSize: number): void {
+    this.priorCwnd = this.cwnd;
+    this.priorSsthresh = this.ssthresh;
     // RFC 5681 eq. 4; with SACK, FlightSize can exceed cwnd (SACKed data): never raise the window.
     this.ssthresh = Math.max(Math.min(flightSize, this.cwnd) / 2, 2 * this.mss);
     this.cwnd = this.ssthresh;
@@ -75,6 +84,11 @@ export class NewReno implements CongestionController {
 
   onRecoveryEnd(): void {
     this.cwnd = Math.max(this.ssthresh, 2 * this.mss);
+  }
+
+  onSpuriousLoss(): void {
+    this.cwnd = Math.max(this.cwnd, this.priorCwnd);
+    this.ssthresh = this.priorSsthresh;
   }
 
   onIdle(): void {

@@ -19,6 +19,14 @@ export class Cubic implements CongestionController {
   private epoch = -1;
   /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
   private wEst = 0;
+  // The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9).
+  private priorCwnd = 0;
+  private priorSsthresh = Infinity;
+  private priorWMax = 0;
+  private priorWLastMax = 0;
+  private priorK = 0;
+  private priorEpoch = -1;
+  private priorWEst = 0;
 
   constructor(
     private readonly mss: number,
@@ -62,6 +70,13 @@ export class Cubic implements CongestionController {
   }
 
   private reduce(): void {
+    this.priorCwnd = this.cwnd;
+    this.priorSsthresh = this.ssthresh;
+    this.priorWMax = this.wMax;
+    this.priorWLastMax = this.wLastMax;
+    this.priorK = this.k;
+    this.priorEpoch = this.epoch;
+    this.priorWEst = this.wEst;
     const segs = this.cwnd / this.mss;
     // Fast convergence (RFC 9438 §4.7).
     this.wMax = segs < this.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
@@ -82,6 +97,17 @@ export class Cubic implements CongestionController {
 
   onRecoveryEnd(): void {
     this.cwnd = Math.max(this.ssthresh, 2 * this.mss);
+  }
+
+  /** RFC 9438 §4.9.1: a spurious fast retransmit restores the state before it. */
+  onSpuriousLoss(): void {
+    this.cwnd = Math.max(this.cwnd, this.priorCwnd);
+    this.ssthresh = this.priorSsthresh;
+    this.wMax = this.priorWMax;
+    this.wLastMax = this.priorWLastMax;
+    this.k = this.priorK;
+    this.epoch = this.priorEpoch;
+    this.wEst = this.priorWEst;
   }
 
   onIdle(): void {

@@ -100,6 +100,8 @@ export interface ConnectionStats {
   tailLossProbes: number;
   /** ACKs whose first SACK block reported a duplicate (D-SACK, RFC 2883). */
   dsacksReceived: number;
+  /** Fast recoveries undone because D-SACK showed every retransmission in them spurious. */
+  spuriousRecoveries: number;
   dropped: number;
   invalidTransitions: number;
 }
@@ -119,6 +121,7 @@ export function newStats(): ConnectionStats {
     fastRetransmits: 0,
     tailLossProbes: 0,
     dsacksReceived: 0,
+    spuriousRecoveries: 0,
     dropped: 0,
     invalidTransitions: 0,
   };

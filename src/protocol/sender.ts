@@ -79,6 +79,11 @@ export class Sender implements ProbeListener {
   /** The retransmission queue, pipe and loss marks (RFC 6675, RFC 8985). */
   readonly sb: Scoreboard;
   private inRecovery = false;
+  /**
+   * Retransmissions since the last fast recovery began not yet reported duplicate by D-SACK;
+   * -1 when there is nothing to undo (none began, an RTO came after, or it was undone).
+   */
+  private undoRetrans = -1;
   private recoverPoint = 0;
   private dupAcks = 0;
   private retries = 0;
@@ -265,6 +270,7 @@ export class Sender implements ProbeListener {
       if (isDsack(seg.sack, seg.ack)) {
         this.stats.dsacksReceived++;
         this.sb.onDsack();
+        if (this.undoRetrans > 0 && --this.undoRetrans === 0) this.undoRecovery(now);
       }
       this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now);
     }
@@ -376,6 +382,7 @@ export class Sender implements ProbeListener {
     // RFC 5681 eq. 4's FlightSize as it stood before this ACK: the ACK that reveals a loss may also
     // acknowledge much of the window (ACKs are coalesced), which says nothing about the path's capacity.
     this.cc.onLoss(now, this.ackPriorFlight >= 0 ? this.ackPriorFlight : this.flightSize);
+    this.undoRetrans = 0;
     if (markFirst) this.sb.markLost(this.sb.firstUnsacked());
     // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
     const first = this.sb.firstLost();
@@ -471,7 +478,20 @@ export class Sender implements ProbeListener {
     return seqDiff(this.sndNxt, this.sendBase) >= this.sendQ.length;
   }
 
+  /**
+   * RFC 3708 §3 / RFC 4015: D-SACK reported every retransmission of this recovery a duplicate, so
+   * nothing was lost: restore the window, and leave recovery without its exit reduction.
+   */
+  private undoRecovery(now: number): void {
+    this.undoRetrans = -1;
+    if (!this.cc.onSpuriousLoss) return;
+    this.cc.onSpuriousLoss(now);
+    this.inRecovery = false;
+    this.stats.spuriousRecoveries++;
+  }
+
   private retransmit(e: TxEntry, now: number): void {
+    if (this.undoRetrans >= 0) this.undoRetrans++;
     this.sb.onRetransmit(e, now, this.mss);
     this.stats.retransmittedSegments++;
     this.sendEntry(e, now);
@@ -576,6 +596,7 @@ export class Sender implements ProbeListener {
       this.blackHoleRtos = 0;
     }
     this.cc.onRto(now, this.flightSize);
+    this.undoRetrans = -1; // an RTO is not undone here
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).
     this.sb.onTimeout();
@@ -623,6 +644,7 @@ export class Sender implements ProbeListener {
       this.retransmit(last, now);
     } else if (last.inPipe) {
       // Already counted in flight: resend without adding to the pipe.
+      if (this.undoRetrans >= 0) this.undoRetrans++;
       this.sb.onResend(last, now);
       this.stats.retransmittedSegments++;
       this.sendEntry(last, now);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NewReno, newReno } from '../../src/protocol/congestion.js';
+import { Cubic } from '../../src/protocol/cubic.js';
 
 const MSS = 1000;
 
@@ -95,5 +96,42 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
         }
       }),
     );
+  });
+});
+
+describe('undoing a spurious loss response (RFC 9438 §4.9, RFC 4015)', () => {
+  it('CUBIC restores cwnd, ssthresh and its cubic state, so growth resumes as before the loss', () => {
+    const MSS = 1000;
+    const c = new Cubic(MSS);
+    const ref = new Cubic(MSS);
+    for (const x of [c, ref]) {
+      x.onLoss(); // leave slow start: ssthresh = 7 segments
+      x.onRecoveryEnd();
+      for (let t = 0; t < 50; t++) x.onAck(MSS, t * 10, 10);
+    }
+    const before = c.cwnd;
+    c.onLoss();
+    expect(c.cwnd).toBeLessThan(before);
+    c.onRecoveryEnd();
+    c.onSpuriousLoss();
+    expect(c.cwnd).toBe(before);
+    expect(c.ssthresh).toBe(ref.ssthresh);
+    // The same window trajectory as a flow that never saw the loss.
+    for (let t = 50; t < 100; t++) {
+      c.onAck(MSS, t * 10, 10);
+      ref.onAck(MSS, t * 10, 10);
+    }
+    expect(c.cwnd).toBeCloseTo(ref.cwnd, 6);
+  });
+
+  it('NewReno restores cwnd and ssthresh', () => {
+    const r = new NewReno(1000);
+    r.onAck(2000);
+    const { cwnd, ssthresh } = r;
+    r.onLoss(0, cwnd);
+    r.onRecoveryEnd();
+    r.onSpuriousLoss();
+    expect(r.cwnd).toBe(cwnd);
+    expect(r.ssthresh).toBe(ssthresh);
   });
 });

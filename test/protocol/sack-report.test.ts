@@ -97,4 +97,34 @@ describe('SACK reports under batched ACKs', () => {
     s.at(215);
     s.expect({ flags: 'A', seq: 2001, len: MSS });
   });
+
+  it('RFC 3708 / RFC 4015: when D-SACK reports every retransmission of a recovery duplicate, its reduction is undone', () => {
+    const s = activeOpen({ options: { mss: MSS, noDelay: true } }, { rtt: 8, win: 100_000 });
+    s.at(100).write(5 * MSS);
+    s.discard();
+    const before = s.conn.cwnd;
+    // 2..5 SACKed above 1: fast retransmit of 1, and the window is cut.
+    s.at(108).inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 5001]] });
+    s.expect({ flags: 'A', seq: 1, len: MSS });
+    expect(s.conn.cwnd).toBeLessThan(before);
+    // The original was only late: everything is acknowledged and the retransmission reported duplicate.
+    s.at(110).inject({ flags: 'A', seq: 1, ack: 5001, sack: [[1, 1001]] });
+    expect(s.conn.stats.spuriousRecoveries).toBe(1);
+    expect(s.conn.cwnd).toBeGreaterThanOrEqual(before);
+  });
+
+  it('a recovery with one retransmission not reported duplicate keeps its reduction', () => {
+    const s = activeOpen({ options: { mss: MSS, noDelay: true } }, { rtt: 8, win: 100_000 });
+    s.at(100).write(6 * MSS);
+    s.discard();
+    // 1 and 3 missing: both retransmitted.
+    s.at(108).inject({ flags: 'A', seq: 1, ack: 1, sack: [[3001, 6001], [1001, 2001]] });
+    expect(s.discard().map((seg) => s.describe(seg).seq)).toEqual([1, 2001]);
+    const reduced = s.conn.cwnd;
+    // Only 1's retransmission was a duplicate; 3's was needed.
+    s.at(110).inject({ flags: 'A', seq: 1, ack: 6001, sack: [[1, 1001]] });
+    expect(s.conn.stats.dsacksReceived).toBe(1);
+    expect(s.conn.stats.spuriousRecoveries).toBe(0);
+    expect(s.conn.cwnd).toBeLessThanOrEqual(reduced + 2 * MSS);
+  });
 });
