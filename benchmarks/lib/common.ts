@@ -12,6 +12,8 @@ export const NETLAB = resolve(REPO_ROOT, '..', 'shared', 'tools', 'netlab');
 export const HOST = '127.0.0.1';
 /** Our stack's default payload per datagram; the raw dgram ceiling uses the same. */
 export const PAYLOAD = 1200;
+/** The jumbo figure's payload: raw dgram's datagram payload and our stack's maxMss (loopback's MTU is 64 KiB). */
+export const JUMBO_PAYLOAD = 8192;
 /** Socket buffers requested for every UDP implementation (our transport's default). */
 export const SOCK_BUF = 4 * 1024 * 1024;
 /** Write size used by every stream sender. */

@@ -194,8 +194,12 @@ function utp(): StreamImpl {
   };
 }
 
-/** The adapter for `name`; throws (with the reason) when the implementation cannot load. */
-export async function loadImpl(name: Exclude<ImplName, 'dgram'>): Promise<StreamImpl> {
+/**
+ * The adapter for `name`; throws (with the reason) when the implementation cannot load.
+ * `maxMss`: our stack probes the path up to this payload size (RFC 8899); the others have no such option and ignore it.
+ */
+export async function loadImpl(name: Exclude<ImplName, 'dgram'>, maxMss?: number): Promise<StreamImpl> {
+  const extra = maxMss === undefined ? {} : { maxMss };
   switch (name) {
     case 'tcp':
       return tcp;
@@ -204,8 +208,8 @@ export async function loadImpl(name: Exclude<ImplName, 'dgram'>): Promise<Stream
     case 'utp':
       return utp();
     case 'ours':
-      return oursApi();
+      return oursApi(undefined, extra);
     case 'ours-bbr':
-      return oursApi('bbr');
+      return oursApi('bbr', extra);
   }
 }

@@ -26,14 +26,17 @@ interface NetSocket extends Pipe {
 
 /** RD_BENCH_API=shim forces the shim (to compare it with the stream layer). */
 /** `cc` (or RD_BENCH_CC=bbr|cubic|newReno) picks the congestion controller (default: the library's). */
-export async function oursApi(cc?: string): Promise<StreamImpl> {
+/** `extra`: more `connection` options for both ends (e.g. `{ maxMss: 8192 }`); the note lists them. */
+export async function oursApi(cc?: string, extra: Record<string, unknown> = {}): Promise<StreamImpl> {
   const mod = (await import('../../src/index.js')) as unknown as Partial<NetLike> & Record<string, unknown>;
   const ccName = cc ?? process.env.RD_BENCH_CC;
   const congestion = ccName ? mod[ccName] : undefined;
   if (ccName && typeof congestion !== 'function') throw new Error(`RD_BENCH_CC=${ccName}: no such controller export`);
   if (process.env.RD_BENCH_API !== 'shim' && typeof mod.createServer === 'function' && typeof mod.connect === 'function') {
-    return fromNet(mod as NetLike, `src/stream API${ccName ? `, congestion ${ccName}` : ''}`, congestion ? { congestion } : {});
+    const extras = Object.entries(extra).map(([k, v]) => `, ${k} ${String(v)}`).join('');
+    return fromNet(mod as NetLike, `src/stream API${ccName ? `, congestion ${ccName}` : ''}${extras}`, { ...(congestion ? { congestion } : {}), ...extra });
   }
+  if (Object.keys(extra).length > 0) throw new Error(`connection options ${JSON.stringify(extra)} need the src/stream API (not the shim)`);
   return shimApi();
 }
 

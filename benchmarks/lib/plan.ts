@@ -1,13 +1,13 @@
 // What runs: figures, their configurations, sizes and durations, and why an
 // implementation is left out of a figure.
-import { ALL_IMPLS, type ImplName } from './common.js';
+import { ALL_IMPLS, JUMBO_PAYLOAD, type ImplName } from './common.js';
 import type { NetlabOpts } from './proc.js';
 import type { Scenario } from './scenarios.js';
 
-export type FigureId = 'bulk' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
+export type FigureId = 'bulk' | 'jumbo' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
 export const SETUP_OWN = 'socket per connection';
 export const SETUP_SHARED = 'one shared endpoint';
-export const ALL_FIGURES: FigureId[] = ['bulk', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
+export const ALL_FIGURES: FigureId[] = ['bulk', 'jumbo', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
 
 export interface Options {
   quick: boolean;
@@ -32,7 +32,7 @@ export interface Sizes {
   rttRateMbit: number;
   setupIterations: number;
   setupCapMs: number;
-  /** Rounds for the short figures (bulk, ping-pong, set-up) and the timed ones. */
+  /** Rounds for the short figures (bulk, jumbo, ping-pong, set-up) and the timed ones. */
   fastRounds: number;
   slowRounds: number;
 }
@@ -82,6 +82,14 @@ const BBR_SAME = 'same stack as reliable-dgram; the controller does not change t
 const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   // value: reason for leaving the implementation out ('' = included)
   bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  // The bulk transfer at an 8 KiB payload: what path MTU probing buys where the path allows it.
+  jumbo: {
+    dgram: '', ours: '',
+    tcp: "the kernel's TCP already uses 64 KiB segments on loopback (it is in the bulk figure)",
+    udx: 'its packet size is its own, with no option to set it (stream.mtu is read-only)',
+    utp: 'libutp picks its own packet size, with no option to set it',
+    'ours-bbr': BBR_SAME,
+  },
   pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   loss: {
     dgram: 'a fixed-window blast without congestion control is not a transport under loss',
@@ -122,6 +130,9 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
       switch (figure) {
         case 'bulk':
           add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000 }, null, 60_000, z.fastRounds);
+          break;
+        case 'jumbo':
+          add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000, payload: JUMBO_PAYLOAD }, null, 60_000, z.fastRounds);
           break;
         case 'pingpong':
           add('', { kind: 'pingpong', impl, size: 64, warmup: z.pingWarmup, count: z.pingCount }, null, 60_000, z.fastRounds);

@@ -1,5 +1,6 @@
 // The raw node:dgram ceiling: what JavaScript can move over UDP with the least
-// work that still survives a full socket buffer. 1200-byte payloads behind a
+// work that still survives a full socket buffer. 1200-byte payloads (or another
+// size: windowFor keeps the bytes in flight the same) behind a
 // 4-byte sequence number, a fixed window of WINDOW datagrams, cumulative ACKs
 // from the receiver, go-back-N when the ACK stalls. No congestion control,
 // no ordering buffer, no retransmission queue beyond the window.
@@ -8,6 +9,11 @@ import { HOST, PAYLOAD, SOCK_BUF, pattern } from './common.js';
 
 export const HEADER = 4;
 export const WINDOW = 1024;
+
+/** Window in datagrams for `payload`-byte datagrams: WINDOW × PAYLOAD bytes in flight (≈ 1.2 MB), at least 1. */
+export function windowFor(payload: number): number {
+  return Math.max(1, Math.round((WINDOW * PAYLOAD) / payload));
+}
 /** Receiver ACKs every ACK_EVERY in-order datagrams, and at the end of each read burst. */
 const ACK_EVERY = 64;
 const STALL_MS = 50;
@@ -77,13 +83,18 @@ export function connectTo(sock: dgram.Socket, port: number): Promise<void> {
   return new Promise((res, rej) => sock.connect(port, HOST, (err?: Error) => (err ? rej(err) : res())));
 }
 
-/** Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped). Resolves when all are acknowledged. */
-export function dgramSource(sock: dgram.Socket, total: number): { done: Promise<void>; sent: () => number; stop: () => void } {
-  const totalPkts = Number.isFinite(total) ? Math.ceil(total / PAYLOAD) : Infinity;
-  // One buffer per window slot: slot i is rewritten only after seq i-WINDOW was acknowledged.
-  const body = pattern(PAYLOAD);
-  const slots = Array.from({ length: WINDOW }, () => {
-    const b = Buffer.allocUnsafe(HEADER + PAYLOAD);
+/** Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped) in `payload`-byte datagrams. Resolves when all are acknowledged. */
+export function dgramSource(
+  sock: dgram.Socket,
+  total: number,
+  payload = PAYLOAD,
+): { done: Promise<void>; sent: () => number; stop: () => void } {
+  const win = windowFor(payload);
+  const totalPkts = Number.isFinite(total) ? Math.ceil(total / payload) : Infinity;
+  // One buffer per window slot: slot i is rewritten only after seq i-win was acknowledged.
+  const body = pattern(payload);
+  const slots = Array.from({ length: win }, () => {
+    const b = Buffer.allocUnsafe(HEADER + payload);
     body.copy(b, HEADER);
     return b;
   });
@@ -94,8 +105,8 @@ export function dgramSource(sock: dgram.Socket, total: number): { done: Promise<
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => { resolveDone = r; });
   const sendMore = (): void => {
-    while (!stopped && nextSeq < acked + WINDOW && nextSeq < totalPkts) {
-      const b = slots[nextSeq % WINDOW]!;
+    while (!stopped && nextSeq < acked + win && nextSeq < totalPkts) {
+      const b = slots[nextSeq % win]!;
       b.writeUInt32BE(nextSeq >>> 0, 0);
       sock.send(b);
       nextSeq++;
@@ -124,7 +135,7 @@ export function dgramSource(sock: dgram.Socket, total: number): { done: Promise<
   sendMore();
   return {
     done,
-    sent: () => Math.min(acked * PAYLOAD, Number.isFinite(total) ? total : Infinity),
+    sent: () => Math.min(acked * payload, Number.isFinite(total) ? total : Infinity),
     stop: () => {
       stopped = true;
       clearInterval(timer);

@@ -5,9 +5,10 @@ import type { ImplName } from './common.js';
 export type RoleSpec =
   /** `profile`: write a V8 CPU profile of the main thread from go to result to this file. */
   /** Accept one connection and count bytes: until `bytes` arrived, 'end', `capMs` after go, or stop. */
-  | { role: 'sink'; impl: ImplName; bytes?: number; capMs: number; profile?: string }
+  /** `payload`: bytes per datagram other than the default: raw dgram's payload, our stack's `maxMss` (PLPMTUD). */
+  | { role: 'sink'; impl: ImplName; bytes?: number; capMs: number; profile?: string; payload?: number }
   /** Connect and write `bytes` (or forever, until stop), then end. */
-  | { role: 'source'; impl: ImplName; port: number; bytes?: number; profile?: string }
+  | { role: 'source'; impl: ImplName; port: number; bytes?: number; profile?: string; payload?: number }
   /** Echo every byte back on every accepted connection. */
   | { role: 'echo'; impl: ImplName }
   /** Round trips of `size` bytes, `warmup` untimed then `count` timed. */

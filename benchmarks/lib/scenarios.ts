@@ -11,7 +11,8 @@ export interface RelaySpec {
 }
 
 export type Scenario =
-  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string }
+  /** `payload`: see RoleSpec (the jumbo figure). */
+  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number }
   | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec }
   | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
   | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
@@ -54,10 +55,10 @@ async function relayFor(spawn: (l: string, s: RoleSpec) => Child, port: number, 
 async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
   const prof = (name: string): string | undefined => (s.profileDir ? `${s.profileDir}/${s.impl}-${name}.cpuprofile` : undefined);
   return withChildren(async (spawn) => {
-    const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver') });
+    const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver'), payload: s.payload });
     const r = await sink.ready();
     const relay = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
-    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender') });
+    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender'), payload: s.payload });
     const so = await src.ready();
     sink.send({ t: 'go', peerPort: relay?.port2 ?? so.port });
     src.send({ t: 'go' });

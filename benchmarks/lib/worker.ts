@@ -112,7 +112,7 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
     };
     return send({ t: 'ready', port: sock.address().port });
   }
-  const impl = await loadImpl(spec.impl);
+  const impl = await loadImpl(spec.impl, spec.payload);
   const l = await impl.listen((s: Pipe) => {
     s.on('data', (d: Buffer) => count(d.length));
     s.on('end', () => {
@@ -165,13 +165,13 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       tStart = wallMs();
       cpu0 = cpuMs();
       void connectTo(sock, spec.port).then(() => {
-        const src = dgramSource(sock, total);
+        const src = dgramSource(sock, total, spec.payload);
         stopSource = () => { written = src.sent(); src.stop(); };
       });
     };
     return send({ t: 'ready', port: sock.address().port });
   }
-  const impl = await loadImpl(spec.impl);
+  const impl = await loadImpl(spec.impl, spec.payload);
   const c = await impl.client(spec.port, {});
   onGo = () => {
     prof.start();
