@@ -5,6 +5,7 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
 import { MAX_SACK_BLOCKS, type SackBlock } from '../wire/segment.js';
 
 const EMPTY = new Uint8Array(0);
+const NONE: readonly number[] = [];
 
 /** A FIFO of byte chunks with random access by offset from its head. */
 export class ByteQueue {
@@ -96,10 +97,11 @@ export class Reassembly {
    * SACK reports blocks in this order (RFC 2018 §4), so a block stays reported for a
    * while after newer holes open above it.
    */
-  private recent: number[] = [];
+  private recent: number[] | null = null; // allocated on first use: most connections never see a hole
   /** Blocks changed since the last `sackBlocks` call that the last report did not carry. */
   unreported = 0;
-  private reported: number[] = [];
+  /** Block starts of the last report. */
+  private reported: readonly number[] = NONE;
   /** Start of the block the last segment belongs to: appending finds its block without a walk. */
   private tailStart = 0;
 
@@ -167,7 +169,7 @@ export class Reassembly {
 
   /** `seq`, in block [bs, be), changed: it goes to the front of the recency list, replacing any place in the same block. */
   private touch(seq: number, bs: number, be: number): void {
-    const r = this.recent;
+    const r = (this.recent ??= []);
     const head = r[0];
     if (head !== undefined && seqLe(bs, head) && seqLt(head, be)) {
       r[0] = seq;
@@ -202,7 +204,7 @@ export class Reassembly {
         nxt = s.end;
       }
     }
-    if (got.length > 0) this.recent = this.recent.filter((x) => seqGe(x, nxt));
+    if (got.length > 0 && this.recent) this.recent = this.recent.filter((x) => seqGe(x, nxt));
     return got;
   }
 
@@ -218,7 +220,8 @@ export class Reassembly {
       else all.push({ start: s.start, end: s.end });
     }
     const out: SackBlock[] = [];
-    for (const r of this.recent) {
+    const recent = this.recent ?? NONE;
+    for (const r of recent) {
       if (out.length >= max) break;
       const b = all.find((x) => seqLe(x.start, r) && seqLt(r, x.end));
       if (b && !out.includes(b)) out.push(b);
@@ -229,7 +232,7 @@ export class Reassembly {
     }
     this.reported = out.map((b) => b.start);
     this.unreported = 0;
-    for (const r of this.recent) if (!out.some((b) => seqLe(b.start, r) && seqLt(r, b.end))) this.unreported++;
+    for (const r of recent) if (!out.some((b) => seqLe(b.start, r) && seqLt(r, b.end))) this.unreported++;
     return out;
   }
 }

@@ -7,6 +7,16 @@ const C = 0.4; // RFC 9438 §5.1
 const BETA = 0.7; // RFC 9438 §4.6
 const ALPHA = (3 * (1 - BETA)) / (1 + BETA); // RFC 9438 §4.3, Reno-friendly region
 
+interface CubicState {
+  cwnd: number;
+  ssthresh: number;
+  wMax: number;
+  wLastMax: number;
+  k: number;
+  epoch: number;
+  wEst: number;
+}
+
 export class Cubic implements CongestionController {
   readonly name = 'cubic';
   cwnd: number;
@@ -19,14 +29,8 @@ export class Cubic implements CongestionController {
   private epoch = -1;
   /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
   private wEst = 0;
-  // The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9).
-  private priorCwnd = 0;
-  private priorSsthresh = Infinity;
-  private priorWMax = 0;
-  private priorWLastMax = 0;
-  private priorK = 0;
-  private priorEpoch = -1;
-  private priorWEst = 0;
+  /** The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9); made at the first. */
+  private prior: CubicState | undefined;
 
   constructor(
     private readonly mss: number,
@@ -70,13 +74,14 @@ export class Cubic implements CongestionController {
   }
 
   private reduce(): void {
-    this.priorCwnd = this.cwnd;
-    this.priorSsthresh = this.ssthresh;
-    this.priorWMax = this.wMax;
-    this.priorWLastMax = this.wLastMax;
-    this.priorK = this.k;
-    this.priorEpoch = this.epoch;
-    this.priorWEst = this.wEst;
+    const p = (this.prior ??= { cwnd: 0, ssthresh: 0, wMax: 0, wLastMax: 0, k: 0, epoch: 0, wEst: 0 });
+    p.cwnd = this.cwnd;
+    p.ssthresh = this.ssthresh;
+    p.wMax = this.wMax;
+    p.wLastMax = this.wLastMax;
+    p.k = this.k;
+    p.epoch = this.epoch;
+    p.wEst = this.wEst;
     const segs = this.cwnd / this.mss;
     // Fast convergence (RFC 9438 §4.7).
     this.wMax = segs < this.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
@@ -101,13 +106,15 @@ export class Cubic implements CongestionController {
 
   /** RFC 9438 §4.9.1: a spurious fast retransmit restores the state before it. */
   onSpuriousLoss(): void {
-    this.cwnd = Math.max(this.cwnd, this.priorCwnd);
-    this.ssthresh = this.priorSsthresh;
-    this.wMax = this.priorWMax;
-    this.wLastMax = this.priorWLastMax;
-    this.k = this.priorK;
-    this.epoch = this.priorEpoch;
-    this.wEst = this.priorWEst;
+    const p = this.prior;
+    if (!p) return;
+    this.cwnd = Math.max(this.cwnd, p.cwnd);
+    this.ssthresh = p.ssthresh;
+    this.wMax = p.wMax;
+    this.wLastMax = p.wLastMax;
+    this.k = p.k;
+    this.epoch = p.epoch;
+    this.wEst = p.wEst;
   }
 
   onIdle(): void {

@@ -11,7 +11,7 @@ export class Receiver {
   /** In-order bytes the app has not read. */
   private readonly q = new ByteQueue();
   /** Out-of-order segments above RCV.NXT. */
-  private readonly reasm = new Reassembly();
+  private reasm: Reassembly | null = null; // made at the first hole: most connections never see one
   /** RCV.NXT + RCV.WND as last advertised: it never moves left (RFC 9293 §3.8.6.2.2). */
   advEdge = 0;
 
@@ -29,16 +29,16 @@ export class Receiver {
 
   /** Blocks changed since the last SACK report that it did not carry. */
   get unreportedBlocks(): number {
-    return this.reasm.unreported;
+    return this.reasm?.unreported ?? 0;
   }
 
   get hasHoles(): boolean {
-    return !this.reasm.empty;
+    return this.reasm !== null && !this.reasm.empty;
   }
 
   /** Up to `max` SACK blocks, the most recently changed first (RFC 2018 §4). */
   sackBlocks(max: number): SackBlock[] {
-    return this.reasm.sackBlocks(max);
+    return this.reasm?.sackBlocks(max) ?? [];
   }
 
   /** RCV.WND: what is left of the window last advertised. */
@@ -80,6 +80,7 @@ export class Receiver {
   deliver(payload: Uint8Array, rcvNxt: number): number {
     this.q.push(payload);
     let nxt = seqAdd(rcvNxt, payload.length);
+    if (this.reasm === null) return nxt;
     for (const c of this.reasm.take(nxt)) {
       this.q.push(c);
       nxt = seqAdd(nxt, c.length);
@@ -89,8 +90,9 @@ export class Receiver {
 
   /** Data above a hole: kept until the hole fills. Returns how many of its bytes were new. */
   hold(seq: number, payload: Uint8Array): number {
-    const before = this.reasm.bytes;
-    this.reasm.add(seq, payload);
-    return this.reasm.bytes - before;
+    const reasm = (this.reasm ??= new Reassembly());
+    const before = reasm.bytes;
+    reasm.add(seq, payload);
+    return reasm.bytes - before;
   }
 }
