@@ -109,14 +109,16 @@ export class Scoreboard {
     }
   }
 
-  /** RFC 2018: mark SACKed entries; they leave the pipe. Blocks outside (una, nxt] are ignored. */
-  onSack(blocks: readonly SackBlock[], una: number, nxt: number, now: number): void {
+  /** RFC 2018: mark SACKed entries; they leave the pipe. Blocks outside (una, nxt] are ignored. Returns the bytes newly SACKed. */
+  onSack(blocks: readonly SackBlock[], una: number, nxt: number, now: number): number {
+    let fresh = 0;
     for (const b of blocks) {
       if (!seqLt(b.start, b.end) || seqLe(b.start, una) || seqGt(b.end, nxt)) continue;
       for (const e of this.q) {
         if (seqGe(e.seq, b.end)) break;
         if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
+        fresh += e.len;
         this.sackedCount++;
         this.onDelivered(e, now);
         this.removePipe(e, e.len);
@@ -126,6 +128,7 @@ export class Scoreboard {
         }
       }
     }
+    return fresh;
   }
 
   /**

@@ -84,6 +84,8 @@ export class Sender implements ProbeListener {
    * -1 when there is nothing to undo (none began, an RTO came after, or it was undone).
    */
   private undoRetrans = -1;
+  /** The ACK being processed carried no SACK blocks, or SACKed something new. */
+  private ackSacksNew = true;
   private recoverPoint = 0;
   private dupAcks = 0;
   private retries = 0;
@@ -266,13 +268,14 @@ export class Sender implements ProbeListener {
   beginAck(seg: Segment, now: number): number {
     const oldWnd = this.sndWnd;
     this.ackPriorFlight = this.flightSize;
+    this.ackSacksNew = true;
     if (seg.sack && this.peerSack) {
       if (isDsack(seg.sack, seg.ack)) {
         this.stats.dsacksReceived++;
         this.sb.onDsack();
         if (this.undoRetrans > 0 && --this.undoRetrans === 0) this.undoRecovery(now);
       }
-      this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now);
+      this.ackSacksNew = this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now) > 0;
     }
     return oldWnd;
   }
@@ -288,7 +291,8 @@ export class Sender implements ProbeListener {
       !(seg.flags & FIN) &&
       seg.window === oldWnd &&
       seg.window > 0 && // answers to zero-window probes are not a loss signal
-      this.sb.length > 0
+      this.sb.length > 0 &&
+      this.ackSacksNew // RFC 6675 §2: with SACK blocks, only an ACK that SACKs new data (not a D-SACK alone)
     ) {
       // Duplicate ACK (RFC 5681 §2).
       this.dupAcks++;

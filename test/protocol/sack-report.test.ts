@@ -127,4 +127,20 @@ describe('SACK reports under batched ACKs', () => {
     expect(s.conn.stats.spuriousRecoveries).toBe(0);
     expect(s.conn.cwnd).toBeLessThanOrEqual(reduced + 2 * MSS);
   });
+
+  it('RFC 6675 §2: with SACK, an ACK that SACKs nothing new (a D-SACK alone, or the same blocks again) is not a duplicate ACK', () => {
+    const s = activeOpen({ options: { mss: MSS, noDelay: true } }, { rtt: 8, win: 100_000 });
+    s.at(100).write(4 * MSS);
+    s.discard();
+    s.at(101).inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001]] }); // new: the first duplicate ACK
+    for (let i = 0; i < 3; i++) s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001]] }); // nothing new
+    s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001], [1001, 2001]] }); // a D-SACK: inside the second block
+    expect(s.conn.stats.fastRetransmits).toBe(0);
+    s.expectNothing();
+    // Two more ACKs that SACK new data make three duplicates: fast retransmit.
+    s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 3001]] });
+    s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 4001]] });
+    expect(s.conn.stats.fastRetransmits).toBe(1);
+    s.expect({ flags: 'A', seq: 1, len: MSS });
+  });
 });
