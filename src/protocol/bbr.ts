@@ -61,7 +61,7 @@ export class Bbr implements CongestionController {
   private extraSlotRound = 0;
 
   constructor(
-    private readonly mss: number,
+    private mss: number,
     private readonly initialWindow = 10,
   ) {
     this.cwnd = initialWindow * mss;
@@ -98,6 +98,10 @@ export class Bbr implements CongestionController {
   /** A spurious recovery: end the conservation it started and restore the window. */
   onSpuriousLoss(): void {
     this.onRecoveryEnd();
+  }
+
+  setMss(mss: number): void {
+    this.mss = mss;
   }
 
   onIdle(): void {

@@ -10,8 +10,12 @@ export interface CongestionController {
   /** Congestion window in bytes. */
   readonly cwnd: number;
   readonly ssthresh: number;
-  /** New data was cumulatively acknowledged outside recovery. */
-  onAck(ackedBytes: number, now: number, rtt: number, bytesInFlight: number): void;
+  /**
+   * New data was cumulatively acknowledged outside recovery. `cwndLimited`: the window, not the
+   * application or the peer's window, limited sending in this round or the last (RFC 7661 §4.3;
+   * undefined means yes). A loss-based controller grows only when it is.
+   */
+  onAck(ackedBytes: number, now: number, rtt: number, bytesInFlight: number, cwndLimited?: boolean): void;
   /** Loss detected by duplicate ACKs / SACK: entering fast recovery (RFC 5681 §3.2 step 2). `flightSize`: RFC 5681's FlightSize. */
   onLoss(now: number, flightSize: number): void;
   /** The retransmission timer fired (RFC 5681 §3.1 eq. 4). */
@@ -25,6 +29,8 @@ export interface CongestionController {
    * duplicate by D-SACK, RFC 3708): undo its reduction (RFC 9438 §4.9, RFC 4015).
    */
   onSpuriousLoss?(now: number): void;
+  /** Optional: the sender's MSS changed (path MTU discovery, RFC 8899): count segments in the new size. */
+  setMss?(mss: number): void;
   /**
    * Optional, for model-based controllers: every ACK's delivery-rate sample, in recovery or
    * not (after `onAck`/`onLoss`/`onRecoveryEnd` for the same ACK).
@@ -46,17 +52,16 @@ export class NewReno implements CongestionController {
   private priorSsthresh = Infinity;
 
   constructor(
-    private readonly mss: number,
+    private mss: number,
     private readonly initialWindow = 10,
   ) {
     this.cwnd = initialWindow * mss;
   }
 
-  onAck(acked: number): void {
+  onAck(acked: number, _now?: number, _rtt?: number, _inFlight?: number, cwndLimited = true): void {
+    if (!cwndLimited) return; // RFC 7661: an unused window is not evidence the path holds more
     if (this.cwnd < this.ssthresh) {
-      // Slow start with byte counting, at most 2·SMSS per ACK (RFC 3465 §2.2, L=2): delayed
-      // and coalesced ACKs each cover several segments.
-      this.cwnd += Math.min(acked, 2 * this.mss);
+      this.cwnd += slowStartIncrease(acked, this.cwnd, this.ssthresh);
     } else {
       // Congestion avoidance: about one MSS per RTT (RFC 5681 eq. 3, byte counting).
       this.acc += acked;
@@ -95,6 +100,20 @@ export class NewReno implements CongestionController {
     // RFC 5681 §4.1: restart window = min(IW, cwnd).
     this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
   }
+
+  setMss(mss: number): void {
+    this.mss = mss;
+  }
+}
+
+/**
+ * Slow start's growth for an ACK of `acked` bytes: byte counting (RFC 3465) without its L limit,
+ * up to ssthresh. The receiver coalesces ACKs (one per batch of datagrams, often 20-30 segments),
+ * so L = 2 would grow the window by a fraction per RTT instead of doubling it; pacing spreads
+ * the growth instead, as Linux does. Past ssthresh the rest waits for congestion avoidance.
+ */
+export function slowStartIncrease(acked: number, cwnd: number, ssthresh: number): number {
+  return Math.max(0, Math.min(acked, ssthresh - cwnd));
 }
 
 export const newReno: CongestionFactory = (mss) => new NewReno(mss);

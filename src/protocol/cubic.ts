@@ -1,7 +1,7 @@
 // CUBIC congestion control (RFC 9438). Windows in bytes outside, in segments
 // inside the cubic function; time in ms outside, seconds inside.
 
-import type { CongestionController, CongestionFactory } from './congestion.js';
+import { slowStartIncrease, type CongestionController, type CongestionFactory } from './congestion.js';
 
 const C = 0.4; // RFC 9438 §5.1
 const BETA = 0.7; // RFC 9438 §4.6
@@ -29,19 +29,31 @@ export class Cubic implements CongestionController {
   private epoch = -1;
   /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
   private wEst = 0;
+  /** Since when the window has gone unused (not cwnd-limited), or -1. */
+  private unusedSince = -1;
   /** The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9); made at the first. */
   private prior: CubicState | undefined;
 
   constructor(
-    private readonly mss: number,
+    private mss: number,
     private readonly initialWindow = 10,
   ) {
     this.cwnd = initialWindow * mss;
   }
 
-  onAck(acked: number, now: number, rtt: number): void {
+  onAck(acked: number, now: number, rtt: number, _inFlight?: number, cwndLimited = true): void {
+    if (!cwndLimited) {
+      // RFC 9438 §5.8: no growth while the application or the peer limits sending, and that
+      // time does not count toward t (the epoch moves forward by it, as Linux does).
+      if (this.unusedSince < 0) this.unusedSince = now;
+      return;
+    }
+    if (this.unusedSince >= 0) {
+      if (this.epoch >= 0) this.epoch += now - this.unusedSince;
+      this.unusedSince = -1;
+    }
     if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, 2 * this.mss); // slow start, byte counting with L=2 (RFC 3465 §2.2)
+      this.cwnd += slowStartIncrease(acked, this.cwnd, this.ssthresh);
       return;
     }
     const segs = this.cwnd / this.mss;
@@ -120,6 +132,16 @@ export class Cubic implements CongestionController {
   onIdle(): void {
     this.epoch = -1;
     this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
+  }
+
+  /** W_max and W_est are in segments: rescale them; the epoch restarts from the current window. */
+  setMss(mss: number): void {
+    const f = this.mss / mss;
+    this.wMax *= f;
+    this.wLastMax *= f;
+    this.wEst *= f;
+    this.mss = mss;
+    this.epoch = -1;
   }
 }
 

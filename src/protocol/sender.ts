@@ -105,9 +105,18 @@ export class Sender implements ProbeListener {
   private ptoCount = 0;
   /** The RTT sample taken from the ACK being processed, or -1. */
   private ackRtt = -1;
+  /** Bytes the ACK being processed acknowledged outside recovery: the window's growth, after loss detection. */
+  private ackGrowth = 0;
   /** FlightSize before the ACK being processed, or -1 outside ACK processing. */
   private ackPriorFlight = -1;
   private pacer: Pacer | undefined;
+  // Window use per round (RFC 7661 §4.3, as Linux's tcp_is_cwnd_limited): the most in flight,
+  // and whether the window filled with data waiting, in this round and the last.
+  private roundEnd = 0;
+  private roundMaxPipe = 0;
+  private lastRoundMaxPipe = 0;
+  private roundCwndFull = false;
+  private lastRoundCwndFull = false;
 
   constructor(
     private readonly host: SenderHost,
@@ -138,7 +147,13 @@ export class Sender implements ProbeListener {
     if (!this.pmtu) return;
     this.pmtu.onProbeAcked(size);
     // Keep room for the largest SACK option, which a probe did not carry.
-    this.mss = Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX);
+    this.setMss(Math.max(this.pmtu.base, this.pmtu.lo - SACK_OPTION_MAX));
+  }
+
+  private setMss(mss: number): void {
+    if (mss === this.mss) return;
+    this.mss = mss;
+    this.cc.setMss?.(mss);
   }
 
   /** @internal Scoreboard callback: a path MTU probe was lost. */
@@ -306,6 +321,12 @@ export class Sender implements ProbeListener {
     if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
     if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
     this.detectLoss(now);
+    // The window grows after loss detection: an ACK that starts recovery does not first grow the
+    // window it then reduces (Linux's tcp_may_raise_cwnd).
+    if (this.ackGrowth > 0 && !this.inRecovery) {
+      this.cc.onAck(this.ackGrowth, now, this.rtt.latest, this.sb.pipe, this.cwndLimited(seg.ack));
+    }
+    this.ackGrowth = 0;
     if (this.cc.onRateSample) {
       this.cc.onRateSample(this.sb.rate.take(this.rtt.minRtt, this.ackRtt), now, this.sb.pipe);
     }
@@ -360,7 +381,7 @@ export class Sender implements ProbeListener {
       }
     } else {
       this.dupAcks = 0;
-      if (this.host.state !== State.SYN_SENT) this.cc.onAck(acked, now, this.rtt.latest, this.sb.pipe);
+      if (this.host.state !== State.SYN_SENT) this.ackGrowth = acked;
     }
     // RFC 6298 §5.2-5.3: restart or stop the timer.
     this.rtoAt = this.sb.length > 0 ? now + this.rtt.rto : Infinity;
@@ -370,6 +391,25 @@ export class Sender implements ProbeListener {
       this.writeBlocked = false;
       this.hooks.event({ type: 'writable' });
     }
+  }
+
+  /**
+   * Whether the window limited sending lately (RFC 7661 §4.3). In slow start, while the most in
+   * flight in this round or the last is over half the window (Linux's rule: pacing and ACK
+   * batching keep the pipe below a window that is in use); after it, while the window filled
+   * with data waiting. A new round starts when `ack` passes the end of the last.
+   */
+  private cwndLimited(ack: number): boolean {
+    if (seqGe(ack, this.roundEnd)) {
+      this.lastRoundMaxPipe = this.roundMaxPipe;
+      this.lastRoundCwndFull = this.roundCwndFull;
+      this.roundMaxPipe = this.sb.pipe;
+      this.roundCwndFull = false;
+      this.roundEnd = this.sndNxt;
+    }
+    const cwnd = this.cc.cwnd;
+    if (cwnd < this.cc.ssthresh) return cwnd < 2 * Math.max(this.roundMaxPipe, this.lastRoundMaxPipe);
+    return this.roundCwndFull || this.lastRoundCwndFull;
   }
 
   /** RFC 8985 §6.2 and RFC 6675 §5: mark what is lost, re-arm the reordering timer, start recovery. */
@@ -455,6 +495,8 @@ export class Sender implements ProbeListener {
       if (withFin) break;
     }
     const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
+    if (sb.pipe > this.roundMaxPipe) this.roundMaxPipe = sb.pipe;
+    if ((unsent > 0 || sb.lostCount > 0) && sb.pipe + this.mss > cwnd) this.roundCwndFull = true;
     // Nothing more to send and room in the window: rate samples from here on understate the path.
     if (unsent <= 0 && sb.lostCount === 0 && sb.pipe < this.cc.cwnd) sb.rate.markAppLimited(sb.pipe);
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
@@ -593,7 +635,7 @@ export class Sender implements ProbeListener {
     if (this.pmtu && this.mss > this.pmtu.base && head.len > this.pmtu.base) {
       if (++this.blackHoleRtos >= 2) {
         this.pmtu.onBlackHole(this.mss);
-        this.mss = this.pmtu.base;
+        this.setMss(this.pmtu.base);
         this.blackHoleRtos = 0;
       }
     } else {

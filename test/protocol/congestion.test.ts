@@ -13,14 +13,35 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
     expect(c.ssthresh).toBe(Infinity);
   });
 
-  it('RFC 5681 §3.1 / RFC 3465 §2.2: slow start adds the bytes ACKed, at most 2·SMSS per ACK (L=2)', () => {
+  it('RFC 5681 §3.1 / RFC 3465: slow start adds the bytes ACKed, a coalesced ACK all of them (no L limit)', () => {
     const c = new NewReno(MSS);
     c.onAck(MSS);
     expect(c.cwnd).toBe(11 * MSS);
     c.onAck(300);
     expect(c.cwnd).toBe(11 * MSS + 300);
-    c.onAck(5 * MSS);
-    expect(c.cwnd).toBe(13 * MSS + 300);
+    c.onAck(25 * MSS); // one ACK for a batch of 25 segments: the window still doubles per round
+    expect(c.cwnd).toBe(36 * MSS + 300);
+  });
+
+  it('RFC 5681 §3.1: slow start stops at ssthresh; the rest of the ACK does not overshoot it', () => {
+    const c = new NewReno(MSS);
+    c.cwnd = 40 * MSS;
+    c.onLoss(0, 40 * MSS); // ssthresh 20 MSS
+    c.onRto(0, 24 * MSS); // ssthresh 12 MSS, cwnd 1 MSS
+    expect(c.ssthresh).toBe(12 * MSS);
+    c.onAck(8 * MSS);
+    expect(c.cwnd).toBe(9 * MSS);
+    c.onAck(8 * MSS);
+    expect(c.cwnd).toBe(12 * MSS);
+  });
+
+  it('RFC 7661: neither controller grows a window the sender did not fill', () => {
+    for (const c of [new NewReno(MSS), new Cubic(MSS)]) {
+      c.onAck(5 * MSS, 10, 10, 5 * MSS, false);
+      expect(c.cwnd).toBe(10 * MSS);
+      c.onAck(5 * MSS, 20, 10, 10 * MSS, true);
+      expect(c.cwnd).toBe(15 * MSS);
+    }
   });
 
   it('RFC 5681 §3.1: congestion avoidance adds about one SMSS per window of ACKed bytes', () => {

@@ -152,7 +152,7 @@ describe('fast retransmit and NewReno (RFC 5681, RFC 6582)', () => {
     expect(s.conn.stats.fastRetransmits).toBe(1);
   });
 
-  it('RFC 3465 §2.2: slow start grows cwnd by the bytes acknowledged, at most 2·SMSS per ACK', () => {
+  it('RFC 3465: slow start grows cwnd by the bytes acknowledged, however many segments an ACK covers', () => {
     const s = activeOpen({ options: { noDelay: true } }, { noSample: true, win: 1_000_000 });
     const iw = s.conn.cwnd;
     expect(iw).toBe(10 * 1000);
@@ -160,11 +160,35 @@ describe('fast retransmit and NewReno (RFC 5681, RFC 6582)', () => {
     s.discard();
     s.inject({ flags: 'A', seq: 1, ack: 1001, tsEcr: 'none' });
     expect(s.conn.cwnd).toBe(iw + 1000);
-    s.inject({ flags: 'A', seq: 1, ack: 5001, tsEcr: 'none' }); // four segments at once: L = 2·SMSS
-    expect(s.conn.cwnd).toBe(iw + 3000);
+    s.inject({ flags: 'A', seq: 1, ack: 5001, tsEcr: 'none' }); // four segments at once: all four count
+    expect(s.conn.cwnd).toBe(iw + 5000);
     // The window opened by the ACKs is filled: flight = cwnd.
     s.discard();
     expect(s.conn.bytesInFlight).toBe(s.conn.cwnd);
+  });
+
+  it('RFC 7661: a window the peer or the application keeps from filling does not grow', () => {
+    // The peer's window (3000) keeps flight at three segments, under half the 10-segment cwnd.
+    const s = activeOpen({ options: { noDelay: true } }, { noSample: true, win: 3000 });
+    const iw = s.conn.cwnd;
+    const una0 = s.conn.sndUna;
+    s.at(100).write(40_000);
+    for (let ack = 1001; ack <= 30_001; ack += 1000) {
+      s.discard();
+      s.inject({ flags: 'A', seq: 1, ack, win: 3000, tsEcr: 'none' });
+    }
+    expect(s.conn.sndUna - una0).toBe(30_000);
+    expect(s.conn.cwnd).toBe(iw);
+    // The application writes less than the window: no growth either.
+    const a = activeOpen({ options: { noDelay: true } }, { noSample: true, win: 1_000_000 });
+    const aUna0 = a.conn.sndUna;
+    for (let i = 0; i < 20; i++) {
+      a.at(100 + i).write(2000);
+      a.discard();
+      a.inject({ flags: 'A', seq: 1, ack: 1 + 2000 * (i + 1), tsEcr: 'none' });
+    }
+    expect(a.conn.sndUna - aUna0).toBe(40_000);
+    expect(a.conn.cwnd).toBe(iw);
   });
 
   it('RFC 5681 §3.1 eq. 4: after an RTO, cwnd is one segment and ssthresh half the flight', () => {
