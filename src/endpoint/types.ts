@@ -21,6 +21,11 @@ export function sameAddress(a: Address, b: Address): boolean {
 export interface Env {
   /** A uniformly random unsigned 32-bit integer. */
   random32(): number;
+  /**
+   * Optional: `size` bytes the caller overwrites before reading (Node's Buffer.allocUnsafeSlow),
+   * for the datagram pool's chunks. Without it, zero-filled memory.
+   */
+  allocUninitialized?(size: number): Uint8Array;
 }
 
 /** A datagram transport bound to one local address (the OS UDP socket in src/io, or the simulator). */
@@ -34,6 +39,11 @@ export interface Transport {
    * (e.g. ICMP port unreachable as ECONNREFUSED), or for the socket itself (peer undefined).
    */
   onError: ((err: NodeJS.ErrnoException, peer?: Address) => void) | null;
+  /**
+   * Optional: every datagram handed to send() so far has been written to the OS and is no longer
+   * referenced, so the endpoint may reuse its memory. Without it, datagram memory is never reused.
+   */
+  released?(): boolean;
   address(): Address;
   close(): void;
   ref(): void;

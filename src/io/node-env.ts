@@ -18,5 +18,7 @@ export function nodeEnv(): Env {
       offset += 4;
       return v;
     },
+    // Datagram pool chunks: encode() writes every byte it hands out (a property test checks).
+    allocUninitialized: (size) => Buffer.allocUnsafeSlow(size),
   };
 }

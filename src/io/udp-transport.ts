@@ -226,6 +226,19 @@ export class UdpTransport implements Transport {
     };
   }
 
+  /**
+   * Nothing waits in libuv's queue (the kernel took every datagram at send time, as it does while
+   * its buffer has room): dgram then holds no reference to any datagram handed to send().
+   */
+  released(): boolean {
+    if (this.closed) return false;
+    try {
+      return this.socket.getSendQueueCount() === 0;
+    } catch {
+      return false;
+    }
+  }
+
   get stats(): UdpTransportStats {
     return {
       sent: this.nSent,
