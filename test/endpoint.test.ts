@@ -482,3 +482,43 @@ describe('Endpoint: the transmit path', () => {
     expect(acks[0]!.seg.ack).toBe(seqAdd(c.iss, 1 + bytes)); // one cumulative ACK for the whole batch
   });
 });
+
+describe('datagram memory', () => {
+  /** Each connect queues one SYN; hand it to a sink and return the bytes it got. */
+  function synVia(e: Endpoint, to: Address, released: boolean | undefined): Uint8Array {
+    e.connect(to, 0);
+    const got: Uint8Array[] = [];
+    const sink = { send: (d: Uint8Array) => void got.push(d), ...(released === undefined ? {} : { released: () => released }) };
+    expect(e.transmitTo(sink)).toBe(true);
+    expect(got).toHaveLength(1);
+    return got[0]!;
+  }
+  const overlaps = (x: Uint8Array, y: Uint8Array): boolean =>
+    x.buffer === y.buffer && x.byteOffset < y.byteOffset + y.length && y.byteOffset < x.byteOffset + x.length;
+
+  it('is reused once the transport says it holds no datagram (released), and only then', () => {
+    const e = endpoint(1);
+    const first = synVia(e, B, true);
+    const copy = first.slice();
+    const second = synVia(e, C, true);
+    expect(overlaps(first, second)).toBe(true); // same memory: the first left for the OS
+    expect(decode(second).ok).toBe(true);
+    expect(second).not.toEqual(copy); // overwritten with the second SYN
+
+    for (const released of [false, undefined]) {
+      const f = endpoint(2);
+      const a = synVia(f, B, released);
+      const b = synVia(f, C, released);
+      expect(overlaps(a, b)).toBe(false); // the transport may still hold `a`
+    }
+  });
+
+  it('a datagram taken with pollTransmit is never reused, whatever a later sink says', () => {
+    const e = endpoint(3);
+    e.connect(B, 0);
+    const kept = e.pollTransmit()!.data;
+    const copy = kept.slice();
+    for (const to of [C, A]) synVia(e, to, true);
+    expect(kept).toEqual(copy);
+  });
+});

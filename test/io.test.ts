@@ -55,6 +55,21 @@ describe('UdpTransport', () => {
 
   test('two transports exchange datagrams both ways (IPv4)', () => exchange('127.0.0.1'));
 
+  test('released(): once the kernel took every datagram their memory is free; never after close', async () => {
+    const a = await bind('127.0.0.1');
+    const b = await bind('127.0.0.1');
+    const rb = collect(b);
+    const buf = enc('first');
+    a.send(buf, b.address());
+    a.send(enc('second'), b.address());
+    expect(a.released()).toBe(true);
+    buf.set(enc('XXXXX')); // reusing the memory now cannot change what was sent
+    await rb.until(2);
+    expect(rb.got.map((g) => g.data)).toEqual(['first', 'second']);
+    a.close();
+    expect(a.released()).toBe(false);
+  });
+
   test('two transports exchange datagrams both ways (IPv6)', async (ctx) => {
     try {
       (await UdpTransport.bind({ address: '::1' })).close();
@@ -242,6 +257,12 @@ describe('NodeClock', () => {
 });
 
 describe('nodeEnv', () => {
+  test('allocUninitialized gives the size asked for (the datagram pool overwrites it)', () => {
+    const m = nodeEnv().allocUninitialized!(256 * 1024);
+    expect(m).toBeInstanceOf(Uint8Array);
+    expect(m.length).toBe(256 * 1024);
+  });
+
   test('random32 returns integers in [0, 2^32), not all equal, across pool refills', () => {
     const env = nodeEnv();
     const seen = new Set<number>();

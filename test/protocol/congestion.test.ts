@@ -35,6 +35,22 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
     expect(c.cwnd).toBe(12 * MSS);
   });
 
+  it('RFC 8899: after the MSS grows (PLPMTUD), congestion avoidance adds segments of the new size', () => {
+    const r = new NewReno(MSS);
+    r.cwnd = 16 * MSS;
+    r.onLoss(0, 16 * MSS); // CA at 8 segments of 1000
+    r.setMss(4 * MSS);
+    r.onAck(8 * MSS); // one window ACKed: one (new-size) segment more
+    expect(r.cwnd).toBe(12 * MSS);
+
+    const c = new Cubic(MSS);
+    c.cwnd = 100 * MSS;
+    c.onLoss(); // W_max 100 segments of 1000
+    c.setMss(2 * MSS);
+    expect((c as unknown as { wMax: number }).wMax).toBeCloseTo(50, 6); // the same bytes, in new segments
+    expect(c.cwnd).toBe(70 * MSS); // bytes unchanged
+  });
+
   it('RFC 7661: neither controller grows a window the sender did not fill', () => {
     for (const c of [new NewReno(MSS), new Cubic(MSS)]) {
       c.onAck(5 * MSS, 10, 10, 5 * MSS, false);
