@@ -13,6 +13,11 @@ export class ByteQueue {
   private head = 0; // index of the first live chunk
   private headOff = 0; // bytes already consumed from chunks[head]
   length = 0;
+  /** Bytes consumed since the start: the stream position of offset 0. */
+  private base = 0;
+  /** Where the last slice was found (chunk index and its first byte's stream position): sends read forward. */
+  private curIdx = -1;
+  private curPos = 0;
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
@@ -24,14 +29,20 @@ export class ByteQueue {
   slice(offset: number, len: number): Uint8Array {
     if (len <= 0 || offset >= this.length) return EMPTY;
     len = Math.min(len, this.length - offset);
-    let i = this.head;
-    let off = offset + this.headOff;
-    while (i < this.chunks.length) {
-      const c = this.chunks[i]!;
-      if (off < c.length) break;
-      off -= c.length;
+    const pos = this.base + offset;
+    let i = this.curIdx;
+    let at = this.curPos;
+    if (i < this.head || pos < at) {
+      i = this.head;
+      at = this.base - this.headOff;
+    }
+    for (let n = this.chunks[i]!.length; pos >= at + n; n = this.chunks[i]!.length) {
+      at += n;
       i++;
     }
+    this.curIdx = i;
+    this.curPos = at;
+    let off = pos - at;
     const first = this.chunks[i]!;
     if (off + len <= first.length) return first.subarray(off, off + len);
     const out = new Uint8Array(len);
@@ -50,6 +61,7 @@ export class ByteQueue {
   consume(n: number): void {
     n = Math.min(n, this.length);
     this.length -= n;
+    this.base += n;
     while (n > 0) {
       const c = this.chunks[this.head]!;
       const left = c.length - this.headOff;
@@ -64,6 +76,7 @@ export class ByteQueue {
     }
     if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
+      this.curIdx -= this.head;
       this.head = 0;
     }
   }

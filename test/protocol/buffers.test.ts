@@ -72,6 +72,28 @@ describe('ByteQueue', () => {
   });
 });
 
+describe('ByteQueue reading forward (a send loop)', () => {
+  it('slices stay right while consumed chunks are compacted away under the read position', () => {
+    const q = new ByteQueue();
+    const model: number[] = [];
+    for (let c = 0; c < 300; c++) {
+      const d = Uint8Array.from({ length: 7 + (c % 5) }, (_, i) => (c * 31 + i) & 0xff);
+      q.push(d);
+      model.push(...d);
+    }
+    let consumed = 0;
+    for (let step = 0; step < 250; step++) {
+      // Read ahead of the head, as sends do, then acknowledge some.
+      for (const off of [85, 95]) {
+        expect(Array.from(q.slice(off, 12))).toEqual(model.slice(consumed + off, consumed + off + 12));
+      }
+      q.consume(9);
+      consumed += 9;
+    }
+    expect(q.length).toBe(model.length - consumed);
+  });
+});
+
 describe('Reassembly', () => {
   it('holds out-of-order data and releases it once contiguous with RCV.NXT', () => {
     const r = new Reassembly();
