@@ -42,7 +42,7 @@ export class Rack {
 
   /** A retransmission was spurious (D-SACK, or an ACK too early to answer it): widen the reordering window. */
   onSpurious(): void {
-    this.reoMult = Math.min(this.reoMult + 1, 16);
+    this.reoMult = Math.min(this.reoMult + 1, 255); // SRTT bounds the window; 255 as Linux's reo_wnd_steps
   }
 
   /** RFC 8985 §6.2 step 4: reo_wnd_mult quarters of min_rtt, at most SRTT. */

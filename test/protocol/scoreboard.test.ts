@@ -2,6 +2,7 @@
 // and where DupThresh defers to RACK (RFC 8985 §6.2, RFC 6675 §5).
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
+import { Rack } from '../../src/protocol/rack.js';
 import { Scoreboard } from '../../src/protocol/scoreboard.js';
 import { ACK } from '../../src/wire/segment.js';
 
@@ -76,5 +77,18 @@ describe('scoreboard loss inference', () => {
     expect(sb.reorderAt).toBeGreaterThan(2.1);
     expect(sb.detectLoss(sb.reorderAt, MSS, true)).toBe(true);
     expect(lostSeqs(sb)).toEqual([1]);
+  });
+});
+
+describe('RACK reordering window (RFC 8985 §6.2 step 4)', () => {
+  it('widens by a quarter min_RTT per spurious retransmission until SRTT bounds it, not at a fixed multiple', () => {
+    const r = new Rack();
+    expect(r.reoWnd(0.25, 6)).toBe(0.0625);
+    for (let i = 0; i < 15; i++) r.onSpurious();
+    expect(r.reoWnd(0.25, 6)).toBe(1); // 16 quarters
+    // Loopback under load: min_RTT 0.25 ms, reordering of several ms, SRTT 6 ms. The window keeps growing to SRTT.
+    for (let i = 0; i < 100; i++) r.onSpurious();
+    expect(r.reoWnd(0.25, 6)).toBe(6);
+    expect(r.reoWnd(Infinity, 6)).toBe(0); // no RTT sample yet: no window
   });
 });
