@@ -427,7 +427,13 @@ export class Sender implements ProbeListener {
     // acknowledge much of the window (ACKs are coalesced), which says nothing about the path's capacity.
     this.cc.onLoss(now, this.ackPriorFlight >= 0 ? this.ackPriorFlight : this.flightSize);
     this.undoRetrans = 0;
-    if (markFirst) this.sb.markLost(this.sb.firstUnsacked());
+    if (markFirst) {
+      // The segment above the cumulative ACK, unless it is a retransmission still in flight: with
+      // SACK, RACK judges those by when they were sent (re-marking one sends a needless copy, and
+      // the ACK of the earlier copy is then taken for the latest, misleading RACK).
+      const head = this.sb.firstUnsacked();
+      if (!(this.peerSack && head && head.retransmits > 0 && head.inPipe)) this.sb.markLost(head);
+    }
     // RFC 5681 §3.2 step 3 / RFC 6675 §5 (4.3): the first lost segment goes out now, whatever cwnd says.
     const first = this.sb.firstLost();
     if (first) this.retransmit(first, now);
