@@ -72,7 +72,11 @@ export class Connection implements SenderHost, ReceiveHost {
     private readonly hooks: ConnectionHooks,
   ) {
     // `rto` merges field by field: a partial object from a user keeps the other defaults.
-    this.opts = { ...DEFAULT_OPTIONS, ...init.options, rto: { ...DEFAULT_OPTIONS.rto, ...init.options?.rto } };
+    const o = init.options;
+    this.opts = { ...DEFAULT_OPTIONS, ...o, rto: { ...DEFAULT_OPTIONS.rto, ...o?.rto } };
+    // As setting SO_SNDBUF / SO_RCVBUF locks Linux's autotuning: a buffer size given without a ceiling stays put.
+    if (o?.sndBuf !== undefined && o.maxSndBuf === undefined) this.opts.maxSndBuf = o.sndBuf;
+    if (o?.rcvBuf !== undefined && o.maxRcvBuf === undefined) this.opts.maxRcvBuf = o.rcvBuf;
     this.localId = init.localId;
     this.iss = init.iss >>> 0;
     this.tsOffset = init.tsOffset >>> 0;
@@ -475,6 +479,7 @@ export class Connection implements SenderHost, ReceiveHost {
     if (!this.processAck(seg, seq, payload.length, now)) return;
 
     // Seventh and eighth: segment text, FIN.
+    if (payload.length > 0) rx.dataEcho(seg.tsEcr, now);
     rx.onText(seq, payload, flags, wnd, now);
     this.maybeProcessFin(now);
     if (this.state === State.FIN_WAIT_1 && this.tx.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');

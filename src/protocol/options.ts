@@ -10,10 +10,14 @@ export interface ConnectionOptions {
   mss: number;
   /** Probe the path upward to this payload size (RFC 8899); equal to `mss` turns probing off. Also what our SYN advertises. */
   maxMss: number;
-  /** Send buffer: bytes written but not yet acknowledged. */
+  /** Send buffer: bytes written but not yet acknowledged. Grows to twice the usable window, up to `maxSndBuf`. */
   sndBuf: number;
-  /** Receive buffer: the window we offer is what of it the app has not read. */
+  /** Receive buffer: the window we offer is what of it the app has not read. Grows to twice what the app reads per RTT, up to `maxRcvBuf`. */
   rcvBuf: number;
+  /** Ceiling for send-buffer growth; equal to `sndBuf` (or below) turns growth off. */
+  maxSndBuf: number;
+  /** Ceiling for receive-buffer growth (dynamic right-sizing); equal to `rcvBuf` (or below) turns it off. */
+  maxRcvBuf: number;
   /** Maximum segment lifetime in ms; TIME_WAIT lasts 2·MSL (RFC 9293 §3.4.2). */
   msl: number;
   rto: RtoOptions;
@@ -51,6 +55,8 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   maxMss: 1200,
   sndBuf: 1 << 20,
   rcvBuf: 1 << 20,
+  maxSndBuf: 8 << 20,
+  maxRcvBuf: 8 << 20,
   msl: 30_000,
   rto: DEFAULT_RTO,
   synRetries: 5,

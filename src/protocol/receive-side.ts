@@ -141,6 +141,13 @@ export class ReceiveSide {
     return 'ok';
   }
 
+  /** Data echoing our timestamp `tsEcr`: an RTT sample for receive-buffer right-sizing. */
+  dataEcho(tsEcr: number, now: number): void {
+    if (tsEcr === 0) return;
+    const r = seqDiff(this.host.tsNow(now), tsEcr);
+    if (r >= 0 && r < 60_000) this.buf.rttSample(r, now);
+  }
+
   /** RFC 7323 §4.3: remember the peer's timestamp for echoing. */
   updateTsRecent(seq: number, tsVal: number): void {
     if (seqLe(seq, this.lastAckSent) && seqGe(tsVal, this.tsRecent)) this.tsRecent = tsVal;
@@ -217,6 +224,7 @@ export class ReceiveSide {
   /** Take the next chunk of in-order bytes for the app; a window update follows if it opened the window usefully. */
   read(max: number, now: number): Uint8Array | null {
     const chunk = this.buf.read(max);
+    if (chunk) this.buf.onRead(chunk.length, now);
     if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.buf.windowUpdateDue(this.rcvNxt)) {
       this.sendAck(now);
     }

@@ -7,6 +7,17 @@ import type { SackBlock } from '../wire/segment.js';
 import { ByteQueue, Reassembly } from './buffers.js';
 import type { ConnectionOptions } from './options.js';
 
+/** Receive-buffer growth state (after Linux's dynamic right-sizing): made with the first RTT sample. */
+interface RightSizing {
+  /** The buffer the window is offered from, bytes. */
+  space: number;
+  /** Bytes the app read since `start`. */
+  copied: number;
+  start: number;
+  /** The least RTT the receiver has seen (our TSval echoed back on data), ms. */
+  rtt: number;
+}
+
 export class Receiver {
   /** In-order bytes the app has not read. */
   private readonly q = new ByteQueue();
@@ -14,6 +25,7 @@ export class Receiver {
   private reasm: Reassembly | null = null; // made at the first hole: most connections never see one
   /** RCV.NXT + RCV.WND as last advertised: it never moves left (RFC 9293 §3.8.6.2.2). */
   advEdge = 0;
+  private drs: RightSizing | null = null;
 
   constructor(private readonly opts: ConnectionOptions) {}
 
@@ -25,6 +37,35 @@ export class Receiver {
   /** Next chunk for the app (at most `max` bytes), or null. */
   read(max: number): Uint8Array | null {
     return this.q.shift(max);
+  }
+
+  /** The receive buffer now: `rcvBuf`, or what right-sizing grew it to. */
+  get space(): number {
+    return this.drs?.space ?? this.opts.rcvBuf;
+  }
+
+  /** An RTT sample, ms: data echoing the timestamp of one of our ACKs (RFC 7323 §4). */
+  rttSample(ms: number, now: number): void {
+    if (this.opts.maxRcvBuf <= this.opts.rcvBuf) return;
+    const d = this.drs;
+    if (d === null) this.drs = { space: this.opts.rcvBuf, copied: 0, start: now, rtt: ms };
+    // The minimum, not a smoothed RTT: queueing that the window itself causes (a CPU-bound peer,
+    // a full bottleneck queue) would otherwise lengthen the period, grow the window, and so on.
+    else if (ms < d.rtt) d.rtt = ms;
+  }
+
+  /**
+   * The app read `n` bytes. Once per RTT: if it read more than half the buffer in that RTT, the
+   * window limited it; offer twice what it read (at most `maxRcvBuf`). A slow reader never grows it.
+   */
+  onRead(n: number, now: number): void {
+    const d = this.drs;
+    if (d === null) return;
+    d.copied += n;
+    if (now - d.start < Math.max(d.rtt, 1)) return;
+    if (2 * d.copied > d.space) d.space = Math.min(this.opts.maxRcvBuf, 2 * d.copied);
+    d.copied = 0;
+    d.start = now;
   }
 
   /** Blocks changed since the last SACK report that it did not carry. */
@@ -60,9 +101,10 @@ export class Receiver {
 
   /** The window to advertise now, with receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2). */
   advertise(rcvNxt: number): number {
-    const avail = Math.max(0, this.opts.rcvBuf - this.q.length);
+    const space = this.space;
+    const avail = Math.max(0, space - this.q.length);
     let wnd = this.window(rcvNxt);
-    if (avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) || (avail > wnd && avail === this.opts.rcvBuf)) {
+    if (avail - wnd >= Math.min(space / 2, this.opts.mss) || (avail > wnd && avail === space)) {
       wnd = avail;
     }
     this.advEdge = seqMax(this.advEdge, seqAdd(rcvNxt, wnd));
@@ -71,9 +113,10 @@ export class Receiver {
 
   /** After a read: has the window opened by a useful amount while the offered one is small? */
   windowUpdateDue(rcvNxt: number): boolean {
-    const avail = this.opts.rcvBuf - this.q.length;
+    const space = this.space;
+    const avail = space - this.q.length;
     const wnd = this.window(rcvNxt);
-    return avail - wnd >= Math.min(this.opts.rcvBuf / 2, this.opts.mss) && wnd < this.opts.mss * 2;
+    return avail - wnd >= Math.min(space / 2, this.opts.mss) && wnd < this.opts.mss * 2;
   }
 
   /** Data at RCV.NXT, plus what it joins up with from reassembly. Returns the new RCV.NXT. */

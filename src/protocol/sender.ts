@@ -164,8 +164,18 @@ export class Sender implements ProbeListener {
   // ---------------------------------------------------------------- send buffer
 
   /** Queue what fits of `data`; -1 (and 'writable' later) when the buffer is full. */
+  /**
+   * The send buffer now: `sndBuf`, or twice the window in use if larger (up to `maxSndBuf`), so a
+   * path whose bandwidth-delay product exceeds `sndBuf` is not held to `sndBuf` per RTT.
+   */
+  private get sndBufLimit(): number {
+    const o = this.opts;
+    if (o.maxSndBuf <= o.sndBuf) return o.sndBuf;
+    return Math.max(o.sndBuf, Math.min(o.maxSndBuf, Math.floor(2 * Math.min(this.cc.cwnd, this.sndWnd)))); // whole bytes: cwnd is fractional
+  }
+
   write(data: Uint8Array): number {
-    const room = this.opts.sndBuf - this.sendQ.length;
+    const room = this.sndBufLimit - this.sendQ.length;
     if (room <= 0) {
       this.writeBlocked = true;
       return -1;
@@ -183,7 +193,7 @@ export class Sender implements ProbeListener {
 
   /** Room left in the send buffer. */
   get writableRoom(): number {
-    return Math.max(0, this.opts.sndBuf - this.sendQ.length);
+    return Math.max(0, this.sndBufLimit - this.sendQ.length);
   }
 
   /** RFC 5961 §5.2: SEG.ACK within [SND.UNA - MAX.SND.WND, SND.NXT]. */
@@ -387,7 +397,7 @@ export class Sender implements ProbeListener {
     this.rtoAt = this.sb.length > 0 ? now + this.rtt.rto : Infinity;
     this.stallSince = this.sb.length > 0 ? now : Infinity;
     this.armPto(now);
-    if (this.writeBlocked && this.sendQ.length < this.opts.sndBuf) {
+    if (this.writeBlocked && this.sendQ.length < this.sndBufLimit) {
       this.writeBlocked = false;
       this.hooks.event({ type: 'writable' });
     }

@@ -89,7 +89,7 @@ export function checkSeq(res: RunResult): string[] {
     let rcv: number | undefined;
     for (const n of s.snaps) {
       if (!seqLe(n.sndUna, n.sndNxt)) v.push(`${s.name}: SND.UNA ${n.sndUna} > SND.NXT ${n.sndNxt} at t=${n.t}`);
-      if (seqDiff(n.sndNxt, n.sndUna) > res.sc.conn.sndBuf + 2) v.push(`${s.name}: ${seqDiff(n.sndNxt, n.sndUna)} in flight > send buffer at t=${n.t}`);
+      if (seqDiff(n.sndNxt, n.sndUna) > Math.max(res.sc.conn.sndBuf, res.sc.conn.maxSndBuf) + 2) v.push(`${s.name}: ${seqDiff(n.sndNxt, n.sndUna)} in flight > send buffer at t=${n.t}`);
       if (prev && !seqGe(n.sndUna, prev.sndUna)) v.push(`${s.name}: SND.UNA moved back ${prev.sndUna} → ${n.sndUna} at t=${n.t}`);
       if (prev && !seqGe(n.sndNxt, prev.sndNxt)) v.push(`${s.name}: SND.NXT moved back ${prev.sndNxt} → ${n.sndNxt} at t=${n.t}`);
       if (rcv !== undefined && !seqGe(n.rcvNxt, rcv)) v.push(`${s.name}: RCV.NXT moved back ${rcv} → ${n.rcvNxt} at t=${n.t}`);

@@ -69,7 +69,7 @@ export interface Injection {
 /** The JSON-able subset of ConnectionOptions a scenario sets. */
 export type ConnSpec = Pick<
   ConnectionOptions,
-  'mss' | 'sndBuf' | 'rcvBuf' | 'msl' | 'rto' | 'synRetries' | 'maxRetries' | 'delayedAck' | 'noDelay' | 'sack'
+  'mss' | 'sndBuf' | 'rcvBuf' | 'maxSndBuf' | 'maxRcvBuf' | 'msl' | 'rto' | 'synRetries' | 'maxRetries' | 'delayedAck' | 'noDelay' | 'sack'
 >;
 
 export interface Scenario {
@@ -143,6 +143,9 @@ export function connSpecArb(): fc.Arbitrary<ConnSpec> {
     mss: fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1400 })),
     sndBuf: fc.integer({ min: 2048, max: 65536 }),
     rcvBuf: fc.integer({ min: 2048, max: 65536 }),
+    // Buffer growth: a ceiling below the buffer (about a third of runs) turns it off.
+    maxSndBuf: fc.integer({ min: 0, max: 196_608 }),
+    maxRcvBuf: fc.integer({ min: 0, max: 196_608 }),
     msl: fc.integer({ min: 0, max: 1000 }),
     rto: fc.record({
       rtoMin: fc.integer({ min: 50, max: 300 }),

@@ -475,7 +475,7 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
       plen = 0;
       if (dst !== 0) flags |= ACK;
     } else if (mode === 'below') seq = seqAdd(R, -(Math.max(1, plen + (flags & (SYN | FIN) ? 1 : 0)) + inj.seqOff));
-    else if (mode === 'above') seq = seqAdd(R, sc.conn.rcvBuf + 1 + inj.seqOff);
+    else if (mode === 'above') seq = seqAdd(R, Math.max(sc.conn.rcvBuf, sc.conn.maxRcvBuf) + 1 + inj.seqOff); // beyond any window offered
     else if (mode === 'exact') seq = R;
     else seq = x;
     const pc = P.conn;
