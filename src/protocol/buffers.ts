@@ -9,15 +9,10 @@ const NONE: readonly number[] = [];
 
 /** A FIFO of byte chunks with random access by offset from its head. */
 export class ByteQueue {
-  private chunks: Uint8Array[] = [];
-  private head = 0; // index of the first live chunk
-  private headOff = 0; // bytes already consumed from chunks[head]
+  protected chunks: Uint8Array[] = [];
+  protected head = 0; // index of the first live chunk
+  protected headOff = 0; // bytes already consumed from chunks[head]
   length = 0;
-  /** Bytes consumed since the start: the stream position of offset 0. */
-  private base = 0;
-  /** Where the last slice was found (chunk index and its first byte's stream position): sends read forward. */
-  private curIdx = -1;
-  private curPos = 0;
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
@@ -28,21 +23,17 @@ export class ByteQueue {
   /** Bytes [offset, offset+len) as one view; copies only when they span chunks. */
   slice(offset: number, len: number): Uint8Array {
     if (len <= 0 || offset >= this.length) return EMPTY;
-    len = Math.min(len, this.length - offset);
-    const pos = this.base + offset;
-    let i = this.curIdx;
-    let at = this.curPos;
-    if (i < this.head || pos < at) {
-      i = this.head;
-      at = this.base - this.headOff;
-    }
-    for (let n = this.chunks[i]!.length; pos >= at + n; n = this.chunks[i]!.length) {
+    return this.sliceFrom(this.head, -this.headOff, offset, Math.min(len, this.length - offset));
+  }
+
+  /** `slice` starting the search at chunk `i`, whose first byte is at offset `at` (≤ `offset`). */
+  protected sliceFrom(i: number, at: number, offset: number, len: number): Uint8Array {
+    for (let n = this.chunks[i]!.length; offset >= at + n; n = this.chunks[i]!.length) {
       at += n;
       i++;
     }
-    this.curIdx = i;
-    this.curPos = at;
-    let off = pos - at;
+    this.found(i, at);
+    let off = offset - at;
     const first = this.chunks[i]!;
     if (off + len <= first.length) return first.subarray(off, off + len);
     const out = new Uint8Array(len);
@@ -57,11 +48,13 @@ export class ByteQueue {
     return out;
   }
 
+  /** Hook: a slice began in chunk `i`, whose first byte is at offset `at`. */
+  protected found(_i: number, _at: number): void {}
+
   /** Drop `n` bytes from the head. */
   consume(n: number): void {
     n = Math.min(n, this.length);
     this.length -= n;
-    this.base += n;
     while (n > 0) {
       const c = this.chunks[this.head]!;
       const left = c.length - this.headOff;
@@ -76,10 +69,13 @@ export class ByteQueue {
     }
     if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
-      this.curIdx -= this.head;
+      this.compacted(this.head);
       this.head = 0;
     }
   }
+
+  /** Hook: chunk indices moved down by `shift`. */
+  protected compacted(_shift: number): void {}
 
   /** Remove and return the first chunk (or part of it, at most `max` bytes). */
   shift(max = Infinity): Uint8Array | null {
@@ -89,6 +85,38 @@ export class ByteQueue {
     const out = c.subarray(this.headOff, this.headOff + n);
     this.consume(n);
     return out;
+  }
+}
+
+/**
+ * The send buffer: a ByteQueue that remembers where the last slice was found, since sends read
+ * forward through it (a walk from the head per segment costs the number of chunks). Apart so the
+ * receive side's queue, which only shifts, carries no cursor.
+ */
+export class SendQueue extends ByteQueue {
+  private curIdx = -1;
+  /** Offset of chunks[curIdx]'s first byte (moves down as the head is consumed). */
+  private curAt = 0;
+
+  override slice(offset: number, len: number): Uint8Array {
+    if (len <= 0 || offset >= this.length) return EMPTY;
+    len = Math.min(len, this.length - offset);
+    if (this.curIdx < this.head || offset < this.curAt) return this.sliceFrom(this.head, -this.headOff, offset, len);
+    return this.sliceFrom(this.curIdx, this.curAt, offset, len);
+  }
+
+  protected override found(i: number, at: number): void {
+    this.curIdx = i;
+    this.curAt = at;
+  }
+
+  override consume(n: number): void {
+    this.curAt -= Math.min(n, this.length);
+    super.consume(n);
+  }
+
+  protected override compacted(shift: number): void {
+    this.curIdx -= shift;
   }
 }
 

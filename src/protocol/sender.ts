@@ -8,7 +8,7 @@
 
 import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, type Segment } from '../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
-import { ByteQueue } from './buffers.js';
+import { SendQueue } from './buffers.js';
 import type { CongestionController } from './congestion.js';
 import type { ConnectionHooks } from './connection.js';
 import type { ConnectionOptions, ConnectionStats } from './options.js';
@@ -48,6 +48,18 @@ export interface SenderHost {
   sendSegment(p: OutSegment, now: number): void;
 }
 
+/** Window use per round (RFC 7661 §4.3, as Linux's tcp_is_cwnd_limited). */
+interface WindowUse {
+  /** The round ends when this is acknowledged. */
+  roundEnd: number;
+  /** The most in flight in this round and the last. */
+  maxPipe: number;
+  lastMaxPipe: number;
+  /** The window filled with data waiting, in this round and the last. */
+  full: boolean;
+  lastFull: boolean;
+}
+
 export class Sender implements ProbeListener {
   // RFC 9293 §3.3.1 send sequence variables.
   sndUna: number;
@@ -69,7 +81,7 @@ export class Sender implements ProbeListener {
   private pmtu: PmtuSearch | undefined;
   private blackHoleRtos = 0;
 
-  private readonly sendQ = new ByteQueue();
+  private readonly sendQ = new SendQueue();
   /** Sequence number of the first byte in sendQ. */
   private sendBase: number;
   finQueued = false;
@@ -110,13 +122,8 @@ export class Sender implements ProbeListener {
   /** FlightSize before the ACK being processed, or -1 outside ACK processing. */
   private ackPriorFlight = -1;
   private pacer: Pacer | undefined;
-  // Window use per round (RFC 7661 §4.3, as Linux's tcp_is_cwnd_limited): the most in flight,
-  // and whether the window filled with data waiting, in this round and the last.
-  private roundEnd = 0;
-  private roundMaxPipe = 0;
-  private lastRoundMaxPipe = 0;
-  private roundCwndFull = false;
-  private lastRoundCwndFull = false;
+  /** Window use per round (RFC 7661): made when data is first in flight, as most connections idle. */
+  private use: WindowUse | null = null;
 
   constructor(
     private readonly host: SenderHost,
@@ -410,16 +417,18 @@ export class Sender implements ProbeListener {
    * with data waiting. A new round starts when `ack` passes the end of the last.
    */
   private cwndLimited(ack: number): boolean {
-    if (seqGe(ack, this.roundEnd)) {
-      this.lastRoundMaxPipe = this.roundMaxPipe;
-      this.lastRoundCwndFull = this.roundCwndFull;
-      this.roundMaxPipe = this.sb.pipe;
-      this.roundCwndFull = false;
-      this.roundEnd = this.sndNxt;
+    const u = this.use;
+    if (u === null) return false; // no data was ever in flight
+    if (seqGe(ack, u.roundEnd)) {
+      u.lastMaxPipe = u.maxPipe;
+      u.lastFull = u.full;
+      u.maxPipe = this.sb.pipe;
+      u.full = false;
+      u.roundEnd = this.sndNxt;
     }
     const cwnd = this.cc.cwnd;
-    if (cwnd < this.cc.ssthresh) return cwnd < 2 * Math.max(this.roundMaxPipe, this.lastRoundMaxPipe);
-    return this.roundCwndFull || this.lastRoundCwndFull;
+    if (cwnd < this.cc.ssthresh) return cwnd < 2 * Math.max(u.maxPipe, u.lastMaxPipe);
+    return u.full || u.lastFull;
   }
 
   /** RFC 8985 §6.2 and RFC 6675 §5: mark what is lost, re-arm the reordering timer, start recovery. */
@@ -511,8 +520,11 @@ export class Sender implements ProbeListener {
       if (withFin) break;
     }
     const unsent = this.sendQ.length - seqDiff(this.sndNxt, this.sendBase);
-    if (sb.pipe > this.roundMaxPipe) this.roundMaxPipe = sb.pipe;
-    if ((unsent > 0 || sb.lostCount > 0) && sb.pipe + this.mss > cwnd) this.roundCwndFull = true;
+    if (sb.pipe > 0) {
+      const u = (this.use ??= { roundEnd: this.sndNxt, maxPipe: 0, lastMaxPipe: 0, full: false, lastFull: false });
+      if (sb.pipe > u.maxPipe) u.maxPipe = sb.pipe;
+      if ((unsent > 0 || sb.lostCount > 0) && sb.pipe + this.mss > cwnd) u.full = true;
+    }
     // Nothing more to send and room in the window: rate samples from here on understate the path.
     if (unsent <= 0 && sb.lostCount === 0 && sb.pipe < this.cc.cwnd) sb.rate.markAppLimited(sb.pipe);
     // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).

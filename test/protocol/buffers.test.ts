@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteQueue, Reassembly } from '../../src/protocol/buffers.js';
+import { ByteQueue, Reassembly, SendQueue } from '../../src/protocol/buffers.js';
 import { seqAdd, seqDiff } from '../../src/wire/seq.js';
 
 const bytes = (...v: number[]) => new Uint8Array(v);
@@ -43,8 +43,8 @@ describe('ByteQueue', () => {
       fc.record({ k: fc.constant('slice' as const), o: fc.nat(40), n: fc.nat(40) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-        const q = new ByteQueue();
+      fc.property(fc.array(op, { maxLength: 200 }), fc.boolean(), (ops, send) => {
+        const q = send ? new SendQueue() : new ByteQueue(); // the send buffer's cursor must not change a result
         let model: number[] = [];
         for (const o of ops) {
           if (o.k === 'push') {
@@ -72,9 +72,9 @@ describe('ByteQueue', () => {
   });
 });
 
-describe('ByteQueue reading forward (a send loop)', () => {
+describe('SendQueue reading forward (a send loop)', () => {
   it('slices stay right while consumed chunks are compacted away under the read position', () => {
-    const q = new ByteQueue();
+    const q = new SendQueue();
     const model: number[] = [];
     for (let c = 0; c < 300; c++) {
       const d = Uint8Array.from({ length: 7 + (c % 5) }, (_, i) => (c * 31 + i) & 0xff);
