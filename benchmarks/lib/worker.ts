@@ -179,6 +179,14 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
     cpu0 = cpuMs();
     void c.open().then((s) => {
       stopSource = () => s.destroy();
+      // RD_BENCH_STATS=file (diagnostics, README): the sending socket's getStats() as JSON lines every 50 ms.
+      const statsFile = process.env.RD_BENCH_STATS;
+      const getStats = (s as { getStats?: () => unknown }).getStats;
+      if (statsFile && getStats) {
+        const iv = setInterval(() => writeFileSync(statsFile, `${JSON.stringify(getStats.call(s))}\n`, { flag: 'a' }), 50);
+        iv.unref();
+        s.on('close', () => clearInterval(iv));
+      }
       s.on('data', () => {});
       s.on('error', () => {});
       writeAll(s, total, (n) => { written = n; });
