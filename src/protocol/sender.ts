@@ -170,7 +170,6 @@ export class Sender implements ProbeListener {
 
   // ---------------------------------------------------------------- send buffer
 
-  /** Queue what fits of `data`; -1 (and 'writable' later) when the buffer is full. */
   /**
    * The send buffer now: `sndBuf`, or twice the window in use if larger (up to `maxSndBuf`), so a
    * path whose bandwidth-delay product exceeds `sndBuf` is not held to `sndBuf` per RTT.
@@ -181,6 +180,7 @@ export class Sender implements ProbeListener {
     return Math.max(o.sndBuf, Math.min(o.maxSndBuf, Math.floor(2 * Math.min(this.cc.cwnd, this.sndWnd)))); // whole bytes: cwnd is fractional
   }
 
+  /** Queue what fits of `data`; -1 (and 'writable' later) when the buffer is full. */
   write(data: Uint8Array): number {
     const room = this.sndBufLimit - this.sendQ.length;
     if (room <= 0) {
