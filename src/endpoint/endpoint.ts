@@ -3,7 +3,6 @@
 // TIME_WAIT as compact records, and answers segments for no connection with RST.
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
-import { LRUCache } from 'lru-cache';
 import { ACK, RST, SYN, decode, encode, encodedSize, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
@@ -12,6 +11,7 @@ import { DEFAULT_OPTIONS } from '../protocol/options.js';
 import { IsnGenerator } from '../protocol/isn.js';
 import { State } from '../protocol/state.js';
 import { timeWaitInput, type TimeWaitRecord } from '../protocol/timewait.js';
+import { GrowingLru } from '../util/growing-lru.js';
 import { MinHeap } from '../util/heap.js';
 import { addressKey, sameAddress, type Address, type Env, type Transport } from './types.js';
 import { SynCookies, type CookieIds } from './cookies.js';
@@ -111,7 +111,7 @@ export class Endpoint {
   /** Active opens still in SYN_SENT (for simultaneous open). */
   private readonly synSent = new Set<number>();
   private halfOpen = 0;
-  private readonly timeWait: LRUCache<number, TimeWaitEntry>;
+  private readonly timeWait: GrowingLru<number, TimeWaitEntry>;
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   // Queues as arrays with head and tail indices: drained slots are reused in place, never
   // trimmed (setting an array's length to 0 on every drain is a runtime call, per datagram here).
@@ -142,7 +142,7 @@ export class Endpoint {
       maxTimeWait: opts.maxTimeWait ?? 16_384,
       coalesceAcks: opts.coalesceAcks ?? false,
     };
-    this.timeWait = new LRUCache<number, TimeWaitEntry>({ max: this.opts.maxTimeWait });
+    this.timeWait = new GrowingLru<number, TimeWaitEntry>(this.opts.maxTimeWait);
     this.isn = new IsnGenerator(env);
     this.cookies = new SynCookies(this.isn);
     this.paths = new PathValidator(env, this.stats, (seg, to) => this.send(seg, to));

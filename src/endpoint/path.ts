@@ -7,7 +7,7 @@
 // A fresh segment from the current address cancels a pending validation: the
 // peer is alive where it was (the old-path probing of RFC 9000 §9.3.3).
 
-import { LRUCache } from 'lru-cache';
+import { GrowingLru } from '../util/growing-lru.js';
 import type { Connection } from '../protocol/connection.js';
 import { ACK, PATH_DATA_SIZE, RST, SYN, encodedSize, type Segment } from '../wire/segment.js';
 import { addressKey, type Address, type Env } from './types.js';
@@ -39,7 +39,7 @@ interface Pending {
 
 export class PathValidator {
   /** One pending validation per connection, and at most `max` in all. */
-  private readonly pending: LRUCache<number, Pending>;
+  private readonly pending: GrowingLru<number, Pending>;
 
   constructor(
     private readonly env: Env,
@@ -47,7 +47,7 @@ export class PathValidator {
     private readonly send: (seg: Segment, to: Address) => void,
     max = 1024,
   ) {
-    this.pending = new LRUCache<number, Pending>({ max });
+    this.pending = new GrowingLru<number, Pending>(max);
   }
 
   get size(): number {

@@ -21,6 +21,16 @@ describe('resource bounds', () => {
     expect(r.bytesPerPair).toBeLessThanOrEqual(8 * 1024);
   });
 
+  it('a fresh endpoint holds at most 16 KiB of heap: bounded tables (TIME_WAIT, path validation) grow as they fill', () => {
+    // A socket-per-connection client makes an endpoint per connect; lru-cache preallocated 16 384
+    // TIME_WAIT slots (~300 KB and ~1.4 ms) in each.
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', fixture('endpoints.ts'), '500'], { encoding: 'utf8' });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { endpoints: number; bytesPerEndpoint: number };
+    expect(r.endpoints).toBe(500);
+    expect(r.bytesPerEndpoint).toBeGreaterThan(500); // it measured something
+    expect(r.bytesPerEndpoint).toBeLessThanOrEqual(16 * 1024);
+  });
+
   it('the connection table stops at maxConnections, however many SYNs arrive', () => {
     const ep = new Endpoint(prngEnv(new Prng(1)), { backlog: 100_000, maxConnections: 300 });
     ep.listen();
