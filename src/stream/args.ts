@@ -163,3 +163,44 @@ export function dnsFamily(family: unknown): number | undefined {
 export function rejectPath(options: Record<string, unknown>): void {
   if (options.path != null) throw invalidArgValue('options.path', options.path, 'is not supported (reliable-dgram runs over UDP only)');
 }
+
+/** Integer settings of `connection` and their ranges (a value out of range is an app error, not a network one). */
+const CONNECTION_INTS: Record<string, [number, number]> = {
+  mss: [64, 65_000],
+  maxMss: [64, 65_000],
+  sndBuf: [1, 2 ** 31],
+  rcvBuf: [1, 2 ** 31],
+  maxSndBuf: [0, 2 ** 31],
+  maxRcvBuf: [0, 2 ** 31],
+  msl: [0, 2 ** 31],
+  synRetries: [0, 255],
+  maxRetries: [0, 255],
+  delayedAck: [0, 500], // RFC 9293 §3.8.6.3: under 0.5 s
+  challengeAckLimit: [0, 2 ** 31],
+  keepAliveIdle: [0, 2 ** 31],
+  keepAliveInterval: [1, 2 ** 31],
+  keepAliveProbes: [0, 255],
+  userTimeout: [0, 2 ** 31],
+};
+const CONNECTION_BOOLS = ['noDelay', 'sack', 'tlp', 'pacing', 'keepAlive'];
+const RTO_NUMBERS = ['rtoMin', 'rtoMax', 'rtoInitial', 'granularity'];
+
+/** `connection` settings as node validates its own options: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE, naming the field. */
+export function validateConnectionOptions(value: unknown, name = 'options.connection'): void {
+  if (value === undefined) return;
+  validateObject(value, name);
+  const o = value as Record<string, unknown>;
+  for (const [k, [min, max]] of Object.entries(CONNECTION_INTS)) {
+    const v = o[k];
+    if (v === undefined) continue;
+    validateNumber(v, `${name}.${k}`, min, max);
+    if (!Number.isInteger(v)) throw outOfRange(`${name}.${k}`, 'an integer', v);
+  }
+  for (const k of CONNECTION_BOOLS) if (o[k] !== undefined) validateBoolean(o[k], `${name}.${k}`);
+  if (o.congestion !== undefined) validateFunction(o.congestion, `${name}.congestion`);
+  if (o.rto !== undefined) {
+    validateObject(o.rto, `${name}.rto`);
+    const r = o.rto as Record<string, unknown>;
+    for (const k of RTO_NUMBERS) if (r[k] !== undefined) validateNumber(r[k], `${name}.rto.${k}`, 0, 2 ** 31);
+  }
+}

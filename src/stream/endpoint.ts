@@ -14,7 +14,7 @@ import { UdpTransport } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
-import { familyOf } from './args.js';
+import { familyOf, validateConnectionOptions } from './args.js';
 
 export interface LocalEndpointOptions extends EndpointOptions {
   /** Close by itself once no socket, server or connection uses it (default false). */
@@ -336,6 +336,7 @@ export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
 export function createEndpoint(opts: CreateEndpointOptions & { transport: Transport }): LocalEndpoint;
 export function createEndpoint(opts?: CreateEndpointOptions): Promise<LocalEndpoint>;
 export function createEndpoint(opts: CreateEndpointOptions = {}): LocalEndpoint | Promise<LocalEndpoint> {
+  validateConnectionOptions(opts.connection);
   if (opts.transport) return new LocalEndpoint(opts.transport, opts);
   return bindEndpoint(opts);
 }

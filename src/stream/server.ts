@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from '../protocol/connection.js';
 import type { Address } from '../endpoint/types.js';
 import {
-  normalizeArgs, validateAbortSignal, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
+  normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
 } from './args.js';
 import { bindEndpoint, LocalEndpoint, type Acceptor } from './endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
@@ -80,6 +80,7 @@ export class Server extends EventEmitter {
       if (o.keepAliveInitialDelay < 0) o.keepAliveInitialDelay = 0;
     }
     if (o.highWaterMark !== undefined) validateNumber(o.highWaterMark, 'options.highWaterMark');
+    validateConnectionOptions(o.connection);
     this.opts = o;
     this.allowHalfOpen = o.allowHalfOpen || false;
     this.pauseOnConnect = !!o.pauseOnConnect;

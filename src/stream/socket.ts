@@ -12,7 +12,7 @@ import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
 import {
-  dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateFunction, validateNumber, validatePort,
+  dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
   type ConnectOptions, type SocketOptions,
 } from './args.js';
 import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
@@ -79,6 +79,7 @@ export class Socket extends Duplex {
       throw invalidArgValue(`options.${k}`, o[k], 'is not supported');
     }
     if (o.keepAliveInitialDelay !== undefined) validateNumber(o.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    validateConnectionOptions(o.connection);
     super({
       allowHalfOpen: Boolean(o.allowHalfOpen),
       emitClose: false, // 'close' comes from _destroy, with hadError, as net does

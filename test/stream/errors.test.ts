@@ -66,6 +66,34 @@ describe('argument errors match node:net', () => {
     }
   });
 
+  test('connection settings are validated where they enter (connect, createServer, createEndpoint), naming the field', () => {
+    const cases: Array<[unknown, string, string]> = [
+      ['x', 'ERR_INVALID_ARG_TYPE', 'options.connection'],
+      [{ sndBuf: '1MB' }, 'ERR_INVALID_ARG_TYPE', 'options.connection.sndBuf'],
+      [{ rcvBuf: 0 }, 'ERR_OUT_OF_RANGE', 'options.connection.rcvBuf'],
+      [{ mss: 1200.5 }, 'ERR_OUT_OF_RANGE', 'options.connection.mss'],
+      [{ mss: 20 }, 'ERR_OUT_OF_RANGE', 'options.connection.mss'],
+      [{ delayedAck: 600 }, 'ERR_OUT_OF_RANGE', 'options.connection.delayedAck'],
+      [{ maxRcvBuf: Number.NaN }, 'ERR_OUT_OF_RANGE', 'options.connection.maxRcvBuf'],
+      [{ sack: 'yes' }, 'ERR_INVALID_ARG_TYPE', 'options.connection.sack'],
+      [{ congestion: 'bbr' }, 'ERR_INVALID_ARG_TYPE', 'options.connection.congestion'],
+      [{ rto: { rtoMin: -1 } }, 'ERR_OUT_OF_RANGE', 'options.connection.rto.rtoMin'],
+    ];
+    for (const [connection, code, field] of cases) {
+      for (const make of [
+        () => connect({ port: 80, host: HOST, connection } as never),
+        () => createServer({ connection } as never),
+        () => createEndpoint({ connection } as never),
+      ]) {
+        const e = thrown(make);
+        expect(e?.code, JSON.stringify(connection)).toBe(code);
+        expect(String(e?.message)).toContain(`"${field}"`);
+      }
+    }
+    // Valid settings pass.
+    expect(thrown(() => createServer({ connection: { sndBuf: 65_536, maxSndBuf: 65_536, sack: false, rto: { rtoMin: 100 } } }))).toBeUndefined();
+  });
+
   test('IPC paths are rejected: there are no pipes over UDP', () => {
     expect(thrown(() => connect('/tmp/some.sock'))?.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(thrown(() => createServer().listen('/tmp/some.sock'))?.code).toBe('ERR_INVALID_ARG_VALUE');
