@@ -91,7 +91,8 @@ describe('argument errors match node:net', () => {
       }
     }
     // Valid settings pass.
-    expect(thrown(() => createServer({ connection: { sndBuf: 65_536, maxSndBuf: 65_536, sack: false, rto: { rtoMin: 100 } } }))).toBeUndefined();
+    const rto = { rtoMin: 100, rtoMax: 60_000, rtoInitial: 1000, granularity: 1 };
+    expect(thrown(() => createServer({ connection: { sndBuf: 65_536, maxSndBuf: 65_536, sack: false, rto } }))).toBeUndefined();
   });
 
   test('IPC paths are rejected: there are no pipes over UDP', () => {
