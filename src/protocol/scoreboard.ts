@@ -112,11 +112,13 @@ export class Scoreboard {
   /** RFC 2018: mark SACKed entries; they leave the pipe. Blocks outside (una, nxt] are ignored. Returns the bytes newly SACKed. */
   onSack(blocks: readonly SackBlock[], una: number, nxt: number, now: number): number {
     let fresh = 0;
+    const q = this.q;
     for (const b of blocks) {
       if (!seqLt(b.start, b.end) || seqLe(b.start, una) || seqGt(b.end, nxt)) continue;
-      for (const e of this.q) {
+      for (let i = this.firstAtOrAfter(b.start); i < q.length; i++) {
+        const e = q[i]!;
         if (seqGe(e.seq, b.end)) break;
-        if (e.sacked || seqLt(e.seq, b.start) || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
+        if (e.sacked || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
         fresh += e.len;
         this.sackedCount++;
@@ -129,6 +131,22 @@ export class Scoreboard {
       }
     }
     return fresh;
+  }
+
+  /** Index of the first entry starting at or after `seq` (the queue is in sequence order): a binary search, not a walk per SACK block. */
+  private firstAtOrAfter(seq: number): number {
+    const q = this.q;
+    if (q.length === 0) return 0;
+    const base = q[0]!.seq;
+    const target = seqDiff(seq, base);
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqDiff(q[mid]!.seq, base) < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**

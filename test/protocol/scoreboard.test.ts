@@ -1,5 +1,6 @@
 // Loss inference on the send-side scoreboard: RACK ordering by transmission,
 // and where DupThresh defers to RACK (RFC 8985 §6.2, RFC 6675 §5).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
 import { Rack } from '../../src/protocol/rack.js';
@@ -90,5 +91,36 @@ describe('RACK reordering window (RFC 8985 §6.2 step 4)', () => {
     for (let i = 0; i < 100; i++) r.onSpurious();
     expect(r.reoWnd(0.25, 6)).toBe(6);
     expect(r.reoWnd(Infinity, 6)).toBe(0); // no RTT sample yet: no window
+  });
+});
+
+describe('SACK marking', () => {
+  it('property: an entry is SACKed exactly when one valid block covers it whole (blocks found by binary search)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }), // first sequence number: wraps often
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.tuple(fc.integer({ min: -50, max: 9000 }), fc.integer({ min: 0, max: 2000 })), { maxLength: 16 }),
+        (iss, lens, raw) => {
+          const sb = board();
+          let seq = iss;
+          const ents: Array<{ seq: number; end: number }> = [];
+          for (const len of lens) {
+            sb.onSent(seq, len, ACK, 0, false);
+            ents.push({ seq, end: (seq + len) >>> 0 });
+            seq = (seq + len) >>> 0;
+          }
+          const una = iss;
+          const nxt = seq;
+          const blocks = raw.map(([off, n]) => ({ start: (iss + off) >>> 0, end: (iss + off + n) >>> 0 }));
+          sb.onSack(blocks, una, nxt, 1);
+          const d = (x: number) => (x - iss) >>> 0; // offset from una, for comparisons in a window < 2^31
+          const valid = blocks.filter((b) => d(b.start) < d(b.end) && d(b.start) > 0 && d(b.end) <= d(nxt));
+          const want = ents.map((e) => valid.some((b) => d(b.start) <= d(e.seq) && d(e.end) <= d(b.end)));
+          expect(sb.entries.map((e) => e.sacked)).toEqual(want);
+        },
+      ),
+      { seed: 4242, numRuns: 300 },
+    );
   });
 });
