@@ -145,6 +145,12 @@ export class Reassembly {
   private reported: readonly number[] = NONE;
   /** Start of the block the last segment belongs to: appending finds its block without a walk. */
   private tailStart = 0;
+  /**
+   * The held runs as SACK blocks, in sequence order, or null when they must be rebuilt. Kept up to
+   * date by appends (the usual case) and by `take`; an insert below the top rebuilds them on the
+   * next report. A report then costs O(blocks), not O(segments held).
+   */
+  private blocks: SackBlock[] | null = null;
 
   get empty(): boolean {
     return this.segs.length === 0;
@@ -160,9 +166,16 @@ export class Reassembly {
       const end = seqAdd(seq, data.length);
       segs.push({ start: seq, end, data });
       this.bytes += data.length;
+      const blocks = this.blocks;
+      if (blocks !== null) {
+        const lb = blocks[blocks.length - 1];
+        if (lb !== undefined && lb.end === seq) lb.end = end;
+        else blocks.push({ start: seq, end });
+      }
       this.touch(seq, this.tailStart, end);
     } else {
       this.insert(seq, data);
+      this.blocks = null;
       this.tailStart = this.blockStart(this.segs.length - 1);
       let i = this.segs.length - 1;
       while (i > 0 && seqGt(this.segs[i]!.start, seq)) i--;
@@ -234,9 +247,11 @@ export class Reassembly {
   take(rcvNxt: number): Uint8Array[] {
     const got: Uint8Array[] = [];
     let nxt = rcvNxt;
+    let removed = false;
     while (this.segs.length > 0) {
       const s = this.segs[0]!;
       if (seqGt(s.start, nxt)) break;
+      removed = true;
       this.segs.shift();
       this.bytes -= s.data.length;
       if (seqGt(s.end, nxt)) {
@@ -245,7 +260,14 @@ export class Reassembly {
         nxt = s.end;
       }
     }
-    if (got.length > 0 && this.recent) this.recent = this.recent.filter((x) => seqGe(x, nxt));
+    if (removed && this.recent) this.recent = this.recent.filter((x) => seqGe(x, nxt));
+    // What went was whole blocks from the bottom (blocks are maximal runs): drop them from the cache.
+    const blocks = this.blocks;
+    if (removed && blocks !== null) {
+      let k = 0;
+      while (k < blocks.length && seqLe(blocks[k]!.start, nxt)) k++;
+      if (k > 0) blocks.splice(0, k);
+    }
     return got;
   }
 
@@ -254,17 +276,12 @@ export class Reassembly {
    * changed, then the rest in sequence order (RFC 2018 §4).
    */
   sackBlocks(max: number): SackBlock[] {
-    const all: SackBlock[] = [];
-    for (const s of this.segs) {
-      const last = all[all.length - 1];
-      if (last && last.end === s.start) last.end = s.end;
-      else all.push({ start: s.start, end: s.end });
-    }
+    const all = (this.blocks ??= this.buildBlocks());
     const out: SackBlock[] = [];
     const recent = this.recent ?? NONE;
     for (const r of recent) {
       if (out.length >= max) break;
-      const b = all.find((x) => seqLe(x.start, r) && seqLt(r, x.end));
+      const b = blockContaining(all, r);
       if (b && !out.includes(b)) out.push(b);
     }
     for (const b of all) {
@@ -274,6 +291,35 @@ export class Reassembly {
     this.reported = out.map((b) => b.start);
     this.unreported = 0;
     for (const r of recent) if (!out.some((b) => seqLe(b.start, r) && seqLt(r, b.end))) this.unreported++;
-    return out;
+    // Copies: the cached blocks change as data arrives, and a segment may be kept (a trace).
+    return out.map((b) => ({ start: b.start, end: b.end }));
   }
+
+  private buildBlocks(): SackBlock[] {
+    const all: SackBlock[] = [];
+    for (const s of this.segs) {
+      const last = all[all.length - 1];
+      if (last && last.end === s.start) last.end = s.end;
+      else all.push({ start: s.start, end: s.end });
+    }
+    return all;
+  }
+}
+
+/** The block of `blocks` (sorted, disjoint) holding `seq`, by binary search. */
+function blockContaining(blocks: readonly SackBlock[], seq: number): SackBlock | undefined {
+  const first = blocks[0];
+  if (first === undefined) return undefined;
+  const base = first.start;
+  const target = seqDiff(seq, base);
+  if (target < 0) return undefined;
+  let lo = 0;
+  let hi = blocks.length; // find the last block starting at or below seq
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (seqDiff(blocks[mid]!.start, base) <= target) lo = mid;
+    else hi = mid;
+  }
+  const b = blocks[lo]!;
+  return seqLt(seq, b.end) ? b : undefined;
 }

@@ -239,3 +239,52 @@ describe('Reassembly', () => {
     );
   });
 });
+
+describe('Reassembly SACK blocks (kept up to date, not rebuilt per report)', () => {
+  it('property: every report lists maximal held runs, as many as fit, the latest change first', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('add' as const), off: fc.integer({ min: 1, max: 400 }), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ k: fc.constant('append' as const), gap: fc.integer({ min: 0, max: 3 }), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ k: fc.constant('take' as const), adv: fc.integer({ min: 0, max: 60 }) }),
+      fc.record({ k: fc.constant('report' as const), max: fc.integer({ min: 1, max: 16 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(op, { maxLength: 120 }), (base, ops) => {
+        const r = new Reassembly();
+        const held = new Set<number>(); // offsets from base held out of order
+        let nxt = 0; // RCV.NXT, as an offset
+        let top = 0;
+        let latest = -1;
+        const seq = (off: number) => (base + off) >>> 0;
+        for (const o of ops) {
+          if (o.k === 'add' || o.k === 'append') {
+            const at = o.k === 'add' ? nxt + o.off : Math.max(top, nxt + 1) + o.gap;
+            r.add(seq(at), new Uint8Array(o.n));
+            for (let i = 0; i < o.n; i++) held.add(at + i);
+            top = Math.max(top, at + o.n);
+            latest = at;
+          } else if (o.k === 'take') {
+            // RCV.NXT moves (in-order data arrived), then whatever joins it is taken.
+            nxt += o.adv;
+            for (const x of [...held]) if (x < nxt) held.delete(x);
+            r.take(seq(nxt));
+            while (held.has(nxt)) held.delete(nxt++);
+          } else {
+            const runs: Array<[number, number]> = [];
+            for (const x of [...held].sort((a, b) => a - b)) {
+              const last = runs[runs.length - 1];
+              if (last && last[1] === x) last[1] = x + 1;
+              else runs.push([x, x + 1]);
+            }
+            const got = r.sackBlocks(o.max).map((b) => [(b.start - base) >>> 0, (b.end - base) >>> 0] as [number, number]);
+            expect(got.length).toBe(Math.min(o.max, runs.length));
+            for (const b of got) expect(runs).toContainEqual(b);
+            expect(new Set(got.map((b) => b[0])).size).toBe(got.length);
+            if (latest >= 0 && held.has(latest)) expect(got[0]![0] <= latest && latest < got[0]![1]).toBe(true);
+          }
+        }
+      }),
+      { seed: 4243, numRuns: 400 },
+    );
+  });
+});
