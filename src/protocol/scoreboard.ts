@@ -56,6 +56,8 @@ export class Scoreboard {
   private txCount = 0;
   /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
   reorderAt = Infinity;
+  /** SACK blocks already applied: start → end. A block reported again is skipped, a grown one resumes where it ended. */
+  private sackSeen: Map<number, number> | null = null;
 
   constructor(
     private readonly rtt: RttEstimator,
@@ -113,9 +115,17 @@ export class Scoreboard {
   onSack(blocks: readonly SackBlock[], una: number, nxt: number, now: number): number {
     let fresh = 0;
     const q = this.q;
+    const seen = (this.sackSeen ??= new Map());
+    if (seen.size > 4 * 16) seen.clear(); // old blocks (cumulatively ACKed since) go now and then
     for (const b of blocks) {
       if (!seqLt(b.start, b.end) || seqLe(b.start, una) || seqGt(b.end, nxt)) continue;
-      for (let i = this.firstAtOrAfter(b.start); i < q.length; i++) {
+      const done = seen.get(b.start);
+      if (done !== undefined && seqGe(done, b.end)) continue; // every entry inside is SACKed already
+      seen.set(b.start, b.end);
+      // From the entry holding the old end (one that straddled it may fit the grown block).
+      const first = this.firstAtOrAfter(b.start);
+      const from = done === undefined ? first : Math.max(first, this.firstAtOrAfter(done) - 1);
+      for (let i = from; i < q.length; i++) {
         const e = q[i]!;
         if (seqGe(e.seq, b.end)) break;
         if (e.sacked || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
@@ -217,6 +227,7 @@ export class Scoreboard {
 
   /** RFC 6298 §5.4: after a timeout everything is presumed lost; SACK marks are forgotten, the receiver may renege (RFC 2018 §8). */
   onTimeout(): void {
+    this.sackSeen?.clear(); // SACK marks are forgotten: a block reported again applies again
     for (const e of this.q) {
       e.sacked = false;
       this.markLost(e);
@@ -257,6 +268,7 @@ export class Scoreboard {
   splitOversized(e: TxEntry, mss: number): void {
     const dataLen = e.len - (e.flags & FIN ? 1 : 0) - (e.flags & SYN ? 1 : 0);
     if (dataLen <= mss || e.flags & SYN) return;
+    this.sackSeen?.clear(); // entries changed under the applied SACK blocks
     const i = this.q.indexOf(e);
     const rest: TxEntry = { ...e, seq: seqAdd(e.seq, mss), len: e.len - mss, probe: false };
     e.len = mss;

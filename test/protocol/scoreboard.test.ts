@@ -124,3 +124,52 @@ describe('SACK marking', () => {
     );
   });
 });
+
+describe('SACK marking across ACKs', () => {
+  it('property: blocks reported again, grown, or after a timeout mark exactly what a fresh walk would', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 40 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ k: fc.constant('sack' as const), blocks: fc.array(fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 1, max: 1500 })), { maxLength: 6 }) }),
+            fc.record({ k: fc.constant('grow' as const), by: fc.integer({ min: 1, max: 900 }) }),
+            fc.record({ k: fc.constant('timeout' as const) }),
+          ),
+          { maxLength: 12 },
+        ),
+        (iss, lens, steps) => {
+          const sb = board();
+          let seq = iss;
+          const ents: Array<{ seq: number; end: number }> = [];
+          for (const len of lens) {
+            sb.onSent(seq, len, ACK, 0, false);
+            ents.push({ seq, end: (seq + len) >>> 0 });
+            seq = (seq + len) >>> 0;
+          }
+          const nxt = seq;
+          const d = (x: number) => (x - iss) >>> 0;
+          let model = ents.map(() => false);
+          let last: Array<{ start: number; end: number }> = [];
+          const apply = (blocks: Array<{ start: number; end: number }>) => {
+            sb.onSack(blocks, iss, nxt, 1);
+            const valid = blocks.filter((b) => d(b.start) < d(b.end) && d(b.start) > 0 && d(b.end) <= d(nxt));
+            model = model.map((m, i) => m || valid.some((b) => d(b.start) <= d(ents[i]!.seq) && d(ents[i]!.end) <= d(b.end)));
+            last = blocks;
+          };
+          for (const st of steps) {
+            if (st.k === 'sack') apply(st.blocks.map(([off, n]) => ({ start: (iss + off) >>> 0, end: (iss + off + n) >>> 0 })));
+            else if (st.k === 'grow') apply(last.map((b) => ({ start: b.start, end: (b.end + st.by) >>> 0 })));
+            else {
+              sb.onTimeout();
+              model = model.map(() => false);
+            }
+            expect(sb.entries.map((e) => e.sacked)).toEqual(model);
+          }
+        },
+      ),
+      { seed: 4244, numRuns: 300 },
+    );
+  });
+});
