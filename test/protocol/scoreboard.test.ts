@@ -94,6 +94,26 @@ describe('RACK reordering window (RFC 8985 §6.2 step 4)', () => {
   });
 });
 
+/** Send segments of `lens` bytes from `iss` on a fresh board; the entries' ranges, SND.NXT, and "covered by a valid block" as a model. */
+function sentBoard(iss: number, lens: readonly number[]) {
+  const sb = board();
+  let seq = iss;
+  const ents: Array<{ seq: number; end: number }> = [];
+  for (const len of lens) {
+    sb.onSent(seq, len, ACK, 0, false);
+    ents.push({ seq, end: (seq + len) >>> 0 });
+    seq = (seq + len) >>> 0;
+  }
+  const nxt = seq;
+  const d = (x: number) => (x - iss) >>> 0; // offset from SND.UNA (= iss): comparisons in a window < 2^31
+  /** Per entry: does one valid block (inside (una, nxt], non-empty) cover it whole? */
+  const covered = (blocks: ReadonlyArray<{ start: number; end: number }>) => {
+    const valid = blocks.filter((b) => d(b.start) < d(b.end) && d(b.start) > 0 && d(b.end) <= d(nxt));
+    return ents.map((e) => valid.some((b) => d(b.start) <= d(e.seq) && d(e.end) <= d(b.end)));
+  };
+  return { sb, nxt, covered };
+}
+
 describe('SACK marking', () => {
   it('property: an entry is SACKed exactly when one valid block covers it whole (blocks found by binary search)', () => {
     fc.assert(
@@ -102,22 +122,10 @@ describe('SACK marking', () => {
         fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 60 }),
         fc.array(fc.tuple(fc.integer({ min: -50, max: 9000 }), fc.integer({ min: 0, max: 2000 })), { maxLength: 16 }),
         (iss, lens, raw) => {
-          const sb = board();
-          let seq = iss;
-          const ents: Array<{ seq: number; end: number }> = [];
-          for (const len of lens) {
-            sb.onSent(seq, len, ACK, 0, false);
-            ents.push({ seq, end: (seq + len) >>> 0 });
-            seq = (seq + len) >>> 0;
-          }
-          const una = iss;
-          const nxt = seq;
+          const { sb, nxt, covered } = sentBoard(iss, lens);
           const blocks = raw.map(([off, n]) => ({ start: (iss + off) >>> 0, end: (iss + off + n) >>> 0 }));
-          sb.onSack(blocks, una, nxt, 1);
-          const d = (x: number) => (x - iss) >>> 0; // offset from una, for comparisons in a window < 2^31
-          const valid = blocks.filter((b) => d(b.start) < d(b.end) && d(b.start) > 0 && d(b.end) <= d(nxt));
-          const want = ents.map((e) => valid.some((b) => d(b.start) <= d(e.seq) && d(e.end) <= d(b.end)));
-          expect(sb.entries.map((e) => e.sacked)).toEqual(want);
+          sb.onSack(blocks, iss, nxt, 1);
+          expect(sb.entries.map((e) => e.sacked)).toEqual(covered(blocks));
         },
       ),
       { seed: 4242, numRuns: 300 },
@@ -140,22 +148,13 @@ describe('SACK marking across ACKs', () => {
           { maxLength: 12 },
         ),
         (iss, lens, steps) => {
-          const sb = board();
-          let seq = iss;
-          const ents: Array<{ seq: number; end: number }> = [];
-          for (const len of lens) {
-            sb.onSent(seq, len, ACK, 0, false);
-            ents.push({ seq, end: (seq + len) >>> 0 });
-            seq = (seq + len) >>> 0;
-          }
-          const nxt = seq;
-          const d = (x: number) => (x - iss) >>> 0;
-          let model = ents.map(() => false);
+          const { sb, nxt, covered } = sentBoard(iss, lens);
+          let model = lens.map(() => false);
           let last: Array<{ start: number; end: number }> = [];
           const apply = (blocks: Array<{ start: number; end: number }>) => {
             sb.onSack(blocks, iss, nxt, 1);
-            const valid = blocks.filter((b) => d(b.start) < d(b.end) && d(b.start) > 0 && d(b.end) <= d(nxt));
-            model = model.map((m, i) => m || valid.some((b) => d(b.start) <= d(ents[i]!.seq) && d(ents[i]!.end) <= d(b.end)));
+            const now = covered(blocks);
+            model = model.map((m, i) => m || now[i]!);
             last = blocks;
           };
           for (const st of steps) {
