@@ -27,6 +27,9 @@ export interface TxEntry extends DeliveryStamp {
   inPipe: boolean;
   /** A path MTU probe (RFC 8899): larger than the confirmed MSS. */
   probe?: boolean;
+  /** Neighbours among the entries in the pipe, in transmission order (Linux's tsorted list). */
+  tPrev: TxEntry | null;
+  tNext: TxEntry | null;
 }
 
 /** Where the fate of a path MTU probe goes (RFC 8899); sizes are payload bytes. */
@@ -41,9 +44,8 @@ export class Scoreboard {
   /** Bytes in flight (RFC 6675 "pipe"). */
   pipe = 0;
   lostCount = 0;
-  /** Entries SACKed, and entries retransmitted at least once: without either, no loss can be inferred. */
+  /** Entries SACKed: without any, DupThresh has nothing to count. */
   sackedCount = 0;
-  rtxCount = 0;
   private readonly rack = new Rack();
   /** Delivery-rate samples for model-based congestion control. */
   readonly rate = new DeliveryRate();
@@ -58,6 +60,18 @@ export class Scoreboard {
   reorderAt = Infinity;
   /** SACK blocks already applied: start → end. A block reported again is skipped, a grown one resumes where it ended. */
   private sackSeen: Map<number, number> | null = null;
+  /**
+   * The entries in the pipe, oldest transmission first: their send times rise along it, so
+   * RACK stops at the first one not yet lost instead of walking the window on every ACK.
+   */
+  private tsHead: TxEntry | null = null;
+  private tsTail: TxEntry | null = null;
+  /** End of the highest SACKed entry; meaningful while `sackedCount` > 0. */
+  private highSacked = 0;
+  /** DupThresh has judged every entry below this sequence number (none below can become eligible). */
+  private dupFrom = 0;
+  /** No lost entry starts below this; meaningful while `lostCount` > 0. */
+  private lostFrom = 0;
 
   constructor(
     private readonly rtt: RttEstimator,
@@ -79,10 +93,15 @@ export class Scoreboard {
 
   /** A new transmission enters the queue and the pipe. */
   onSent(seq: number, len: number, flags: number, now: number, probe: boolean): void {
-    const e: TxEntry = { seq, len, flags, order: ++this.txCount, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false, retransmits: 0, sacked: false, lost: false, inPipe: true, probe };
+    const e: TxEntry = {
+      seq, len, flags, order: ++this.txCount, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false,
+      retransmits: 0, sacked: false, lost: false, inPipe: true, probe, tPrev: null, tNext: null,
+    };
     this.rate.stamp(e, now, this.pipe);
+    if (this.q.length === 0) this.dupFrom = seq;
     this.q.push(e);
     this.pipe += len;
+    this.tsAppend(e);
   }
 
   /** Cumulative ACK up to `ack`: drop fully acknowledged entries, trim a partly acknowledged one. */
@@ -96,7 +115,6 @@ export class Scoreboard {
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
         if (e.sacked) this.sackedCount--;
-        if (e.retransmits > 0) this.rtxCount--;
         q.shift();
       } else {
         if (seqGt(ack, e.seq)) {
@@ -109,6 +127,9 @@ export class Scoreboard {
         break;
       }
     }
+    // Keep the hints within the window, where sequence comparisons hold.
+    if (seqLt(this.dupFrom, ack)) this.dupFrom = ack;
+    if (seqLt(this.lostFrom, ack)) this.lostFrom = ack;
   }
 
   /** RFC 2018: mark SACKed entries; they leave the pipe. Blocks outside (una, nxt] are ignored. Returns the bytes newly SACKed. */
@@ -131,7 +152,8 @@ export class Scoreboard {
         if (e.sacked || seqGt(seqAdd(e.seq, e.len), b.end)) continue;
         e.sacked = true;
         fresh += e.len;
-        this.sackedCount++;
+        const end = seqAdd(e.seq, e.len);
+        if (this.sackedCount++ === 0 || seqGt(end, this.highSacked)) this.highSacked = end;
         this.onDelivered(e, now);
         this.removePipe(e, e.len);
         if (e.lost) {
@@ -164,47 +186,52 @@ export class Scoreboard {
    * Returns whether any were; `reorderAt` becomes the next RACK deadline.
    */
   detectLoss(now: number, mss: number, sack: boolean): boolean {
-    if (this.sackedCount === 0 && this.rtxCount === 0) {
-      // Everything delivered was cumulatively ACKed and sent in sequence order: nothing to infer.
-      this.reorderAt = Infinity;
-      return false;
-    }
     let lostAny = false;
-    // RACK: lost once a later-sent segment is delivered and the reordering window passed.
+    // RACK: lost once a later-sent segment is delivered and the reordering window passed. Along
+    // the pipe in transmission order send times rise, so the first entry not lost yet ends the walk.
     const rack = this.rack;
     if (rack.xmitTs > -Infinity) {
       const reo = rack.reoWnd(this.rtt.minRtt, this.rtt.srtt);
       let next = Infinity;
-      for (const e of this.q) {
+      for (let e = this.tsHead; e !== null; ) {
         const d = rack.lossDeadline(e, now, reo);
-        if (d === 0) {
-          this.markLost(e);
-          lostAny = true;
-        } else if (d < next) {
+        if (d !== 0) {
           next = d;
+          break;
         }
+        const after: TxEntry | null = e.tNext;
+        this.markLost(e);
+        lostAny = true;
+        e = after;
       }
       this.reorderAt = next;
     }
     // DupThresh counts segments, so it assumes no reordering: once a spurious retransmission
     // showed some, time alone decides (RACK, RFC 8985 §6.2), as Linux adapts its dupthresh.
-    if (!sack || rack.reoMult > 1) return lostAny;
-    // DupThresh: an entry with DupThresh segments' worth SACKed above it is lost.
+    if (!sack || rack.reoMult > 1 || this.sackedCount === 0) return lostAny;
+    // DupThresh: an entry with DupThresh segments' worth SACKed above it is lost. Find the highest
+    // such position, walking down from the highest SACKed entry...
+    const q = this.q;
     let sackedAbove = 0;
-    for (let i = this.q.length - 1; i >= 0; i--) {
-      const e = this.q[i]!;
-      if (e.sacked) {
-        sackedAbove += e.len;
-        continue;
-      }
-      if (sackedAbove >= DUP_THRESH * mss && !e.lost && e.inPipe) {
-        // A retransmission went out after the SACKed data above it: only RACK, which knows
-        // when it was sent, can tell it lost.
-        if (e.retransmits > 0) continue;
-        this.markLost(e);
-        lostAny = true;
-      }
+    let top = this.firstAtOrAfter(this.highSacked) - 1;
+    for (; top >= 0; top--) {
+      const e = q[top]!;
+      if (e.sacked) sackedAbove += e.len;
+      else if (sackedAbove >= DUP_THRESH * mss) break;
     }
+    if (top < 0) return lostAny;
+    // ...then judge the entries below it not judged before: SACK marks only accumulate, so one
+    // that was not eligible then (SACKed, lost, or retransmitted) never becomes so.
+    for (let i = this.firstAtOrAfter(this.dupFrom); i <= top; i++) {
+      const e = q[i]!;
+      // A retransmission went out after the SACKed data above it: only RACK, which knows
+      // when it was sent, can tell it lost.
+      if (e.sacked || e.lost || !e.inPipe || e.retransmits > 0) continue;
+      this.markLost(e);
+      lostAny = true;
+    }
+    const last = q[top]!;
+    this.dupFrom = seqAdd(last.seq, last.len);
     return lostAny;
   }
 
@@ -215,7 +242,7 @@ export class Scoreboard {
       this.probes.probeLost(e.len - (e.flags & FIN ? 1 : 0));
     }
     e.lost = true;
-    this.lostCount++;
+    if (this.lostCount++ === 0 || seqLt(e.seq, this.lostFrom)) this.lostFrom = e.seq;
     if (e.inPipe) this.rate.newlyLost += e.len;
     this.removePipe(e, e.len);
   }
@@ -234,6 +261,7 @@ export class Scoreboard {
     }
     this.sackedCount = 0;
     this.pipe = 0;
+    this.tsHead = this.tsTail = null; // every entry left the pipe in markLost
   }
 
   /** Accounting for a retransmission of `e` (cut to `mss` first): it is no longer lost and is back in the pipe. */
@@ -243,25 +271,29 @@ export class Scoreboard {
       e.lost = false;
       this.lostCount--;
     }
-    if (e.retransmits++ === 0) this.rtxCount++;
+    e.retransmits++;
     e.order = ++this.txCount;
     this.rate.stamp(e, now, this.pipe);
+    if (e.inPipe) this.tsUnlink(e);
     e.inPipe = true;
     this.pipe += e.len;
+    this.tsAppend(e);
   }
 
   /** A resend of an entry still counted in the pipe (a tail-loss probe, RFC 8985 §7.3). */
   onResend(e: TxEntry, now: number): void {
-    if (e.retransmits++ === 0) this.rtxCount++;
+    e.retransmits++;
     e.order = ++this.txCount;
     this.rate.stamp(e, now, this.pipe - e.len);
+    this.tsMoveToTail(e);
   }
 
   /** A zero-window probe sent again by the persist timer (it stays in the pipe). */
   onPersistResend(e: TxEntry, now: number): void {
-    if (e.retransmits++ === 0) this.rtxCount++;
+    e.retransmits++;
     e.order = ++this.txCount;
     e.sentAt = now;
+    this.tsMoveToTail(e);
   }
 
   /** A segment larger than `mss` (a failed probe, or sent before a fallback) is cut to size. */
@@ -270,14 +302,21 @@ export class Scoreboard {
     if (dataLen <= mss || e.flags & SYN) return;
     this.sackSeen?.clear(); // entries changed under the applied SACK blocks
     const i = this.q.indexOf(e);
-    const rest: TxEntry = { ...e, seq: seqAdd(e.seq, mss), len: e.len - mss, probe: false };
+    const rest: TxEntry = { ...e, seq: seqAdd(e.seq, mss), len: e.len - mss, probe: false, tPrev: null, tNext: null };
     e.len = mss;
     e.flags &= ~FIN;
     e.probe = false;
     this.q.splice(i + 1, 0, rest);
+    if (rest.inPipe) {
+      // Sent with `e`: it goes next to it in transmission order.
+      rest.tPrev = e;
+      rest.tNext = e.tNext;
+      if (e.tNext) e.tNext.tPrev = rest;
+      else this.tsTail = rest;
+      e.tNext = rest;
+    }
     if (rest.lost) this.lostCount++; // the pipe already counts the whole, split between the two
     if (rest.sacked) this.sackedCount++;
-    if (rest.retransmits > 0) this.rtxCount++;
     this.splitOversized(rest, mss);
   }
 
@@ -286,9 +325,18 @@ export class Scoreboard {
     return undefined;
   }
 
+  /** Index of the first lost entry (the queue's length if none), searched from a hint kept by `markLost`. */
+  firstLostIndex(): number {
+    const q = this.q;
+    if (this.lostCount === 0) return q.length;
+    let i = this.firstAtOrAfter(this.lostFrom);
+    while (i < q.length && !q[i]!.lost) i++;
+    if (i < q.length) this.lostFrom = q[i]!.seq;
+    return i;
+  }
+
   firstLost(): TxEntry | undefined {
-    for (const e of this.q) if (e.lost) return e;
-    return undefined;
+    return this.q[this.firstLostIndex()];
   }
 
   /** The highest entry not SACKed: what a tail-loss probe resends (RFC 8985 §7.3). */
@@ -299,8 +347,9 @@ export class Scoreboard {
 
   clear(): void {
     this.q.length = 0;
+    this.tsHead = this.tsTail = null;
     this.pipe = 0;
-    this.lostCount = this.sackedCount = this.rtxCount = 0;
+    this.lostCount = this.sackedCount = 0;
   }
 
   /** The RTT of the newest first transmission delivered since the last call, or -1 (RFC 6298 §3, Karn). */
@@ -324,6 +373,30 @@ export class Scoreboard {
     if (e.inPipe) {
       this.pipe -= n;
       e.inPipe = false;
+      this.tsUnlink(e);
     }
+  }
+
+  private tsAppend(e: TxEntry): void {
+    e.tPrev = this.tsTail;
+    e.tNext = null;
+    if (this.tsTail) this.tsTail.tNext = e;
+    else this.tsHead = e;
+    this.tsTail = e;
+  }
+
+  private tsUnlink(e: TxEntry): void {
+    if (e.tPrev) e.tPrev.tNext = e.tNext;
+    else this.tsHead = e.tNext;
+    if (e.tNext) e.tNext.tPrev = e.tPrev;
+    else this.tsTail = e.tPrev;
+    e.tPrev = e.tNext = null;
+  }
+
+  /** Sent again while in the pipe: it is now the newest transmission. */
+  private tsMoveToTail(e: TxEntry): void {
+    if (!e.inPipe || e === this.tsTail) return;
+    this.tsUnlink(e);
+    this.tsAppend(e);
   }
 }

@@ -472,8 +472,10 @@ export class Sender implements ProbeListener {
     const cwnd = this.cc.cwnd;
     // Retransmit lost entries (RFC 6675 §5 NextSeg rule 1), oldest first.
     if (sb.lostCount > 0) {
-      for (const e of sb.entries) {
+      const q = sb.entries; // may grow during the walk (splitOversized)
+      for (let i = sb.firstLostIndex(); i < q.length; i++) {
         if (sb.lostCount === 0) break;
+        const e = q[i]!;
         if (!e.lost) continue;
         sb.splitOversized(e, this.mss);
         if (sb.pipe + e.len > cwnd) break;
@@ -569,6 +571,9 @@ export class Sender implements ProbeListener {
     this.sb.onRetransmit(e, now, this.mss);
     this.stats.retransmittedSegments++;
     this.sendEntry(e, now);
+    // The probe timer runs from the latest transmission, retransmissions included (RFC 9002 §6.2.1):
+    // else in recovery it fires while the retransmission it would probe for is still on its way.
+    this.armPto(now);
   }
 
   /** Resend an entry; it asks for an immediate ACK, so a lost retransmission shows within an RTT. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
 import { Rack } from '../../src/protocol/rack.js';
-import { Scoreboard } from '../../src/protocol/scoreboard.js';
+import { DUP_THRESH, Scoreboard } from '../../src/protocol/scoreboard.js';
 import { ACK } from '../../src/wire/segment.js';
 
 const MSS = 100;
@@ -169,6 +169,118 @@ describe('SACK marking across ACKs', () => {
         },
       ),
       { seed: 4244, numRuns: 300 },
+    );
+  });
+});
+
+describe('loss inference without walking the window', () => {
+  type Step =
+    | { k: 'send'; lens: number[] }
+    | { k: 'sack'; off: number; n: number }
+    | { k: 'ack'; off: number }
+    | { k: 'rtx' }
+    | { k: 'tlp' }
+    | { k: 'split' }
+    | { k: 'timeout' }
+    | { k: 'detect'; sack: boolean };
+  /** Thousandths up to `max` (fc.double favours values near 0). */
+  const permille = (max: number, min = 0) => fc.integer({ min, max }).map((n) => n / 1000);
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ k: fc.constant('send' as const), lens: fc.array(fc.integer({ min: 1, max: 250 }), { minLength: 1, maxLength: 8, size: 'max' }) }) },
+    // Offsets and lengths as fractions of the window, so most blocks and ACKs land inside it.
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('sack' as const), off: permille(1100), n: permille(600) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('ack' as const), off: permille(800) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('rtx' as const) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('tlp' as const) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('split' as const) }) },
+    { weight: 1, arbitrary: fc.constant({ k: 'timeout' as const }) },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('detect' as const), sack: fc.boolean() }) },
+  );
+
+  it('property: RACK along the transmission-ordered pipe and DupThresh from a frontier mark exactly what the RFC rules, applied to every entry, would', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        // Time often stands still: RACK then cannot mask what DupThresh should have marked.
+        fc.array(fc.tuple(step, fc.oneof(fc.constant(0), permille(3000, 50), permille(3000, 50))), { maxLength: 80, size: 'max' }),
+        // Where a D-SACK shows reordering (DupThresh stands aside from then on), if anywhere.
+        fc.option(fc.nat({ max: 80 })),
+        // Frozen: the clock stands still and nothing is retransmitted, so RACK marks nothing and no
+        // retransmission looks spurious: DupThresh alone, across many ACKs.
+        fc.boolean(),
+        (iss, steps, dsackAt, frozen) => {
+          const rtt = new RttEstimator(DEFAULT_RTO);
+          rtt.sample(0.05); // an ACK sooner than this after a retransmission makes it spurious, and DupThresh stand aside
+          let stepNo = 0;
+          const sb = new Scoreboard(rtt, { probeAcked() {}, probeLost() {} });
+          const rack = (sb as unknown as { rack: Rack }).rack;
+          const d = (x: number) => (x - una) >>> 0;
+          let una = iss;
+          let nxt = iss;
+          let now = 0;
+          /** The rules of RFC 8985 §6.2 step 5 and RFC 6675 §5, judged for each entry on its own. */
+          const dueLost = (sack: boolean) => {
+            const q = sb.entries;
+            const reo = rack.reoWnd(rtt.minRtt, rtt.srtt);
+            return q.map((e, i) => {
+              if (e.sacked || e.lost) return false;
+              if (rack.xmitTs > -Infinity && e.order < rack.order && e.sentAt + rack.rtt + reo <= now) return true;
+              if (!sack || rack.reoMult > 1 || !e.inPipe || e.retransmits > 0) return false;
+              const above = q.slice(i + 1).reduce((n, x) => n + (x.sacked ? x.len : 0), 0);
+              return above >= DUP_THRESH * MSS;
+            });
+          };
+          for (const [st, dt] of steps) {
+            if (frozen && (st.k === 'rtx' || st.k === 'tlp')) continue;
+            if (!frozen) now += dt;
+            if (stepNo++ === dsackAt) sb.onDsack();
+            const q = sb.entries;
+            if (st.k === 'send') {
+              for (const len of st.lens) {
+                sb.onSent(nxt, len, ACK, now, false);
+                nxt = (nxt + len) >>> 0;
+              }
+            } else if (st.k === 'sack') {
+              const w = d(nxt);
+              const start = (una + Math.floor(st.off * w)) >>> 0;
+              sb.onSack([{ start, end: (start + Math.max(1, Math.ceil(st.n * w))) >>> 0 }], una, nxt, now);
+            } else if (st.k === 'ack') {
+              if (d(nxt) === 0) continue;
+              una = (una + Math.max(1, Math.floor(st.off * d(nxt)))) >>> 0;
+              sb.ackTo(una, now);
+            } else if (st.k === 'rtx') {
+              const e = sb.firstLost();
+              if (e) sb.onRetransmit(e, now, MSS);
+            } else if (st.k === 'tlp') {
+              const e = sb.lastUnsacked();
+              if (e?.inPipe) sb.onResend(e, now);
+            } else if (st.k === 'split') {
+              const e = q.find((x) => x.len > MSS);
+              if (e) sb.splitOversized(e, MSS);
+            } else if (st.k === 'timeout') {
+              sb.onTimeout();
+            } else {
+              const before = q.map((e) => e.lost);
+              const due = dueLost(st.sack);
+              // The next RACK deadline: the earliest among entries a delivered later transmission can judge, not due yet.
+              const reo = rack.reoWnd(rtt.minRtt, rtt.srtt);
+              const pending = q.filter((e) => !e.sacked && !e.lost && e.order < rack.order).map((e) => e.sentAt + rack.rtt + reo);
+              const nextAt = rack.xmitTs > -Infinity ? Math.min(Infinity, ...pending.filter((t) => t > now)) : Infinity;
+              const any = sb.detectLoss(now, MSS, st.sack);
+              const fresh = q.map((e, i) => e.lost && !before[i]);
+              expect(fresh).toEqual(due);
+              expect(any).toBe(due.some(Boolean));
+              expect(sb.reorderAt).toBe(nextAt);
+            }
+            // Bookkeeping the hints rely on.
+            expect(sb.pipe).toBe(q.reduce((n, e) => n + (e.inPipe ? e.len : 0), 0));
+            expect(q.every((e) => Number(e.sacked) + Number(e.lost) + Number(e.inPipe) === 1)).toBe(true);
+            const firstLost = q.findIndex((e) => e.lost);
+            expect(sb.firstLostIndex()).toBe(firstLost < 0 ? q.length : firstLost);
+          }
+        },
+      ),
+      { seed: 4246, numRuns: Number(process.env.RUNS ?? 400) },
     );
   });
 });
