@@ -126,6 +126,11 @@ interface OooSeg {
   data: Uint8Array;
 }
 
+/** A run of held bytes; `report` is the last report that carried it. */
+interface HeldBlock extends SackBlock {
+  report: number;
+}
+
 /** How many recently changed places the SACK generator remembers. */
 const RECENT_MAX = MAX_SACK_BLOCKS;
 
@@ -146,11 +151,12 @@ export class Reassembly {
   /** Start of the block the last segment belongs to: appending finds its block without a walk. */
   private tailStart = 0;
   /**
-   * The held runs as SACK blocks, in sequence order, or null when they must be rebuilt. Kept up to
-   * date by appends (the usual case) and by `take`; an insert below the top rebuilds them on the
-   * next report. A report then costs O(blocks), not O(segments held).
+   * The held runs as SACK blocks, in sequence order; null until first needed. Kept up to date by
+   * appends, inserts and `take`, so a report costs O(blocks reported), not O(segments held).
    */
-  private blocks: SackBlock[] | null = null;
+  private blocks: HeldBlock[] | null = null;
+  /** Counts reports: a block whose `report` equals it is in the one being built. */
+  private reports = 0;
 
   get empty(): boolean {
     return this.segs.length === 0;
@@ -170,55 +176,74 @@ export class Reassembly {
       if (blocks !== null) {
         const lb = blocks[blocks.length - 1];
         if (lb !== undefined && lb.end === seq) lb.end = end;
-        else blocks.push({ start: seq, end });
+        else blocks.push({ start: seq, end, report: 0 });
       }
       this.touch(seq, this.tailStart, end);
     } else {
-      this.insert(seq, data);
-      this.blocks = null;
-      this.tailStart = this.blockStart(this.segs.length - 1);
-      let i = this.segs.length - 1;
-      while (i > 0 && seqGt(this.segs[i]!.start, seq)) i--;
-      let j = i;
-      while (j < this.segs.length - 1 && this.segs[j]!.end === this.segs[j + 1]!.start) j++;
-      this.touch(seq, this.blockStart(i), this.segs[j]!.end);
+      const blocks = (this.blocks ??= this.buildBlocks());
+      this.insert(seq, data, blocks);
+      this.tailStart = blocks[blocks.length - 1]!.start;
+      const b = blocks[lastBlockAtOrBelow(blocks, seq)]!; // seq's first byte is held now
+      this.touch(seq, b.start, b.end);
     }
   }
 
-  private insert(seq: number, data: Uint8Array): void {
+  /** Below the top: fill the gaps `data` covers, each a new segment spliced in place, and the blocks with them. */
+  private insert(seq: number, data: Uint8Array, blocks: HeldBlock[]): void {
+    const segs = this.segs;
+    let i = this.firstEndingAfter(seq);
     let start = seq;
     let d = data;
-    const out: OooSeg[] = [];
-    let i = 0;
-    // Segments wholly before the new one stay.
-    while (i < this.segs.length && seqLe(this.segs[i]!.end, start)) out.push(this.segs[i++]!);
     while (d.length > 0) {
       const end = seqAdd(start, d.length);
-      const next = this.segs[i];
+      const next = segs[i];
       if (!next || seqLe(end, next.start)) {
-        out.push({ start, end, data: d });
-        this.bytes += d.length;
-        d = EMPTY;
-        break;
+        this.place(i, start, end, d, blocks);
+        return;
       }
-      if (seqLt(start, next.start)) {
-        const n = seqDiff(next.start, start);
-        out.push({ start, end: next.start, data: d.subarray(0, n) });
-        this.bytes += n;
-      }
+      if (seqLt(start, next.start)) this.place(i++, start, next.start, d.subarray(0, seqDiff(next.start, start)), blocks);
       // Skip the overlap with `next`.
       const skip = seqDiff(next.end, start);
-      out.push(next);
       i++;
-      if (skip >= d.length) {
-        d = EMPTY;
-        break;
-      }
+      if (skip >= d.length) return;
       d = d.subarray(Math.max(0, skip));
       start = next.end;
     }
-    while (i < this.segs.length) out.push(this.segs[i++]!);
-    this.segs = out;
+  }
+
+  /** Index of the first segment ending after `seq` (segments are sorted and disjoint): a binary search. */
+  private firstEndingAfter(seq: number): number {
+    const segs = this.segs;
+    const base = segs[0]!.start;
+    const target = seqDiff(seq, base);
+    let lo = 0;
+    let hi = segs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqDiff(segs[mid]!.end, base) <= target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Put [start, end) into a gap at index `i`; it extends, joins or adds a block. */
+  private place(i: number, start: number, end: number, data: Uint8Array, blocks: HeldBlock[]): void {
+    this.segs.splice(i, 0, { start, end, data });
+    this.bytes += data.length;
+    const k = lastBlockAtOrBelow(blocks, start); // -1 when below every block
+    const prev = blocks[k];
+    const next = blocks[k + 1];
+    if (prev !== undefined && prev.end === start) {
+      prev.end = end;
+      if (next !== undefined && next.start === end) {
+        prev.end = next.end;
+        blocks.splice(k + 1, 1);
+      }
+    } else if (next !== undefined && next.start === end) {
+      next.start = start;
+    } else {
+      blocks.splice(k + 1, 0, { start, end, report: 0 });
+    }
   }
 
   /** `seq`, in block [bs, be), changed: it goes to the front of the recency list, replacing any place in the same block. */
@@ -234,13 +259,6 @@ export class Reassembly {
     r.length = Math.min(w, RECENT_MAX - 1);
     r.unshift(seq);
     if (!this.reported.some((x) => seqLe(bs, x) && seqLt(x, be))) this.unreported++;
-  }
-
-  /** Start of the run of contiguous segments that segment `i` ends. */
-  private blockStart(i: number): number {
-    const segs = this.segs;
-    while (i > 0 && segs[i - 1]!.end === segs[i]!.start) i--;
-    return segs[i]!.start;
   }
 
   /** Remove and return data now contiguous with `rcvNxt`, dropping anything below it. */
@@ -277,49 +295,61 @@ export class Reassembly {
    */
   sackBlocks(max: number): SackBlock[] {
     const all = (this.blocks ??= this.buildBlocks());
-    const out: SackBlock[] = [];
+    const id = ++this.reports;
+    const out: HeldBlock[] = [];
     const recent = this.recent ?? NONE;
     for (const r of recent) {
       if (out.length >= max) break;
       const b = blockContaining(all, r);
-      if (b && !out.includes(b)) out.push(b);
+      if (b && b.report !== id) {
+        b.report = id;
+        out.push(b);
+      }
     }
-    for (const b of all) {
-      if (out.length >= max) break;
-      if (!out.includes(b)) out.push(b);
+    for (let i = 0; i < all.length && out.length < max; i++) {
+      const b = all[i]!;
+      if (b.report !== id) {
+        b.report = id;
+        out.push(b);
+      }
     }
     this.reported = out.map((b) => b.start);
     this.unreported = 0;
-    for (const r of recent) if (!out.some((b) => seqLe(b.start, r) && seqLt(r, b.end))) this.unreported++;
+    for (const r of recent) if (blockContaining(all, r)?.report !== id) this.unreported++;
     // Copies: the cached blocks change as data arrives, and a segment may be kept (a trace).
     return out.map((b) => ({ start: b.start, end: b.end }));
   }
 
-  private buildBlocks(): SackBlock[] {
-    const all: SackBlock[] = [];
+  private buildBlocks(): HeldBlock[] {
+    const all: HeldBlock[] = [];
     for (const s of this.segs) {
       const last = all[all.length - 1];
       if (last && last.end === s.start) last.end = s.end;
-      else all.push({ start: s.start, end: s.end });
+      else all.push({ start: s.start, end: s.end, report: 0 });
     }
     return all;
   }
 }
 
-/** The block of `blocks` (sorted, disjoint) holding `seq`, by binary search. */
-function blockContaining(blocks: readonly SackBlock[], seq: number): SackBlock | undefined {
+/** Index of the last block of `blocks` (sorted, disjoint) starting at or below `seq`, or -1: a binary search. */
+function lastBlockAtOrBelow(blocks: readonly HeldBlock[], seq: number): number {
   const first = blocks[0];
-  if (first === undefined) return undefined;
+  if (first === undefined) return -1;
   const base = first.start;
   const target = seqDiff(seq, base);
-  if (target < 0) return undefined;
+  if (target < 0) return -1;
   let lo = 0;
-  let hi = blocks.length; // find the last block starting at or below seq
+  let hi = blocks.length;
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     if (seqDiff(blocks[mid]!.start, base) <= target) lo = mid;
     else hi = mid;
   }
-  const b = blocks[lo]!;
-  return seqLt(seq, b.end) ? b : undefined;
+  return lo;
+}
+
+/** The block of `blocks` (sorted, disjoint) holding `seq`. */
+function blockContaining(blocks: readonly HeldBlock[], seq: number): HeldBlock | undefined {
+  const b = blocks[lastBlockAtOrBelow(blocks, seq)];
+  return b !== undefined && seqLt(seq, b.end) ? b : undefined;
 }

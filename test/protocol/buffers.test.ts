@@ -185,7 +185,7 @@ describe('Reassembly', () => {
     const TOTAL = 200;
     const piece = fc.record({ off: fc.nat(TOTAL - 1), len: fc.integer({ min: 1, max: 40 }) });
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }), fc.integer({ min: 0, max: 0xffffffff }), (pieces, base) => {
+      fc.property(fc.array(piece, { maxLength: 40, size: 'max' }), fc.integer({ min: 0, max: 0xffffffff }), (pieces, base) => {
         const data = range(7, TOTAL);
         const r = new Reassembly();
         let nxt = base;
@@ -249,7 +249,7 @@ describe('Reassembly SACK blocks (kept up to date, not rebuilt per report)', () 
       fc.record({ k: fc.constant('report' as const), max: fc.integer({ min: 1, max: 16 }) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(op, { maxLength: 120 }), (base, ops) => {
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(op, { maxLength: 120, size: 'max' }), (base, ops) => {
         const r = new Reassembly();
         const held = new Set<number>(); // offsets from base held out of order
         let nxt = 0; // RCV.NXT, as an offset
