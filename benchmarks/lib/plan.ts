@@ -7,6 +7,8 @@ import type { Scenario } from './scenarios.js';
 export type FigureId = 'bulk' | 'jumbo' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
 export const SETUP_OWN = 'socket per connection';
 export const SETUP_SHARED = 'one shared endpoint';
+/** The bottleneck figure's second group: our stack with path MTU probing up to JUMBO_PAYLOAD. */
+export const BOTTLENECK_JUMBO = `100 Mbit/s, maxMss ${JUMBO_PAYLOAD}`;
 export const ALL_FIGURES: FigureId[] = ['bulk', 'jumbo', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
 
 export interface Options {
@@ -144,6 +146,10 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
           break;
         case 'bottleneck':
           add('100 Mbit/s', { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs }, { rate: '100mbit' }, z.bottleneckMs, z.slowRounds);
+          // The kernel's TCP fills loopback's 64 KiB MTU; ours probes up to 8 KiB here (RFC 8899).
+          if (impl === 'ours' || impl === 'ours-bbr') {
+            add(BOTTLENECK_JUMBO, { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs, payload: JUMBO_PAYLOAD }, { rate: '100mbit' }, z.bottleneckMs, z.slowRounds);
+          }
           break;
         case 'share':
           add('vs TCP', { kind: 'flows', impls: [impl, 'tcp'], durationMs: z.shareMs }, { rate: '100mbit' }, z.shareMs, z.slowRounds);

@@ -13,7 +13,7 @@ export interface RelaySpec {
 export type Scenario =
   /** `payload`: see RoleSpec (the jumbo figure). */
   | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number }
-  | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec }
+  | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number }
   | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
   | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
 
@@ -74,11 +74,11 @@ async function flows(s: Extract<Scenario, { kind: 'flows' }>): Promise<{ flows: 
     const pairs: Array<{ impl: ImplName; sink: Child; src: Child; peer: number }> = [];
     let relay: { child: Child } | null = null;
     for (const impl of s.impls) {
-      const sink = spawn(`${impl} sink`, { role: 'sink', impl, capMs: s.durationMs + 10_000 });
+      const sink = spawn(`${impl} sink`, { role: 'sink', impl, capMs: s.durationMs + 10_000, payload: s.payload });
       const r = await sink.ready();
       const rel = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
       if (rel) relay = rel;
-      const src = spawn(`${impl} source`, { role: 'source', impl, port: rel?.port ?? r.port });
+      const src = spawn(`${impl} source`, { role: 'source', impl, port: rel?.port ?? r.port, payload: s.payload });
       const so = await src.ready();
       pairs.push({ impl, sink, src, peer: rel?.port2 ?? so.port });
     }
