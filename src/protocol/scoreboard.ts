@@ -288,8 +288,11 @@ export class Scoreboard {
     this.tsMoveToTail(e);
   }
 
-  /** A zero-window probe sent again by the persist timer (it stays in the pipe). */
-  onPersistResend(e: TxEntry, now: number): void {
+  /**
+   * Sent again as it was, staying in the pipe: a zero-window probe (persist timer) or a SYN.
+   * Its ACK then gives no RTT sample from the send time (Karn, RFC 6298 §3).
+   */
+  onResendAsIs(e: TxEntry, now: number): void {
     e.retransmits++;
     e.order = ++this.txCount;
     e.sentAt = now;

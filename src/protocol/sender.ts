@@ -280,7 +280,10 @@ export class Sender implements ProbeListener {
 
   retransmitSyn(now: number, flags: number): void {
     const e = this.sb.head;
-    if (e && e.flags & SYN) e.flags = flags;
+    if (e && e.flags & SYN) {
+      e.flags = flags;
+      this.sb.onResendAsIs(e, now); // its ACK may answer either copy: no RTT sample from it
+    }
     this.sendSyn(flags, now);
     this.rtoAt = now + this.rtt.rto;
   }
@@ -655,7 +658,7 @@ export class Sender implements ProbeListener {
       // congestion; probe again, backed off, without touching cwnd.
       const e = this.sb.head!;
       this.rtt.onTimeout();
-      this.sb.onPersistResend(e, now);
+      this.sb.onResendAsIs(e, now);
       this.stats.retransmittedSegments++;
       this.sendEntry(e, now);
       this.rtoAt = now + this.rtt.rto;

@@ -73,6 +73,25 @@ describe('opening a connection', () => {
     expect(s.conn.nextTimeout()).toBe(Infinity);
   });
 
+  it("RFC 6298 §3 (Karn): a retransmitted SYN's ACK gives no RTT sample from the first send; the echoed timestamp does", () => {
+    const s = script();
+    s.connect().expect({ flags: 'S', seq: 0, tsVal: 0 });
+    s.at(1000).expect({ flags: 'S', seq: 0, tsVal: 1000 });
+    // The SYN-ACK answers the second SYN 30 ms after it left: the RTT is 30, not 1030.
+    s.at(1030).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 1000 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.conn.rtt.srtt).toBe(30);
+  });
+
+  it('RFC 6298 §3 (Karn): likewise for a retransmitted SYN-ACK and the ACK that completes a passive open', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0 }).expect({ flags: 'SA', seq: 0, ack: 1, tsVal: 0 });
+    s.at(1000).expect({ flags: 'SA', seq: 0, ack: 1, tsVal: 1000 });
+    s.at(1020).inject({ flags: 'A', seq: 1, ack: 1, tsEcr: 1000 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.conn.rtt.srtt).toBe(20);
+  });
+
   it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {
     const s = script({ options: { synRetries: 2 } });
     s.connect().discard();
