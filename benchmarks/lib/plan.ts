@@ -51,7 +51,7 @@ export function sizes(o: Options): Sizes {
       }
     : {
         bulkBytes: 64 * MiB, pingWarmup: 2000, pingCount: 5000,
-        lossBytes: 16 * MiB, lossCapMs: 15_000, lossLevels: [0, 1, 5, 10],
+        lossBytes: 64 * MiB, lossCapMs: 15_000, lossLevels: [0, 1, 5, 10],
         bottleneckMs: 8_000, shareMs: 10_000, rttMs: { 20: 10_000, 100: 15_000 }, rttRateMbit: 100,
         setupIterations: 500, setupCapMs: 30_000, fastRounds: 5, slowRounds: 3,
       };
@@ -141,7 +141,7 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
           break;
         case 'loss':
           for (const loss of z.lossLevels) {
-            add(`${loss} % loss`, { kind: 'bulk', impl, bytes: z.lossBytes, capMs: z.lossCapMs }, { loss }, z.lossCapMs, z.slowRounds);
+            add(`${loss} % loss`, { kind: 'bulk', impl, bytes: z.lossBytes, capMs: z.lossCapMs, fromFirstByte: true }, { loss }, z.lossCapMs, z.slowRounds);
           }
           break;
         case 'bottleneck':

@@ -11,8 +11,11 @@ export interface RelaySpec {
 }
 
 export type Scenario =
-  /** `payload`: see RoleSpec (the jumbo figure). */
-  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number }
+  /**
+   * `payload`: see RoleSpec (the jumbo figure). `fromFirstByte`: time from the first byte's
+   * arrival, not from connect (the loss figure: a lost SYN costs a 1 s RTO, and udx has no handshake).
+   */
+  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number; fromFirstByte?: boolean }
   | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number }
   | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
   | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
@@ -65,7 +68,8 @@ async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
     const sr = await sink.result<SinkResult>(s.capMs + 15_000);
     src.send({ t: 'stop' });
     const sres = await src.result<SourceResult>(10_000);
-    return { bytes: sr.bytes, elapsedMs: sr.tEnd - sres.tStart, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
+    const from = s.fromFirstByte && sr.tFirst > 0 ? sr.tFirst : sres.tStart;
+    return { bytes: sr.bytes, elapsedMs: sr.tEnd - from, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
   });
 }
 
