@@ -111,7 +111,7 @@ export class Scoreboard {
       const e = q[0]!;
       const end = seqAdd(e.seq, e.len);
       if (seqLe(end, ack)) {
-        if (!e.sacked) this.onDelivered(e, now);
+        if (!e.sacked) this.onDelivered(e, now, ack);
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
         if (e.sacked) this.sackedCount--;
@@ -154,7 +154,7 @@ export class Scoreboard {
         fresh += e.len;
         const end = seqAdd(e.seq, e.len);
         if (this.sackedCount++ === 0 || seqGt(end, this.highSacked)) this.highSacked = end;
-        this.onDelivered(e, now);
+        this.onDelivered(e, now, una);
         this.removePipe(e, e.len);
         if (e.lost) {
           e.lost = false;
@@ -248,8 +248,13 @@ export class Scoreboard {
   }
 
   /** The peer reported a duplicate (D-SACK, RFC 2883): a retransmission was spurious. */
-  onDsack(): void {
-    this.rack.onSpurious();
+  onDsack(una: number, nxt: number): void {
+    this.rack.onSpurious(una, nxt);
+  }
+
+  /** A fast recovery ended, or an RTO fired (RFC 8985 §6.2 step 4). */
+  onRecoveryEnd(): void {
+    this.rack.onRecoveryEnd();
   }
 
   /** RFC 6298 §5.4: after a timeout everything is presumed lost; SACK marks are forgotten, the receiver may renege (RFC 2018 §8). */
@@ -362,10 +367,14 @@ export class Scoreboard {
     return at === -Infinity ? -1 : now - at;
   }
 
-  private onDelivered(e: TxEntry, now: number): void {
+  /** `una`: SND.UNA as of this ACK. */
+  private onDelivered(e: TxEntry, now: number, una: number): void {
     if (e.retransmits === 0 && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
     this.rate.onDelivered(e, e.len, now);
-    this.rack.onDelivered(e, now, this.rtt.minRtt);
+    if (this.rack.onDelivered(e, now, this.rtt.minRtt)) {
+      const last = this.q[this.q.length - 1]!; // SND.NXT is where the queue ends
+      this.rack.onSpurious(una, seqAdd(last.seq, last.len));
+    }
     if (e.probe) {
       e.probe = false;
       this.probes.probeAcked(e.len - (e.flags & FIN ? 1 : 0));

@@ -307,7 +307,7 @@ export class Sender implements ProbeListener {
     if (seg.sack && this.peerSack) {
       if (isDsack(seg.sack, seg.ack)) {
         this.stats.dsacksReceived++;
-        this.sb.onDsack();
+        this.sb.onDsack(this.sndUna, this.sndNxt);
         if (this.undoRetrans > 0 && --this.undoRetrans === 0) this.undoRecovery(now);
       }
       this.ackSacksNew = this.sb.onSack(seg.sack, this.sndUna, this.sndNxt, now) > 0;
@@ -393,6 +393,7 @@ export class Sender implements ProbeListener {
         this.inRecovery = false;
         this.dupAcks = 0;
         this.cc.onRecoveryEnd(now);
+        this.sb.onRecoveryEnd();
       } else if (!this.peerSack) {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it now.
         const head = this.sb.head;
@@ -678,6 +679,7 @@ export class Sender implements ProbeListener {
       this.blackHoleRtos = 0;
     }
     this.cc.onRto(now, this.flightSize);
+    this.sb.onRecoveryEnd(); // an RTO episode counts as a recovery (RFC 8985 §6.2 step 4)
     this.undoRetrans = -1; // an RTO is not undone here
     this.rtt.onTimeout();
     // Everything outstanding is presumed lost; forget SACK state in case the receiver reneged (RFC 2018 §8).

@@ -82,15 +82,43 @@ describe('scoreboard loss inference', () => {
 });
 
 describe('RACK reordering window (RFC 8985 §6.2 step 4)', () => {
-  it('widens by a quarter min_RTT per spurious retransmission until SRTT bounds it, not at a fixed multiple', () => {
+  /** One spurious retransmission per round trip: SND.UNA has passed the previous round's SND.NXT. */
+  const spuriousRounds = (r: Rack, n: number, from = 0) => {
+    for (let i = from; i < from + n; i++) r.onSpurious(i * 1000, (i + 1) * 1000);
+    return from + n;
+  };
+
+  it('widens by a quarter min_RTT per round with a spurious retransmission until SRTT bounds it, not at a fixed multiple', () => {
     const r = new Rack();
     expect(r.reoWnd(0.25, 6)).toBe(0.0625);
-    for (let i = 0; i < 15; i++) r.onSpurious();
+    const at = spuriousRounds(r, 15);
     expect(r.reoWnd(0.25, 6)).toBe(1); // 16 quarters
     // Loopback under load: min_RTT 0.25 ms, reordering of several ms, SRTT 6 ms. The window keeps growing to SRTT.
-    for (let i = 0; i < 100; i++) r.onSpurious();
+    spuriousRounds(r, 100, at);
     expect(r.reoWnd(0.25, 6)).toBe(6);
     expect(r.reoWnd(Infinity, 6)).toBe(0); // no RTT sample yet: no window
+  });
+
+  it('widens at most once per round trip: D-SACKs for one window count once (RACK.dsack_round)', () => {
+    const r = new Rack();
+    r.onSpurious(0, 1000); // SND.NXT 1000 ends the round
+    r.onSpurious(400, 1200);
+    r.onSpurious(999, 1500);
+    expect(r.reoMult).toBe(2);
+    r.onSpurious(1000, 2000); // SND.UNA reached the round's end: a new round
+    expect(r.reoMult).toBe(3);
+  });
+
+  it('narrows back to one quarter after 16 recoveries without a spurious retransmission (RACK.reo_wnd_persist)', () => {
+    const r = new Rack();
+    const at = spuriousRounds(r, 3);
+    for (let i = 0; i < 15; i++) r.onRecoveryEnd();
+    expect(r.reoMult).toBe(4);
+    spuriousRounds(r, 1, at); // a spurious retransmission starts the count again
+    for (let i = 0; i < 15; i++) r.onRecoveryEnd();
+    expect(r.reoMult).toBe(5);
+    r.onRecoveryEnd();
+    expect(r.reoMult).toBe(1);
   });
 });
 
@@ -233,7 +261,7 @@ describe('loss inference without walking the window', () => {
           for (const [st, dt] of steps) {
             if (frozen && (st.k === 'rtx' || st.k === 'tlp')) continue;
             if (!frozen) now += dt;
-            if (stepNo++ === dsackAt) sb.onDsack();
+            if (stepNo++ === dsackAt) sb.onDsack(una, nxt);
             const q = sb.entries;
             if (st.k === 'send') {
               for (const len of st.lens) {
