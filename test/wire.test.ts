@@ -17,7 +17,7 @@ import {
   type DecodeError,
   type Segment,
 } from '../src/wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin } from '../src/wire/seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin, seqSearch } from '../src/wire/seq.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
@@ -288,6 +288,25 @@ describe('wire: sequence arithmetic mod 2^32 (RFC 9293 §3.4)', () => {
     expect(seqDiff(0, MAX)).toBe(1);
     expect(seqDiff(MAX, 0)).toBe(-1);
     expect(seqDiff(5, 0xfffffff0)).toBe(21);
+  });
+
+  it('property: seqSearch finds what a scan finds, across the wrap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: MAX }),
+        fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 30, size: 'max' }),
+        fc.integer({ min: -100, max: 1600 }),
+        fc.boolean(),
+        (base, gaps, off, orAt) => {
+          let at = 0;
+          const keys = gaps.map((g) => seqAdd(base, (at += g))); // non-decreasing from base
+          const seq = seqAdd(base, off);
+          const scan = keys.findIndex((k) => (orAt ? seqGe(k, seq) : seqGt(k, seq)));
+          expect(seqSearch(keys, (k) => k, base, seq, orAt)).toBe(scan < 0 ? keys.length : scan);
+        },
+      ),
+      { seed: 4247, numRuns: 300 },
+    );
   });
 
   it('seqDiff lies in [-2^31, 2^31)', () => {

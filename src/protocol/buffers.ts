@@ -1,7 +1,7 @@
 // Byte queues for one connection: the send buffer (from SND.UNA on) and the
 // receive side's out-of-order reassembly. Chunks are kept by reference.
 
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqSearch } from '../wire/seq.js';
 import { MAX_SACK_BLOCKS, type SackBlock } from '../wire/segment.js';
 
 const EMPTY = new Uint8Array(0);
@@ -213,17 +213,7 @@ export class Reassembly {
 
   /** Index of the first segment ending after `seq` (segments are sorted and disjoint): a binary search. */
   private firstEndingAfter(seq: number): number {
-    const segs = this.segs;
-    const base = segs[0]!.start;
-    const target = seqDiff(seq, base);
-    let lo = 0;
-    let hi = segs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (seqDiff(segs[mid]!.end, base) <= target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return seqSearch(this.segs, segEnd, this.segs[0]!.start, seq, false);
   }
 
   /** Put [start, end) into a gap at index `i`; it extends, joins or adds a block. */
@@ -334,19 +324,11 @@ export class Reassembly {
 /** Index of the last block of `blocks` (sorted, disjoint) starting at or below `seq`, or -1: a binary search. */
 function lastBlockAtOrBelow(blocks: readonly HeldBlock[], seq: number): number {
   const first = blocks[0];
-  if (first === undefined) return -1;
-  const base = first.start;
-  const target = seqDiff(seq, base);
-  if (target < 0) return -1;
-  let lo = 0;
-  let hi = blocks.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    if (seqDiff(blocks[mid]!.start, base) <= target) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return first === undefined ? -1 : seqSearch(blocks, blockStart, first.start, seq, false) - 1;
 }
+
+const segEnd = (s: OooSeg): number => s.end;
+const blockStart = (b: HeldBlock): number => b.start;
 
 /** The block of `blocks` (sorted, disjoint) holding `seq`. */
 function blockContaining(blocks: readonly HeldBlock[], seq: number): HeldBlock | undefined {

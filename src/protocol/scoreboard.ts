@@ -4,10 +4,12 @@
 // and by DupThresh (RFC 6675 §5). Policy (recovery, cwnd, timers) is the caller's.
 
 import { FIN, SYN, type SackBlock } from '../wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqSearch } from '../wire/seq.js';
 import { DeliveryRate, type DeliveryStamp } from './delivery.js';
 import { Rack } from './rack.js';
 import type { RttEstimator } from './rtt.js';
+
+const entrySeq = (e: TxEntry): number => e.seq;
 
 /** RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or segments SACKed above) that signal loss. */
 export const DUP_THRESH = 3;
@@ -168,17 +170,7 @@ export class Scoreboard {
   /** Index of the first entry starting at or after `seq` (the queue is in sequence order): a binary search, not a walk per SACK block. */
   private firstAtOrAfter(seq: number): number {
     const q = this.q;
-    if (q.length === 0) return 0;
-    const base = q[0]!.seq;
-    const target = seqDiff(seq, base);
-    let lo = 0;
-    let hi = q.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (seqDiff(q[mid]!.seq, base) < target) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return q.length === 0 ? 0 : seqSearch(q, entrySeq, q[0]!.seq, seq, true);
   }
 
   /**

@@ -41,3 +41,20 @@ export function seqMin(a: number, b: number): number {
 export function seqInRange(x: number, lo: number, hi: number): boolean {
   return seqLe(lo, x) && seqLt(x, hi);
 }
+
+/**
+ * Binary search over `items`, in order of `key` and all within 2^31 of `base`: the index of the
+ * first item whose key is after `seq` (at or after it, with `orAt`); `items.length` if none.
+ */
+export function seqSearch<T>(items: readonly T[], key: (item: T) => number, base: number, seq: number, orAt: boolean): number {
+  const target = seqDiff(seq, base);
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const d = seqDiff(key(items[mid]!), base);
+    if (orAt ? d < target : d <= target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
