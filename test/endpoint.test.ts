@@ -95,6 +95,17 @@ class Wire {
   }
 }
 
+/** Endpoint a (seed `sa`) connected to a listening b (seed `sb`) over a Wire: c is a's connection. */
+function connected(sa: number, sb: number): { a: Endpoint; b: Endpoint; w: Wire; c: Connection } {
+  const a = endpoint(sa);
+  const b = endpoint(sb);
+  b.listen();
+  const w = new Wire(a, b);
+  const c = a.connect(B, 0);
+  w.flush();
+  return { a, b, w, c };
+}
+
 describe('Endpoint: segments for no connection (RFC 9293 §3.10.7.1)', () => {
   it('an ACK segment for no connection gets <SEQ=SEG.ACK><CTL=RST>', () => {
     const e = endpoint(1);
@@ -186,12 +197,7 @@ describe('Endpoint: demultiplexing by connection id', () => {
   });
 
   it('wrong-peer datagrams are dropped and counted; the connection sees none of their bytes', () => {
-    const a = endpoint(4);
-    const b = endpoint(5);
-    b.listen();
-    const w = new Wire(a, b);
-    const c = a.connect(B, 0);
-    w.flush();
+    const { b, w, c } = connected(4, 5);
     const [s] = w.accepted(b);
     expect(s!.state).toBe('ESTABLISHED');
     // From another address, with the right ids: not taken as data.
@@ -312,12 +318,7 @@ describe('Endpoint: demultiplexing by connection id', () => {
 describe('Endpoint: TIME_WAIT records (RFC 9293 §3.6.1)', () => {
   /** A opens to B, A closes first; B closes on 'end'. A ends in TIME_WAIT. */
   function closeFromA() {
-    const a = endpoint(20);
-    const b = endpoint(21);
-    b.listen();
-    const w = new Wire(a, b);
-    const c = a.connect(B, 0);
-    w.flush();
+    const { a, b, w, c } = connected(20, 21);
     const [s] = w.accepted(b);
     w.now = 10;
     c.shutdown(w.now);
@@ -381,12 +382,7 @@ describe('Endpoint: TIME_WAIT records (RFC 9293 §3.6.1)', () => {
 
 describe('Endpoint: the transmit path', () => {
   it('datagrams are carved from shared pooled buffers, never overlapping, each decoding to what was sent', () => {
-    const a = endpoint(30);
-    const b = endpoint(31);
-    b.listen();
-    const w = new Wire(a, b);
-    const c = a.connect(B, 0);
-    w.flush();
+    const { a, c } = connected(30, 31);
     const data = Uint8Array.from({ length: 12_000 }, (_, i) => i & 0xff);
     c.write(data, 1);
     const out: Uint8Array[] = [];
@@ -408,15 +404,41 @@ describe('Endpoint: the transmit path', () => {
     expect(got).toEqual([...data.subarray(0, got.length)]);
   });
 
+  it('no object per segment: connections build every segment in one object, and a connection has one readable event', () => {
+    const { a, b, w, c } = connected(32, 33);
+    const [s] = w.accepted(b);
+    // Output: one Segment object for every segment of every connection (hooks.transmit's contract).
+    const seen = new Set<Segment>();
+    const bc = c as unknown as { hooks: { transmit(seg: Segment): void } };
+    const inner = bc.hooks.transmit;
+    bc.hooks.transmit = (seg) => {
+      seen.add(seg);
+      inner(seg);
+    };
+    const bs = s as unknown as { hooks: { transmit(seg: Segment): void } };
+    const innerS = bs.hooks.transmit;
+    bs.hooks.transmit = (seg) => {
+      seen.add(seg);
+      innerS(seg);
+    };
+    w.now = 1;
+    c.write(new Uint8Array(10_000), w.now);
+    s!.write(new Uint8Array(3_000), w.now);
+    w.run(1000);
+    expect(a.stats.datagramsOut + b.stats.datagramsOut).toBeGreaterThan(10);
+    expect(seen.size).toBe(1);
+    // Input: each in-order segment raises 'readable', always the same frozen event.
+    const readable = w.ev.get(b)!.filter((x) => x.type === 'conn' && x.conn === s && x.ev.type === 'readable');
+    expect(readable.length).toBeGreaterThanOrEqual(5);
+    expect(s!.readableLength).toBe(10_000);
+    expect(new Set(readable).size).toBe(1);
+    expect(Object.isFrozen(readable[0])).toBe(true);
+  });
+
   it('transmitTo hands over what a pollTransmit loop would, in order, and empties the queue', () => {
     // Two identical runs (same seeds): one drained by pollTransmit, one by transmitTo.
     const run = (drain: (e: Endpoint) => Array<{ data: Uint8Array; to: Address }>) => {
-      const a = endpoint(40);
-      const b = endpoint(41);
-      b.listen();
-      const w = new Wire(a, b);
-      const c = a.connect(B, 0);
-      w.flush();
+      const { a, c } = connected(40, 41);
       c.write(Uint8Array.from({ length: 6000 }, (_, i) => (i * 7) & 0xff), 1);
       a.connect(C, 1); // a second connection's SYN, to another address
       return { out: drain(a), a };

@@ -10,6 +10,8 @@ import {
   SYN,
   VERSION,
   decode,
+  decodeInto,
+  emptySegment,
   encode,
   encodedSize,
   flagsToString,
@@ -174,6 +176,31 @@ describe('wire: encode/decode', () => {
         expect([...encode(s, out.subarray(1, 1 + encodedSize(s)))]).toEqual([...encode(s)]);
         expect(out[0]).toBe(junk); // nothing written outside the target
         expect(out[out.length - 1]).toBe(junk);
+      }),
+    );
+  });
+});
+
+describe('wire: decoding into one reused object (the receive loop)', () => {
+  it('property: decodeInto after any earlier datagrams, good or bad, gives what a fresh decode gives', () => {
+    // Options, SACK blocks and path data from an earlier segment must not survive into a later one.
+    const datagram = fc.oneof(
+      segmentArb.map((s) => encode(s)),
+      fc.uint8Array({ maxLength: 80 }),
+    );
+    fc.assert(
+      fc.property(fc.array(datagram, { minLength: 1, maxLength: 8, size: 'max' }), (bufs) => {
+        const seg = emptySegment();
+        for (const b of bufs) {
+          const fresh = decode(b);
+          const bad = decodeInto(b, seg);
+          if (!fresh.ok) {
+            expect(bad).toBe(fresh.reason);
+            continue;
+          }
+          expect(bad).toBeUndefined();
+          expect(plain(seg)).toStrictEqual(plain({ ...emptySegment(), ...fresh.segment }));
+        }
       }),
     );
   });

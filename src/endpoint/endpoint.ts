@@ -3,11 +3,11 @@
 // TIME_WAIT as compact records, and answers segments for no connection with RST.
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
-import { ACK, RST, SYN, decode, encode, encodedSize, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
+import { ACK, RST, SYN, decodeInto, emptySegment, encode, encodedSize, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
-import { DEFAULT_OPTIONS } from '../protocol/options.js';
+import { DEFAULT_OPTIONS, READABLE } from '../protocol/options.js';
 import { IsnGenerator } from '../protocol/isn.js';
 import { State } from '../protocol/state.js';
 import { timeWaitInput, type TimeWaitRecord } from '../protocol/timewait.js';
@@ -69,6 +69,8 @@ interface ConnRecord {
   tx: number;
   /** The key byPeer holds for it. */
   peerKey: string | undefined;
+  /** Its 'readable' event, made at the first (frozen: every one is the same). */
+  readable?: EndpointEvent;
 }
 
 interface TimeWaitEntry extends TimeWaitRecord {
@@ -128,6 +130,8 @@ export class Endpoint {
   private readonly paths: PathValidator;
   private deferredAcks: Connection[] = [];
   private readonly pool: DatagramPool;
+  /** The segment each datagram is decoded into (`handleDatagram`). */
+  private readonly inSeg = emptySegment();
   private now = 0;
 
   constructor(
@@ -190,12 +194,13 @@ export class Endpoint {
   handleDatagram(data: Uint8Array, from: Address, now: number): void {
     this.now = now;
     this.stats.datagramsIn++;
-    const r = decode(data);
-    if (!r.ok) {
-      this.stats.decodeErrors[r.reason] = (this.stats.decodeErrors[r.reason] ?? 0) + 1;
+    // One object for every datagram: what the input path keeps of a segment, it copies.
+    const seg = this.inSeg;
+    const bad = decodeInto(data, seg);
+    if (bad !== undefined) {
+      this.stats.decodeErrors[bad] = (this.stats.decodeErrors[bad] ?? 0) + 1;
       return;
     }
-    const seg = r.segment;
     if (seg.dstId !== 0) {
       const rec = this.conns.get(seg.dstId);
       if (rec) {
@@ -414,6 +419,10 @@ export class Endpoint {
 
   private onConnEvent(rec: ConnRecord, ev: ConnEvent): void {
     const conn = rec.conn;
+    if (ev === READABLE) {
+      this.emit((rec.readable ??= Object.freeze({ type: 'conn', conn, ev })));
+      return;
+    }
     if (ev.type === 'state') {
       if (ev.from === State.SYN_SENT) this.synSent.delete(conn.localId);
       if (ev.to !== State.SYN_SENT && conn.remoteId !== 0) this.indexPeer(rec);

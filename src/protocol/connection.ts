@@ -12,13 +12,17 @@ import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type Con
 import type { RttEstimator } from './rtt.js';
 import type { Scoreboard } from './scoreboard.js';
 import { ReceiveSide, type ReceiveHost } from './receive-side.js';
-import { Sender, type OutSegment, type SenderHost } from './sender.js';
+import { Sender, type SenderHost } from './sender.js';
 import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
 
 export interface ConnectionHooks {
+  /**
+   * Send `seg`. The object is reused for the next segment any connection builds: encode or copy it
+   * (`{ ...seg }`) before the call returns or calls into a connection. Its payload stays valid.
+   */
   transmit(seg: Segment): void;
   event(ev: ConnEvent): void;
   /** The earliest wake-up time changed (may be Infinity). */
@@ -38,6 +42,16 @@ export interface ConnectionInit {
   tsOffset: number;
   options?: Partial<ConnectionOptions>;
 }
+
+/**
+ * The segment every connection builds its output in, refilled each time: no object per segment, and
+ * none kept per connection (see `ConnectionHooks.transmit`).
+ */
+const OUT: Segment = {
+  flags: 0, dstId: 0, srcId: 0, seq: 0, ack: 0, window: 0, tsVal: 0, tsEcr: 0,
+  mss: undefined, sackPermitted: undefined, sack: undefined, pathChallenge: undefined, pathResponse: undefined,
+  payload: new Uint8Array(0),
+};
 
 export class Connection implements SenderHost, ReceiveHost {
   readonly opts: ConnectionOptions;
@@ -192,7 +206,7 @@ export class Connection implements SenderHost, ReceiveHost {
   abort(now: number): void {
     if (this.state === State.CLOSED) return;
     if (isSynchronized(this.state) && this.state !== State.TIME_WAIT) {
-      this.sendSegment({ flags: RST | ACK, seq: this.sndNxt, payload: EMPTY }, now);
+      this.sendSegment(RST | ACK, this.sndNxt, EMPTY, now);
     }
     this.enterClosed('abort', undefined);
     this.afterCall();
@@ -572,9 +586,9 @@ export class Connection implements SenderHost, ReceiveHost {
     });
   }
 
-  /** @internal Build one segment around `p` and transmit it: the Sender's and the ReceiveSide's way out. */
-  sendSegment(p: OutSegment, now: number): void {
-    this.transmit(this.rx.segment(p, this.remoteId, this.localId, this.tx.peerSack, now));
+  /** @internal Build one segment and transmit it: the Sender's and the ReceiveSide's way out. */
+  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number, syn = false): void {
+    this.transmit(this.rx.segment(OUT, flags, seq, payload, syn, this.remoteId, this.localId, this.tx.peerSack, now));
   }
 
   /** @internal Our timestamp clock (RFC 7323): TSval at `now`. */

@@ -77,6 +77,9 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
 
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
 
+/** The 'readable' event, one frozen object: it comes with every in-order segment. */
+export const READABLE: ConnEvent = Object.freeze({ type: 'readable' });
+
 export type ConnEvent =
   | { type: 'state'; from: State; to: State; reason: string }
   | { type: 'established' }

@@ -9,9 +9,8 @@
 import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, type SackBlock, type Segment } from '../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../wire/seq.js';
 import type { ConnectionHooks } from './connection.js';
-import type { ConnectionOptions, ConnectionStats } from './options.js';
+import { READABLE, type ConnectionOptions, type ConnectionStats } from './options.js';
 import { Receiver } from './receiver.js';
-import type { OutSegment } from './sender.js';
 import { isSynchronized, State } from './state.js';
 
 const EMPTY = new Uint8Array(0);
@@ -27,7 +26,7 @@ export interface ReceiveHost {
   /** Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number;
   /** Build one segment around `p` from the connection's state and transmit it. */
-  sendSegment(p: OutSegment, now: number): void;
+  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number): void;
 }
 
 export class ReceiveSide {
@@ -187,7 +186,7 @@ export class ReceiveSide {
     if (seq === this.rcvNxt) {
       const hadHoles = this.buf.hasHoles;
       this.rcvNxt = this.buf.deliver(payload, this.rcvNxt);
-      this.hooks.event({ type: 'readable' });
+      this.hooks.event(READABLE);
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
       // at once when a hole is filled, or when the sender asks (a probe or retransmission).
@@ -258,7 +257,7 @@ export class ReceiveSide {
 
   /** Send an ACK now (cancels a pending delayed ACK). */
   sendAck(now: number): void {
-    this.host.sendSegment({ flags: ACK, seq: this.host.sndNxt, payload: EMPTY }, now);
+    this.host.sendSegment(ACK, this.host.sndNxt, EMPTY, now);
   }
 
   /** RFC 5961 §7: a challenge ACK, at most `challengeAckLimit` a second. */
@@ -306,7 +305,7 @@ export class ReceiveSide {
     if (this.host.retransmitQueueLength === 0) {
       this.probesSent++;
       this.stats.keepAliveProbes++;
-      this.host.sendSegment({ flags: ACK, seq: seqAdd(this.host.sndNxt, -1), payload: EMPTY }, now);
+      this.host.sendSegment(ACK, seqAdd(this.host.sndNxt, -1), EMPTY, now);
     }
     this.keepAliveAt = now + this.opts.keepAliveInterval;
     return true;
@@ -314,25 +313,31 @@ export class ReceiveSide {
 
   // ---------------------------------------------------------------- segments we send
 
-  /** Segment `p` with the receive side's numbers (ACK, window, timestamps, SACK blocks); an ACK cancels any owed. */
-  segment(p: OutSegment, dstId: number, srcId: number, peerSack: boolean, now: number): Segment {
-    const hasAck = (p.flags & ACK) !== 0;
-    const seg: Segment = {
-      flags: p.flags,
-      dstId,
-      srcId,
-      seq: p.seq,
-      ack: hasAck ? this.rcvNxt : 0,
-      window: this.buf.advertise(this.rcvNxt),
-      tsVal: this.host.tsNow(now),
-      tsEcr: this.tsRecent,
-      payload: p.payload,
-    };
-    if (p.syn) {
+  /**
+   * Fill `seg` (every field: one object serves every segment we build) for a segment with the receive side's
+   * numbers (ACK, window, timestamps, SACK blocks); an ACK cancels any owed.
+   */
+  segment(seg: Segment, flags: number, seq: number, payload: Uint8Array, syn: boolean, dstId: number, srcId: number, peerSack: boolean, now: number): Segment {
+    const hasAck = (flags & ACK) !== 0;
+    seg.flags = flags;
+    seg.dstId = dstId;
+    seg.srcId = srcId;
+    seg.seq = seq;
+    seg.ack = hasAck ? this.rcvNxt : 0;
+    seg.window = this.buf.advertise(this.rcvNxt);
+    seg.tsVal = this.host.tsNow(now);
+    seg.tsEcr = this.tsRecent;
+    seg.payload = payload;
+    seg.mss = undefined;
+    seg.sackPermitted = undefined;
+    seg.sack = undefined;
+    seg.pathChallenge = undefined;
+    seg.pathResponse = undefined;
+    if (syn) {
       seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
       if (this.opts.sack) seg.sackPermitted = true;
     } else if (hasAck && peerSack && (this.buf.hasHoles || this.dsack)) {
-      const max = (p.payload.length > 0 ? MAX_SACK_BLOCKS_ON_DATA : MAX_SACK_BLOCKS) - (this.dsack ? 1 : 0);
+      const max = (payload.length > 0 ? MAX_SACK_BLOCKS_ON_DATA : MAX_SACK_BLOCKS) - (this.dsack ? 1 : 0);
       const blocks = this.buf.hasHoles ? this.buf.sackBlocks(max) : [];
       if (this.dsack) blocks.unshift(this.dsack); // RFC 2883 §4: once, first
       this.dsack = undefined;

@@ -34,6 +34,38 @@ export interface TxEntry extends DeliveryStamp {
   tNext: TxEntry | null;
 }
 
+/**
+ * Entries acknowledged and dropped, for any connection's next sends: a bulk transfer then makes no
+ * object per segment. Bounded, so a burst leaves at most this many behind.
+ */
+const spare: TxEntry[] = [];
+const SPARE_MAX = 4096;
+
+function newEntry(seq: number, len: number, flags: number, order: number, probe: boolean): TxEntry {
+  const e = spare.pop();
+  if (e === undefined) {
+    return {
+      seq, len, flags, order, sentAt: 0, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false,
+      retransmits: 0, sacked: false, lost: false, inPipe: true, probe, tPrev: null, tNext: null,
+    };
+  }
+  e.seq = seq;
+  e.len = len;
+  e.flags = flags;
+  e.order = order;
+  e.retransmits = 0;
+  e.sacked = e.lost = false;
+  e.inPipe = true;
+  e.probe = probe;
+  return e; // links were cleared when it was retired; `rate.stamp` sets the delivery fields
+}
+
+/** `e` is out of every list and nothing refers to it any more. */
+function retire(e: TxEntry): void {
+  e.tPrev = e.tNext = null;
+  if (spare.length < SPARE_MAX) spare.push(e);
+}
+
 /** Where the fate of a path MTU probe goes (RFC 8899); sizes are payload bytes. */
 export interface ProbeListener {
   probeAcked(size: number): void;
@@ -95,10 +127,7 @@ export class Scoreboard {
 
   /** A new transmission enters the queue and the pipe. */
   onSent(seq: number, len: number, flags: number, now: number, probe: boolean): void {
-    const e: TxEntry = {
-      seq, len, flags, order: ++this.txCount, sentAt: now, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false,
-      retransmits: 0, sacked: false, lost: false, inPipe: true, probe, tPrev: null, tNext: null,
-    };
+    const e = newEntry(seq, len, flags, ++this.txCount, probe);
     this.rate.stamp(e, now, this.pipe);
     if (this.q.length === 0) this.dupFrom = seq;
     this.q.push(e);
@@ -118,6 +147,7 @@ export class Scoreboard {
         if (e.lost) this.lostCount--;
         if (e.sacked) this.sackedCount--;
         q.shift();
+        retire(e);
       } else {
         if (seqGt(ack, e.seq)) {
           const n = seqDiff(ack, e.seq);

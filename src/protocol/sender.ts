@@ -27,15 +27,6 @@ const MAX_PTOS = 3;
 /** Bytes the largest SACK option on a data segment takes: kind, length, four blocks. */
 const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS_ON_DATA;
 
-/** A segment as the sender asks for it; the host adds ids, ACK, window and timestamps. */
-export interface OutSegment {
-  flags: number;
-  seq: number;
-  payload: Uint8Array;
-  /** A SYN: carries the MSS and SACK-permitted options. */
-  syn?: boolean;
-}
-
 /** What the sender needs of its connection (read through it, not copied: every field costs per connection). */
 export interface SenderHost {
   readonly state: State;
@@ -44,8 +35,11 @@ export interface SenderHost {
   readonly stats: ConnectionStats;
   /** Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number;
-  /** Build one segment around `p` from the connection's state and transmit it. */
-  sendSegment(p: OutSegment, now: number): void;
+  /**
+   * Build one segment from the connection's state (ids, ACK, window, timestamps) and transmit it.
+   * `syn`: carries the MSS and SACK-permitted options. Arguments, not an object: no allocation per segment.
+   */
+  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number, syn?: boolean): void;
 }
 
 /** Window use per round (RFC 7661 §4.3, as Linux's tcp_is_cwnd_limited). */
@@ -275,7 +269,7 @@ export class Sender implements ProbeListener {
   }
 
   private sendSyn(flags: number, now: number): void {
-    this.send({ flags, seq: this.iss, payload: EMPTY, syn: true }, now);
+    this.send(flags, this.iss, EMPTY, now, true);
   }
 
   retransmitSyn(now: number, flags: number): void {
@@ -545,7 +539,7 @@ export class Sender implements ProbeListener {
     const isProbe = n > this.mss;
     if (isProbe) this.pmtu!.probing = n;
     this.sb.onSent(this.sndNxt, len, flags, now, isProbe);
-    this.send({ flags: flags | extraFlags, seq: this.sndNxt, payload }, now);
+    this.send(flags | extraFlags, this.sndNxt, payload, now);
     this.stats.bytesSent += n;
     if (withFin) this.finSeq = seqAdd(this.sndNxt, n);
     this.sndNxt = seqAdd(this.sndNxt, len);
@@ -588,12 +582,12 @@ export class Sender implements ProbeListener {
     }
     const dataLen = e.len - (e.flags & FIN ? 1 : 0);
     const payload = this.sendQ.slice(seqDiff(e.seq, this.sendBase), dataLen);
-    this.send({ flags: e.flags | IMMEDIATE_ACK, seq: e.seq, payload }, now);
+    this.send(e.flags | IMMEDIATE_ACK, e.seq, payload, now);
   }
 
-  private send(p: OutSegment, now: number): void {
-    if (p.payload.length > 0 || p.flags & (SYN | FIN)) this.lastSendAt = now;
-    this.host.sendSegment(p, now);
+  private send(flags: number, seq: number, payload: Uint8Array, now: number, syn = false): void {
+    if (payload.length > 0 || flags & (SYN | FIN)) this.lastSendAt = now;
+    this.host.sendSegment(flags, seq, payload, now, syn);
   }
 
   // ---------------------------------------------------------------- timers
@@ -642,7 +636,7 @@ export class Sender implements ProbeListener {
         this.rtt.onTimeout();
         const payload = this.sendQ.slice(offset, 1);
         this.sb.onSent(this.sndNxt, 1, ACK, now, false);
-        this.send({ flags: ACK, seq: this.sndNxt, payload }, now);
+        this.send(ACK, this.sndNxt, payload, now);
         this.sndNxt = seqAdd(this.sndNxt, 1);
         this.rtoAt = now + this.rtt.rto;
       } else {

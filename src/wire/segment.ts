@@ -191,51 +191,71 @@ export function encode(s: Segment, out?: Uint8Array): Uint8Array {
  * The payload is a view of `buf`, not a copy.
  */
 export function decode(buf: Uint8Array): DecodeResult {
-  if (buf.length < HEADER_SIZE) return { ok: false, reason: 'short' };
-  if (buf[0] !== VERSION) return { ok: false, reason: 'version' };
+  const seg = emptySegment();
+  const reason = decodeInto(buf, seg);
+  return reason === undefined ? { ok: true, segment: seg } : { ok: false, reason };
+}
+
+/** A segment with every field present (one object shape), to decode into. */
+export function emptySegment(): Segment {
+  return {
+    flags: 0, dstId: 0, srcId: 0, seq: 0, ack: 0, window: 0, tsVal: 0, tsEcr: 0,
+    mss: undefined, sackPermitted: undefined, sack: undefined, pathChallenge: undefined, pathResponse: undefined,
+    payload: EMPTY,
+  };
+}
+
+/**
+ * `decode` into an existing object, every field overwritten (a receive loop reuses one): undefined
+ * when `buf` is a valid segment, else why not (`seg` then holds no meaning).
+ */
+export function decodeInto(buf: Uint8Array, seg: Segment): DecodeError | undefined {
+  if (buf.length < HEADER_SIZE) return 'short';
+  if (buf[0] !== VERSION) return 'version';
   const flags = buf[1]!;
-  if (flags & ~KNOWN_FLAGS) return { ok: false, reason: 'reserved-flags' };
+  if (flags & ~KNOWN_FLAGS) return 'reserved-flags';
   const isSyn = (flags & SYN) !== 0;
   const isRst = (flags & RST) !== 0;
   // Combinations that have no meaning: SYN with RST or FIN; no SYN, RST or ACK at all.
-  if ((isSyn && (flags & (RST | FIN)) !== 0) || (flags & (SYN | RST | ACK)) === 0) {
-    return { ok: false, reason: 'bad-flags' };
-  }
+  if ((isSyn && (flags & (RST | FIN)) !== 0) || (flags & (SYN | RST | ACK)) === 0) return 'bad-flags';
   const optLen = get16(buf, 2);
-  if (HEADER_SIZE + optLen > buf.length) return { ok: false, reason: 'options-length' };
-  const seg: Segment = {
-    flags,
-    dstId: get32(buf, 4),
-    srcId: get32(buf, 8),
-    seq: get32(buf, 12),
-    ack: get32(buf, 16),
-    window: get32(buf, 20),
-    tsVal: get32(buf, 24),
-    tsEcr: get32(buf, 28),
-    payload: EMPTY,
-  };
-  if (isSyn && !(flags & ACK) && seg.dstId !== 0) return { ok: false, reason: 'syn-with-dst' };
+  if (HEADER_SIZE + optLen > buf.length) return 'options-length';
+  seg.flags = flags;
+  seg.dstId = get32(buf, 4);
+  seg.srcId = get32(buf, 8);
+  seg.seq = get32(buf, 12);
+  seg.ack = get32(buf, 16);
+  seg.window = get32(buf, 20);
+  seg.tsVal = get32(buf, 24);
+  seg.tsEcr = get32(buf, 28);
+  seg.mss = undefined;
+  seg.sackPermitted = undefined;
+  seg.sack = undefined;
+  seg.pathChallenge = undefined;
+  seg.pathResponse = undefined;
+  seg.payload = EMPTY;
+  if (isSyn && !(flags & ACK) && seg.dstId !== 0) return 'syn-with-dst';
   let p = HEADER_SIZE;
   const end = HEADER_SIZE + optLen;
   while (p < end) {
-    if (p + 2 > end) return { ok: false, reason: 'option-truncated' };
+    if (p + 2 > end) return 'option-truncated';
     const kind = buf[p]!;
     const len = buf[p + 1]!;
     const v = p + 2;
-    if (v + len > end) return { ok: false, reason: 'option-truncated' };
+    if (v + len > end) return 'option-truncated';
     switch (kind) {
       case OPT_MSS:
-        if (len !== 2) return { ok: false, reason: 'option-length' };
-        if (!isSyn) return { ok: false, reason: 'syn-option-on-non-syn' };
+        if (len !== 2) return 'option-length';
+        if (!isSyn) return 'syn-option-on-non-syn';
         seg.mss = get16(buf, v);
         break;
       case OPT_SACK_PERMITTED:
-        if (len !== 0) return { ok: false, reason: 'option-length' };
-        if (!isSyn) return { ok: false, reason: 'syn-option-on-non-syn' };
+        if (len !== 0) return 'option-length';
+        if (!isSyn) return 'syn-option-on-non-syn';
         seg.sackPermitted = true;
         break;
       case OPT_SACK: {
-        if (len === 0 || len % 8 !== 0 || len / 8 > MAX_SACK_BLOCKS) return { ok: false, reason: 'option-length' };
+        if (len === 0 || len % 8 !== 0 || len / 8 > MAX_SACK_BLOCKS) return 'option-length';
         const blocks: SackBlock[] = [];
         for (let q = v; q < v + len; q += 8) blocks.push({ start: get32(buf, q), end: get32(buf, q + 4) });
         seg.sack = blocks;
@@ -243,8 +263,8 @@ export function decode(buf: Uint8Array): DecodeResult {
       }
       case OPT_PATH_CHALLENGE:
       case OPT_PATH_RESPONSE:
-        if (len !== PATH_DATA_SIZE) return { ok: false, reason: 'option-length' };
-        if (isSyn) return { ok: false, reason: 'path-option-on-syn' };
+        if (len !== PATH_DATA_SIZE) return 'option-length';
+        if (isSyn) return 'path-option-on-syn';
         if (kind === OPT_PATH_CHALLENGE) seg.pathChallenge = buf.slice(v, v + len);
         else seg.pathResponse = buf.slice(v, v + len);
         break;
@@ -254,10 +274,10 @@ export function decode(buf: Uint8Array): DecodeResult {
     p = v + len;
   }
   if (end < buf.length) {
-    if (isRst) return { ok: false, reason: 'rst-with-payload' };
+    if (isRst) return 'rst-with-payload';
     seg.payload = buf.subarray(end);
   }
-  return { ok: true, segment: seg };
+  return undefined;
 }
 
 export function flagsToString(flags: number): string {

@@ -131,7 +131,8 @@ export class Script {
     this.conn = new Connection(
       { localId: init.localId ?? 0xc0de, iss: this.iss, tsOffset: this.tsOffset, options: { ...SCRIPT_DEFAULTS(init.options?.mss ?? 1000), ...init.options } },
       {
-        transmit: (seg) => {
+        transmit: (out) => {
+          const seg = { ...out }; // the connection reuses `out` for its next segment
           this.pending.push(seg);
           this.sent.push(seg);
         },

@@ -81,6 +81,37 @@ describe('scoreboard loss inference', () => {
   });
 });
 
+describe('entry reuse (no object per segment)', () => {
+  it('an acknowledged entry serves a later send, of this connection or another, with nothing left of its past', () => {
+    const a = board();
+    sendAll(a, 0, 2, 0);
+    sendAll(a, 2, 1, 0);
+    const used = [...a.entries];
+    a.markLost(used[1]!); // lost, and still so when acknowledged
+    a.markLost(used[2]!);
+    a.onRetransmit(used[2]!, 1, MSS); // retransmitted, then SACKed
+    a.onSack([{ start: 2 * MSS, end: 3 * MSS }], 0, 3 * MSS, 1.5);
+    a.ackTo(3 * MSS, 2); // all three acknowledged and retired
+    expect(a.length).toBe(0);
+    const b = board(); // another connection
+    b.onSent(7 * MSS, MSS, ACK, 3, true); // a probe now
+    b.onSent(8 * MSS, MSS, ACK, 4, false);
+    const [e7, e8] = b.entries;
+    expect([e7, e8]).toEqual([used[2], used[1]]); // the retired objects, not new ones
+    expect(e7).toBe(used[2]);
+    const fresh = { len: MSS, flags: ACK, retransmits: 0, sacked: false, lost: false, inPipe: true, probe: false };
+    expect(e7).toMatchObject({ ...fresh, seq: 7 * MSS, sentAt: 3, probe: true });
+    expect(e8).toMatchObject({ ...fresh, seq: 8 * MSS, sentAt: 4 });
+    expect(b.pipe).toBe(2 * MSS);
+    expect(b.lostCount + b.sackedCount).toBe(0);
+    expect(a.pipe).toBe(0);
+    // In b's transmission-order list, in order: RACK judges 7 from 8's delivery.
+    b.onSack([{ start: 8 * MSS, end: 9 * MSS }], 7 * MSS, 9 * MSS, 5);
+    expect(b.detectLoss(100, MSS, true)).toBe(true);
+    expect(b.entries.filter((x) => x.lost).map((x) => x.seq / MSS)).toEqual([7]);
+  });
+});
+
 describe('RACK reordering window (RFC 8985 §6.2 step 4)', () => {
   /** One spurious retransmission per round trip: SND.UNA has passed the previous round's SND.NXT. */
   const spuriousRounds = (r: Rack, n: number, from = 0) => {
