@@ -105,10 +105,10 @@ export class ReceiveSide {
       this.challengeAck(now);
       return 'drop';
     }
-    // PAWS: an old timestamp marks an old duplicate.
+    // PAWS: an old timestamp marks an old duplicate (answered as an unacceptable segment, below).
     if (!rst && seqLt(tsVal, this.tsRecent)) {
       this.stats.duplicateSegments++;
-      this.sendAck(now);
+      this.oowAck(segLen, now);
       return 'drop';
     }
     // First: sequence acceptability (the four cases).
@@ -117,12 +117,7 @@ export class ReceiveSide {
         this.stats.duplicateSegments++;
         // RFC 2883: report the duplicate's range (below RCV.NXT) as the first SACK block.
         if (segLen > 0 && seqLt(seq, this.rcvNxt)) this.dsack = { start: seq, end: seqMin(seqAdd(seq, segLen), this.rcvNxt) };
-        // An unacceptable bare ACK is answered at most every 500 ms (Linux's tcp_invalid_ratelimit):
-        // two ends that each probed the other's zero window would otherwise trade ACKs forever.
-        if (segLen > 0 || now - this.lastOowAckAt >= 500) {
-          if (segLen === 0) this.lastOowAckAt = now;
-          this.sendAck(now);
-        }
+        this.oowAck(segLen, now);
       }
       return 'drop';
     }
@@ -138,6 +133,17 @@ export class ReceiveSide {
       return 'drop';
     }
     return 'ok';
+  }
+
+  /**
+   * The ACK an unacceptable segment earns (RFC 9293 §3.10.7.4, RFC 7323 §5.3 R1). A bare ACK gets one at
+   * most every 500 ms (Linux's tcp_invalid_ratelimit): two ends that each find the other's segments
+   * unacceptable (zero-window probes both ways, timestamps that went back) would otherwise trade ACKs forever.
+   */
+  private oowAck(segLen: number, now: number): void {
+    if (segLen === 0 && now - this.lastOowAckAt < 500) return;
+    if (segLen === 0) this.lastOowAckAt = now;
+    this.sendAck(now);
   }
 
   /** Data echoing our timestamp `tsEcr`: an RTT sample for receive-buffer right-sizing. */

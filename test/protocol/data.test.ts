@@ -93,6 +93,22 @@ describe('receiving: ACK policy and reassembly', () => {
     expect(Buffer.from(s.read()).toString()).toBe('old');
   });
 
+  it('RFC 7323 §5.3: a bare ACK failing PAWS is answered at most every 500 ms; data failing it always', () => {
+    // Two ends whose timestamps each look old to the other would otherwise trade ACKs forever.
+    const s = activeOpen();
+    s.at(100).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 100 });
+    s.at(110).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 50 });
+    s.expect({ flags: 'A', ack: 1, tsEcr: 100 });
+    s.at(120).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 50 });
+    s.at(130).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 60 });
+    s.expectNothing();
+    s.at(140).inject({ flags: 'A', seq: 1, ack: 1, data: 'old', tsVal: 60 });
+    s.expect({ flags: 'A', ack: 1 });
+    s.at(610).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 50 });
+    s.expect({ flags: 'A', ack: 1 });
+    expect(s.conn.stats.duplicateSegments).toBe(5);
+  });
+
   it('RFC 7323 §4.3: TSecr echoes the timestamp of the segment that advanced the left edge', () => {
     const s = activeOpen();
     s.at(100).inject({ flags: 'A', seq: 1, ack: 1, len: 1000, tsVal: 90 });
