@@ -104,6 +104,10 @@ export class Bbr implements CongestionController {
     this.mss = mss;
   }
 
+  onHandshakeLoss(): void {
+    this.cwnd = this.mss; // Startup doubles it per round from the first delivery
+  }
+
   onIdle(): void {
     // Draft §4.3.4.4: after idle, pace at the estimated bandwidth; the window stands.
     if (this.mode === Mode.ProbeBw) this.pacingRate = this.btlBw > 0 ? this.btlBw : this.pacingRate;

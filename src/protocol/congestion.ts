@@ -32,6 +32,11 @@ export interface CongestionController {
   /** Optional: the sender's MSS changed (path MTU discovery, RFC 8899): count segments in the new size. */
   setMss?(mss: number): void;
   /**
+   * Optional: our SYN or SYN-ACK was lost, so the window starts from one segment instead of the
+   * initial window (RFC 5681 §3.1, RFC 6928 §2); ssthresh stands. Called once, before any data.
+   */
+  onHandshakeLoss?(now: number): void;
+  /**
    * Optional, for model-based controllers: every ACK's delivery-rate sample, in recovery or
    * not (after `onAck`/`onLoss`/`onRecoveryEnd` for the same ACK).
    */
@@ -99,6 +104,10 @@ export class NewReno implements CongestionController {
   onIdle(): void {
     // RFC 5681 §4.1: restart window = min(IW, cwnd).
     this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
+  }
+
+  onHandshakeLoss(): void {
+    this.cwnd = this.mss;
   }
 
   setMss(mss: number): void {

@@ -387,11 +387,12 @@ export class Connection implements SenderHost, ReceiveHost {
     } else {
       // Simultaneous open (RFC 9293 §3.5, Figure 8).
       this.transition(State.SYN_RECEIVED, 'rcv SYN (simultaneous open)');
-      this.tx.retransmitSyn(now, SYN | ACK);
+      this.tx.retransmitSyn(now, SYN | ACK, false);
     }
   }
 
   private completeActiveOpen(seg: Segment, now: number): void {
+    this.tx.onHandshakeDone(seg, now);
     this.tx.onAckAdvance(seg, now);
     this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
     this.onEstablished(now);
@@ -482,6 +483,7 @@ export class Connection implements SenderHost, ReceiveHost {
       if (seqGt(seg.ack, this.sndUna) && seqLe(seg.ack, this.sndNxt)) {
         this.transition(State.ESTABLISHED, 'rcv ACK of SYN');
         this.onEstablished(now);
+        this.tx.onHandshakeDone(seg, now);
         this.tx.onSynAcked(seg, seq);
         // A close issued before the handshake completed (RFC 9293 §3.10.4): the FIN goes out now.
         if (this.tx.finQueued) this.transition(State.FIN_WAIT_1, 'close');

@@ -134,6 +134,10 @@ export class Cubic implements CongestionController {
     this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
   }
 
+  onHandshakeLoss(): void {
+    this.cwnd = this.mss;
+  }
+
   /** W_max and W_est are in segments: rescale them; the epoch restarts from the current window. */
   setMss(mss: number): void {
     const f = this.mss / mss;

@@ -111,6 +111,8 @@ export interface ConnectionStats {
   dsacksReceived: number;
   /** Fast recoveries undone because D-SACK showed every retransmission in them spurious. */
   spuriousRecoveries: number;
+  /** Handshakes after which sending started from one segment: our SYN or SYN-ACK was lost (RFC 5681 §3.1). */
+  handshakeLossRestarts: number;
   dropped: number;
   invalidTransitions: number;
 }
@@ -131,6 +133,7 @@ export function newStats(): ConnectionStats {
     tailLossProbes: 0,
     dsacksReceived: 0,
     spuriousRecoveries: 0,
+    handshakeLossRestarts: 0,
     dropped: 0,
     invalidTransitions: 0,
   };

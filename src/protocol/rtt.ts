@@ -57,6 +57,12 @@ export class RttEstimator {
     return Math.min(this.o.rtoMax, v);
   }
 
+  /** Start over from `rto` ms without backoff (RFC 6298 §5.7), until the first sample. */
+  restart(rto: number): void {
+    this.base = rto;
+    this.backoff = 0;
+  }
+
   /** RFC 6298 §5.5: back off the timer. */
   onTimeout(): void {
     if (this.rto < this.o.rtoMax) this.backoff++;

@@ -22,6 +22,8 @@ import { State } from './state.js';
 const EMPTY = new Uint8Array(0);
 /** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
 const PTO_MIN = 2;
+/** RFC 6298 §5.7: the RTO once data starts after a SYN timed out, until an RTT sample. */
+const SYN_TIMEOUT_RTO = 3000;
 /** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
 const MAX_PTOS = 3;
 /** Bytes the largest SACK option on a data segment takes: kind, length, four blocks. */
@@ -95,6 +97,11 @@ export class Sender implements ProbeListener {
   private recoverPoint = 0;
   private dupAcks = 0;
   private retries = 0;
+  /** TSval of the SYN (or SYN-ACK) the peer answers if no copy was lost, and whether another copy went out since. */
+  private synTsVal = 0;
+  private synResent = false;
+  /** Our retransmission timer expired during the handshake (RFC 6298 §5.7). */
+  private synTimedOut = false;
   private lastSendAt = 0;
   /** Set while the persist timer overrides sender-side SWS avoidance. */
   private swsOverride = false;
@@ -252,6 +259,20 @@ export class Sender implements ProbeListener {
     this.sndWl2 = seg.ack;
   }
 
+  /**
+   * The handshake completed with `seg` (the SYN-ACK, or the ACK of ours). RFC 5681 §3.1 / RFC 6928 §2:
+   * after a lost SYN or SYN-ACK, send from one segment. A copy resent on a timeout that fired early
+   * is told apart by the timestamp echoed: the first copy's, so it was answered (as Linux's undo).
+   * RFC 6298 §5.7: after a timeout in the handshake, and with no RTT sample, the RTO starts at 3 s.
+   */
+  onHandshakeDone(seg: Segment, now: number): void {
+    if (this.synResent && seg.tsEcr !== this.synTsVal && this.cc.onHandshakeLoss) {
+      this.cc.onHandshakeLoss(now);
+      this.stats.handshakeLossRestarts++;
+    }
+    if (this.synTimedOut && !this.rtt.hasSample) this.rtt.restart(SYN_TIMEOUT_RTO);
+  }
+
   /** The window of the ACK that completes a passive open (RFC 9293 §3.10.7.4). */
   onSynAcked(seg: Segment, seq: number): void {
     this.sndWnd = seg.window;
@@ -262,6 +283,7 @@ export class Sender implements ProbeListener {
 
   /** Queue SYN (or SYN-ACK) as the first entry of the retransmission queue. */
   queueSyn(flags: number, now: number): void {
+    this.synTsVal = this.host.tsNow(now);
     this.sb.onSent(this.iss, 1, flags, now, false);
     this.sndNxt = seqAdd(this.iss, 1);
     this.sendSyn(flags, now);
@@ -272,7 +294,13 @@ export class Sender implements ProbeListener {
     this.send(flags, this.iss, EMPTY, now, true);
   }
 
-  retransmitSyn(now: number, flags: number): void {
+  /**
+   * Send the SYN (`flags` SYN) or SYN-ACK again. `lost`: on our timer or the peer's duplicate SYN;
+   * not when a simultaneous open turns our SYN into a SYN-ACK (that copy is the one to answer).
+   */
+  retransmitSyn(now: number, flags: number, lost = true): void {
+    if (lost) this.synResent = true;
+    else this.synTsVal = this.host.tsNow(now);
     const e = this.sb.head;
     if (e && e.flags & SYN) {
       e.flags = flags;
@@ -623,6 +651,7 @@ export class Sender implements ProbeListener {
     const s = this.host.state;
     if (s === State.SYN_SENT || s === State.SYN_RECEIVED) {
       if (++this.retries > this.opts.synRetries) return 'SYN retries exhausted';
+      this.synTimedOut = true;
       this.rtt.onTimeout();
       this.stats.rtoTimeouts++;
       this.stats.retransmittedSegments++;

@@ -44,9 +44,11 @@ describe('opening a connection', () => {
     s.at(5).inject({ flags: 'S', seq: 0 });
     expect(s.state).toBe('SYN_RECEIVED');
     s.expect({ flags: 'SA', seq: 0, ack: 1 });
-    s.at(6).inject({ flags: 'SA', seq: 0, ack: 1 });
+    s.at(6).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 5 }); // echoing our SYN-ACK, the copy that differs
     expect(s.state).toBe('ESTABLISHED');
     expect(s.path).toEqual(['CLOSED', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED']);
+    // Our SYN-ACK repeated the SYN as the open requires: no loss, the initial window stands (RFC 5681 §3.1).
+    expect(s.conn.stats.handshakeLossRestarts).toBe(0);
     // Both directions work.
     s.write('hi');
     s.expect({ flags: 'A', seq: 1, ack: 1, data: 'hi' });
@@ -90,6 +92,47 @@ describe('opening a connection', () => {
     s.at(1020).inject({ flags: 'A', seq: 1, ack: 1, tsEcr: 1000 });
     expect(s.state).toBe('ESTABLISHED');
     expect(s.conn.rtt.srtt).toBe(20);
+  });
+
+  it('RFC 5681 §3.1 / RFC 6928 §2: after a lost SYN, sending starts from one segment, not the initial window', () => {
+    const s = script({ options: { mss: 1000 } });
+    s.connect().expect({ flags: 'S', seq: 0, tsVal: 0 });
+    s.at(1000).expect({ flags: 'S', seq: 0, tsVal: 1000 }); // the first was lost
+    s.at(1030).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 1000 }).discard(); // answers the second
+    expect(s.conn.cwnd).toBe(1000);
+    expect(s.conn.stats.handshakeLossRestarts).toBe(1);
+    s.write(20_000);
+    expect(s.discard().filter((x) => x.payload.length > 0)).toHaveLength(1);
+  });
+
+  it('RFC 5681 §3.1: a SYN resent by a timeout that fired early, answered first, keeps the initial window', () => {
+    const s = script({ options: { mss: 1000 } });
+    s.connect().discard();
+    s.at(1000).discard(); // resent, but the first SYN was only slow
+    s.at(1200).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 0 }).discard(); // it echoes the first copy
+    expect(s.conn.cwnd).toBe(10_000);
+    expect(s.conn.stats.handshakeLossRestarts).toBe(0);
+    s.write(20_000);
+    expect(s.discard().filter((x) => x.payload.length > 0)).toHaveLength(10);
+  });
+
+  it('RFC 5681 §3.1: a lost SYN-ACK (the peer sends its SYN again) makes the passive side start from one segment', () => {
+    const s = script({ options: { mss: 1000 } });
+    s.listen().inject({ flags: 'S', seq: 0, tsVal: 5 }).expect({ flags: 'SA', tsVal: 0 });
+    s.at(700).inject({ flags: 'S', seq: 0, tsVal: 700 }).expect({ flags: 'SA', tsVal: 700 }); // the first was lost
+    s.at(720).inject({ flags: 'A', seq: 1, ack: 1, tsVal: 720, tsEcr: 700 });
+    expect(s.state).toBe('ESTABLISHED');
+    expect(s.conn.cwnd).toBe(1000);
+  });
+
+  it('RFC 6298 §5.7: data after a SYN timeout starts with a 3 s RTO while there is no RTT sample', () => {
+    const s = script();
+    s.connect().discard();
+    s.at(1000).discard();
+    // A SYN-ACK that echoes no timestamp of ours: no RTT sample at all (Karn rules out the send times).
+    s.at(1030).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 'none' }).discard();
+    expect(s.conn.rtt.hasSample).toBe(false);
+    expect(s.conn.rtt.rto).toBe(3000);
   });
 
   it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {
