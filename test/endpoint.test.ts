@@ -427,6 +427,7 @@ describe('Endpoint: the transmit path', () => {
     w.run(1000);
     expect(a.stats.datagramsOut + b.stats.datagramsOut).toBeGreaterThan(10);
     expect(seen.size).toBe(1);
+    expect([...seen][0]!.payload.length).toBe(0); // between segments it holds on to no app data
     // Input: each in-order segment raises 'readable', always the same frozen event.
     const readable = w.ev.get(b)!.filter((x) => x.type === 'conn' && x.conn === s && x.ev.type === 'readable');
     expect(readable.length).toBeGreaterThanOrEqual(5);

@@ -50,7 +50,7 @@ export interface ConnectionInit {
 const OUT: Segment = {
   flags: 0, dstId: 0, srcId: 0, seq: 0, ack: 0, window: 0, tsVal: 0, tsEcr: 0,
   mss: undefined, sackPermitted: undefined, sack: undefined, pathChallenge: undefined, pathResponse: undefined,
-  payload: new Uint8Array(0),
+  payload: EMPTY,
 };
 
 export class Connection implements SenderHost, ReceiveHost {
@@ -591,6 +591,8 @@ export class Connection implements SenderHost, ReceiveHost {
   /** @internal Build one segment and transmit it: the Sender's and the ReceiveSide's way out. */
   sendSegment(flags: number, seq: number, payload: Uint8Array, now: number, syn = false): void {
     this.transmit(this.rx.segment(OUT, flags, seq, payload, syn, this.remoteId, this.localId, this.tx.peerSack, now));
+    OUT.payload = EMPTY; // hold on to no app data (or SACK blocks) between segments
+    OUT.sack = undefined;
   }
 
   /** @internal Our timestamp clock (RFC 7323): TSval at `now`. */

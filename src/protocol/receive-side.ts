@@ -25,7 +25,7 @@ export interface ReceiveHost {
   readonly stats: ConnectionStats;
   /** Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number;
-  /** Build one segment around `p` from the connection's state and transmit it. */
+  /** Build one segment from the connection's state (ids, ACK, window, timestamps) and transmit it. */
   sendSegment(flags: number, seq: number, payload: Uint8Array, now: number): void;
 }
 
