@@ -721,6 +721,9 @@ export class Sender implements ProbeListener {
   private armPto(now: number): void {
     this.ptoAt = Infinity;
     if (!this.opts.tlp || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
+    // After a timeout, until an ACK brings an RTT sample, only the backed-off RTO runs (RFC 8985 §7.2:
+    // no probe in RTO recovery): probes in between would stretch the chain past maxRetries RTOs.
+    if (this.rtt.backoff > 0) return;
     // Armed in recovery too, as QUIC's PTO (RFC 9002 §6.2): a lost retransmission at the tail
     // otherwise waits for the RTO. Each unanswered probe doubles the timeout (§6.2.1).
     if (this.ptoCount >= MAX_PTOS) return;

@@ -135,6 +135,29 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
     expect(s.conn.stats.rtoTimeouts).toBe(1);
   });
 
+  it('RFC 8985 §7.2: no probe in RTO recovery: after a timeout only the backed-off RTO runs until an ACK comes', () => {
+    // SRTT 100 ms: PTO 200 ms, RTO 300 ms. A probe at 1200, the RTO at 1500. Its retransmission
+    // would arm a second probe for 1900 (2·PTO, before the doubled RTO at 2100); none comes.
+    const s = activeOpen({ options: { noDelay: true } }, { rtt: 100 });
+    s.at(1000).write(2000);
+    s.discard();
+    expect(sends(s, 2199)).toEqual([
+      [1200, 1001, 1000, true],
+      [1500, 1, 1000, true],
+      [2100, 1, 1000, true],
+    ]);
+    expect(s.conn.stats.tailLossProbes).toBe(1);
+    expect(s.conn.stats.rtoTimeouts).toBe(2);
+    // An ACK with an RTT sample (100 ms) ends it: segment 1001, presumed lost at the timeout, goes
+    // again at once, and a probe follows one PTO later (2·SRTT + the delayed-ACK allowance).
+    s.at(2200).inject({ flags: 'A', seq: 1, ack: 1001, tsEcr: 2100 });
+    expect(sends(s, 2500)).toEqual([
+      [2200, 1001, 1000, true],
+      [2425, 1001, 1000, true],
+    ]);
+    expect(s.conn.stats.tailLossProbes).toBe(2);
+  });
+
   it('RFC 8985 §7.2: only the first probe may stand in for the RTO; a later one due at or after the RTO is not armed', () => {
     // SRTT 100 ms: PTO 200 ms, RTO 300 ms. Probe 1 at 1200 re-arms the RTO for 1500; probe 2 would be 1600.
     const s = activeOpen({ options: { noDelay: true } }, { rtt: 100 });
