@@ -324,8 +324,12 @@ export class Endpoint {
     }
   }
 
+  /** Whether an ACK held for the batch's end is still owed. Ones that the app's replies carried meanwhile are dropped. */
   get hasDeferredAcks(): boolean {
-    return this.deferredAcks.length > 0;
+    const list = this.deferredAcks;
+    for (let i = 0; i < list.length; i++) if (list[i]!.ackHeld) return true;
+    list.length = 0;
+    return false;
   }
 
   /** Send the ACKs held since the last call (see `coalesceAcks`). */

@@ -397,7 +397,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
     this.onEstablished(now);
     this.tx.updateWindow(seg);
-    this.rx.sendAck(now);
+    this.rx.ackAtOnce(now); // at the batch's end: data written on 'connect' carries it
     if (this.tx.finQueued) this.startFinAfterOpen(now);
     this.tx.output(now);
   }
@@ -546,7 +546,10 @@ export class Connection implements SenderHost, ReceiveHost {
   /** The peer's FIN, once every byte before it has arrived (RFC 9293 §3.10.7.4, eighth step). */
   private maybeProcessFin(now: number): void {
     if (!this.rx.finReached()) return;
-    this.rx.sendAck(now);
+    // From ESTABLISHED (to CLOSE_WAIT) the ACK waits for the batch's end, so a FIN the app sends on
+    // 'end' carries it. Elsewhere the connection may become a TIME_WAIT record first: ACK now.
+    if (this.state === State.ESTABLISHED) this.rx.ackAtOnce(now);
+    else this.rx.sendAck(now);
     this.emit({ type: 'end' });
     switch (this.state) {
       case State.SYN_RECEIVED:
@@ -565,9 +568,14 @@ export class Connection implements SenderHost, ReceiveHost {
 
   // ---------------------------------------------------------------- sending
 
+  /** An ACK deferred through `hooks.deferAck` is still owed (no segment since has carried it). */
+  get ackHeld(): boolean {
+    return this.rx.flushDue && isSynchronized(this.state);
+  }
+
   /** End of a batch of datagrams: send the ACK deferred through `hooks.deferAck`, if still owed. */
   flushAck(now: number): void {
-    if (this.rx.flushDue && isSynchronized(this.state)) {
+    if (this.ackHeld) {
       this.rx.sendAck(now);
       this.afterCall();
     }

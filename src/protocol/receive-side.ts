@@ -248,11 +248,12 @@ export class ReceiveSide {
   }
 
   /**
-   * An ACK owed without delay (RFC 5681 §4.2: out-of-order data, a filled hole): sent at the end
-   * of the datagram batch when the host batches, so a burst of out-of-order segments draws one
-   * ACK carrying the latest SACK blocks rather than one per segment.
+   * An ACK owed without delay (RFC 5681 §4.2: out-of-order data, a filled hole; a SYN-ACK, a FIN):
+   * sent at the end of the datagram batch when the host batches, so a burst of out-of-order
+   * segments draws one ACK carrying the latest SACK blocks rather than one per segment, and what
+   * the app sends in answer meanwhile (data after 'connect', its FIN after 'end') carries it.
    */
-  private ackAtOnce(now: number): void {
+  ackAtOnce(now: number): void {
     if (!this.hooks.deferAck) {
       this.sendAck(now);
       return;

@@ -355,7 +355,9 @@ export function activeOpen(init: ScriptInit = {}, peer: PeerInit = {}): Script {
   const syn: SegSpec = { flags: 'SA', seq: 0, ack: 1, mss: peer.mss ?? 1000, sackPermitted: peer.sack ?? true };
   if (peer.noSample) syn.tsEcr = 'none';
   if (peer.win !== undefined) syn.win = peer.win;
-  s.inject(syn).expect({ flags: 'A', seq: 1, ack: 1 });
+  s.inject(syn);
+  if (init.batchAcks) s.endBatch(); // the ACK waits for the batch's end (data written meanwhile would carry it)
+  s.expect({ flags: 'A', seq: 1, ack: 1 });
   return s;
 }
 

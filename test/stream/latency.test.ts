@@ -3,8 +3,9 @@
 // with no deferred work (setImmediate, timers) between the datagram in and the reply out.
 import { describe, expect, test } from 'vitest';
 import { connect, createServer, type Socket } from '../../src/index.js';
+import { NodeClock, nodeEnv, UdpTransport } from '../../src/io/index.js';
 import { prngEnv, SimNetwork } from '../../src/sim/index.js';
-import { ACK, decode } from '../../src/wire/segment.js';
+import { ACK, FIN, SYN, decode } from '../../src/wire/segment.js';
 import { runSim } from './helpers.js';
 
 const A = '10.0.0.1';
@@ -79,6 +80,47 @@ describe('ping-pong with setNoDelay', () => {
     // Nothing was deferred to a later phase of the loop (no end-of-batch ACK flush).
     expect(defers - base!.defers).toBe(0);
     c.destroy();
+    server.close();
+  });
+});
+
+describe('short connections: what the app sends in answer carries the ACK', () => {
+  /** A real UDP transport on 127.0.0.1 whose sends are recorded as [flags, payload length]. */
+  async function recorded() {
+    const transport = await UdpTransport.bind({ address: '127.0.0.1' });
+    const sent: Array<[number, number]> = [];
+    const send = transport.send.bind(transport);
+    transport.send = (data, to) => {
+      const r = decode(data);
+      if (r.ok) sent.push([r.segment.flags, r.segment.payload.length]);
+      send(data, to);
+    };
+    return { transport, sent, opts: { transport, clock: new NodeClock(), env: nodeEnv() } };
+  }
+
+  // Real sockets, not the simulator: that the app's answer comes before the batch's end is Node's
+  // order (nextTick work, such as a stream's end(), runs before setImmediate).
+  test("connect, write on 'connect', echo, end on 'end': 7 datagrams, no bare ACK for the SYN-ACK or the FIN", async () => {
+    const srv = await recorded();
+    const cli = await recorded();
+    const server = createServer(srv.opts, (s: Socket) => {
+      s.on('data', (d: Buffer) => s.write(d));
+      s.on('end', () => s.end()); // the FIN answers the client's FIN
+    });
+    await new Promise<void>((res) => server.listen(() => res()));
+    const { port } = server.address() as { port: number };
+    const c = connect({ port, host: '127.0.0.1', ...cli.opts });
+    c.on('connect', () => c.write(Buffer.alloc(1024, 1)));
+    let got = 0;
+    c.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= 1024) c.end();
+    });
+    await new Promise((res) => c.on('close', res));
+    // Client: SYN; the data (carrying the ACK of the SYN-ACK); its FIN; the last ACK.
+    expect(cli.sent).toEqual([[SYN, 0], [ACK, 1024], [FIN | ACK, 0], [ACK, 0]]);
+    // Server: SYN-ACK; the echo; its FIN (carrying the ACK of the client's FIN).
+    expect(srv.sent).toEqual([[SYN | ACK, 0], [ACK, 1024], [FIN | ACK, 0]]);
     server.close();
   });
 });
