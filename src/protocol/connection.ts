@@ -5,7 +5,7 @@
 // The send side (send buffer, retransmission, loss recovery) is the Sender's,
 // the receive side (RCV.NXT, segment text, ACKs, timestamps) the ReceiveSide's.
 
-import { ACK, FIN, RST, SYN, type Segment } from '../wire/segment.js';
+import { ACK, FIN, RST, SYN, emptySegment, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
 import type { CongestionController } from './congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
@@ -47,11 +47,7 @@ export interface ConnectionInit {
  * The segment every connection builds its output in, refilled each time: no object per segment, and
  * none kept per connection (see `ConnectionHooks.transmit`).
  */
-const OUT: Segment = {
-  flags: 0, dstId: 0, srcId: 0, seq: 0, ack: 0, window: 0, tsVal: 0, tsEcr: 0,
-  mss: undefined, sackPermitted: undefined, sack: undefined, pathChallenge: undefined, pathResponse: undefined,
-  payload: EMPTY,
-};
+const OUT: Segment = emptySegment();
 
 export class Connection implements SenderHost, ReceiveHost {
   readonly opts: ConnectionOptions;

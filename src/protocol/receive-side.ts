@@ -6,7 +6,7 @@
 // receive side's fields of every segment we send. State changes stay with the
 // connection: it acts on the verdicts returned here.
 
-import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, type SackBlock, type Segment } from '../wire/segment.js';
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, clearOptions, type SackBlock, type Segment } from '../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../wire/seq.js';
 import type { ConnectionHooks } from './connection.js';
 import { READABLE, type ConnectionOptions, type ConnectionStats } from './options.js';
@@ -335,11 +335,7 @@ export class ReceiveSide {
     seg.tsVal = this.host.tsNow(now);
     seg.tsEcr = this.tsRecent;
     seg.payload = payload;
-    seg.mss = undefined;
-    seg.sackPermitted = undefined;
-    seg.sack = undefined;
-    seg.pathChallenge = undefined;
-    seg.pathResponse = undefined;
+    clearOptions(seg);
     if (syn) {
       seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
       if (this.opts.sack) seg.sackPermitted = true;

@@ -205,6 +205,15 @@ export function emptySegment(): Segment {
   };
 }
 
+/** Drop every option from a reused segment (the fields stay, as `undefined`: one object shape). */
+export function clearOptions(seg: Segment): void {
+  seg.mss = undefined;
+  seg.sackPermitted = undefined;
+  seg.sack = undefined;
+  seg.pathChallenge = undefined;
+  seg.pathResponse = undefined;
+}
+
 /**
  * `decode` into an existing object, every field overwritten (a receive loop reuses one): undefined
  * when `buf` is a valid segment, else why not (`seg` then holds no meaning).
@@ -228,11 +237,7 @@ export function decodeInto(buf: Uint8Array, seg: Segment): DecodeError | undefin
   seg.window = get32(buf, 20);
   seg.tsVal = get32(buf, 24);
   seg.tsEcr = get32(buf, 28);
-  seg.mss = undefined;
-  seg.sackPermitted = undefined;
-  seg.sack = undefined;
-  seg.pathChallenge = undefined;
-  seg.pathResponse = undefined;
+  clearOptions(seg);
   seg.payload = EMPTY;
   if (isSyn && !(flags & ACK) && seg.dstId !== 0) return 'syn-with-dst';
   let p = HEADER_SIZE;
