@@ -1,6 +1,8 @@
 // Driving Socket/Server on the simulator: streams emit through process.nextTick
-// and promises, so virtual time must advance in steps with the event loop given
-// a turn between them. This needs setImmediate, hence it lives at the I/O edge.
+// and promises, so the event loop gets a turn after every simulator event, as
+// Node gives one after every I/O callback and timer. That keeps Node's order:
+// nextTick work runs before the batch's end (the clock's defer, setImmediate in
+// Node). This needs setImmediate, hence it lives at the I/O edge.
 
 import type { SimNetwork } from '../sim/network.js';
 
@@ -9,7 +11,7 @@ export interface SettleOptions {
   done?: () => boolean;
   /** Stop after this much virtual time (ms) from now. Default 600,000. */
   until?: number;
-  /** Virtual ms per step. Default 5. */
+  /** At most this many virtual ms pass in one turn when no event is due sooner. Default 5. */
   step?: number;
 }
 
@@ -30,7 +32,7 @@ export async function settle(net: SimNetwork, opts: SettleOptions = {}): Promise
       if (net.idle()) break;
     }
     if (net.now >= limit) break;
-    net.run({ until: Math.min(limit, net.now + step) });
+    net.run({ until: Math.min(limit, net.now + step), maxEvents: 1 });
   }
   return net.now;
 }

@@ -89,9 +89,9 @@ export async function blackhole(host = HOST): Promise<{ port: number; received: 
 }
 
 /**
- * Run the simulator in steps of virtual time, letting the event loop run
- * between steps (stream events are delivered on process.nextTick), until
- * `done()` or `maxMs` of virtual time.
+ * Run the simulator one event at a time (at most `step` virtual ms per turn), letting the event
+ * loop run after each, as Node does after every I/O callback (stream events are delivered on
+ * process.nextTick), until `done()` or `maxMs` of virtual time.
  */
 export async function runSim(net: SimNetwork, done: () => boolean, maxMs = 600_000, step = 5): Promise<void> {
   const limit = net.now + maxMs;
@@ -99,7 +99,7 @@ export async function runSim(net: SimNetwork, done: () => boolean, maxMs = 600_0
     await new Promise((r) => setImmediate(r));
     if (done()) return;
     if (net.now >= limit) throw new Error(`simulation did not finish within ${maxMs} ms of virtual time`);
-    net.runFor(step);
+    net.run({ until: net.now + step, maxEvents: 1 });
   }
 }
 

@@ -6,6 +6,7 @@ import { connect, createServer, type Socket } from '../../src/index.js';
 import { NodeClock, nodeEnv, UdpTransport } from '../../src/io/index.js';
 import { prngEnv, SimNetwork } from '../../src/sim/index.js';
 import { ACK, FIN, SYN, decode } from '../../src/wire/segment.js';
+import { settle } from '../../src/sim.js';
 import { runSim } from './helpers.js';
 
 const A = '10.0.0.1';
@@ -98,29 +99,74 @@ describe('short connections: what the app sends in answer carries the ACK', () =
     return { transport, sent, opts: { transport, clock: new NodeClock(), env: nodeEnv() } };
   }
 
-  // Real sockets, not the simulator: that the app's answer comes before the batch's end is Node's
-  // order (nextTick work, such as a stream's end(), runs before setImmediate).
-  test("connect, write on 'connect', echo, end on 'end': 7 datagrams, no bare ACK for the SYN-ACK or the FIN", async () => {
-    const srv = await recorded();
-    const cli = await recorded();
-    const server = createServer(srv.opts, (s: Socket) => {
+  /** The short exchange both tests run: 1 KiB written on 'connect', echoed, then end() both ways. */
+  async function shortExchange(srvOpts: object, cliOpts: object, listen: (s: ReturnType<typeof createServer>) => Promise<number>, run: (done: () => boolean) => Promise<void>) {
+    const server = createServer(srvOpts, (s: Socket) => {
       s.on('data', (d: Buffer) => s.write(d));
       s.on('end', () => s.end()); // the FIN answers the client's FIN
     });
-    await new Promise<void>((res) => server.listen(() => res()));
-    const { port } = server.address() as { port: number };
-    const c = connect({ port, host: '127.0.0.1', ...cli.opts });
+    const port = await listen(server);
+    const c = connect({ port, host: '127.0.0.1', ...cliOpts });
     c.on('connect', () => c.write(Buffer.alloc(1024, 1)));
     let got = 0;
+    let closed = false;
     c.on('data', (d: Buffer) => {
       got += d.length;
       if (got >= 1024) c.end();
     });
-    await new Promise((res) => c.on('close', res));
-    // Client: SYN; the data (carrying the ACK of the SYN-ACK); its FIN; the last ACK.
-    expect(cli.sent).toEqual([[SYN, 0], [ACK, 1024], [FIN | ACK, 0], [ACK, 0]]);
-    // Server: SYN-ACK; the echo; its FIN (carrying the ACK of the client's FIN).
-    expect(srv.sent).toEqual([[SYN | ACK, 0], [ACK, 1024], [FIN | ACK, 0]]);
+    c.on('close', () => (closed = true));
+    await run(() => closed);
     server.close();
+  }
+
+  // Client: SYN; the data (carrying the ACK of the SYN-ACK); its FIN; the last ACK.
+  const CLIENT_SENDS = [[SYN, 0], [ACK, 1024], [FIN | ACK, 0], [ACK, 0]];
+  // Server: SYN-ACK; the echo; its FIN (carrying the ACK of the client's FIN).
+  const SERVER_SENDS = [[SYN | ACK, 0], [ACK, 1024], [FIN | ACK, 0]];
+
+  // On real sockets the app's answer comes before the batch's end: Node runs nextTick work, such
+  // as a stream's end(), before setImmediate.
+  test("connect, write on 'connect', echo, end on 'end': 7 datagrams, no bare ACK for the SYN-ACK or the FIN", async () => {
+    const srv = await recorded();
+    const cli = await recorded();
+    await shortExchange(
+      srv.opts,
+      cli.opts,
+      async (server) => {
+        await new Promise<void>((res) => server.listen(() => res()));
+        return (server.address() as { port: number }).port;
+      },
+      (done) => new Promise<void>((res) => {
+        const poll = (): void => void (done() ? res() : setTimeout(poll, 1));
+        poll();
+      }),
+    );
+    expect(cli.sent).toEqual(CLIENT_SENDS);
+    expect(srv.sent).toEqual(SERVER_SENDS);
+  });
+
+  // The simulator gives Node's event loop a turn after every event, as Node does after every I/O
+  // callback, so the same exchange is the same 7 datagrams on virtual time.
+  test.each([
+    ['settle', (net: SimNetwork, done: () => boolean) => settle(net, { done }).then(() => undefined)],
+    ['runSim (the tests\' driver)', (net: SimNetwork, done: () => boolean) => runSim(net, done, 10_000)],
+  ])('the same on the simulator, driven by %s', async (_name, drive) => {
+    const net = new SimNetwork({ seed: 3, link: { delay: [1, 1] } });
+    const rec = (address: string, port = 0) => {
+      const transport = net.bind({ address, port });
+      const sent: Array<[number, number]> = [];
+      const send = transport.send.bind(transport);
+      transport.send = (data, to) => {
+        const r = decode(data);
+        if (r.ok) sent.push([r.segment.flags, r.segment.payload.length]);
+        send(data, to);
+      };
+      return { sent, opts: { transport, clock: net.clock, env: prngEnv(net.prng.fork()) } };
+    };
+    const srv = rec('127.0.0.1', 7);
+    const cli = rec('127.0.0.2');
+    await shortExchange(srv.opts, cli.opts, async (server) => (server.listen(), 7), (done) => drive(net, done));
+    expect(cli.sent).toEqual(CLIENT_SENDS);
+    expect(srv.sent).toEqual(SERVER_SENDS);
   });
 });
