@@ -7,13 +7,17 @@ const C = 0.4; // RFC 9438 §5.1
 const BETA = 0.7; // RFC 9438 §4.6
 const ALPHA = (3 * (1 - BETA)) / (1 + BETA); // RFC 9438 §4.3, Reno-friendly region
 
+/** What the cubic function runs on; windows in segments. */
 interface CubicState {
-  cwnd: number;
-  ssthresh: number;
+  /** W_max: the window before the last reduction. */
   wMax: number;
+  /** The W_max before that, for fast convergence (RFC 9438 §4.7). */
   wLastMax: number;
+  /** K: seconds the cubic function takes to climb back to W_max (RFC 9438 eq. 2). */
   k: number;
+  /** Start of the current congestion-avoidance epoch (ms), or -1 when none. */
   epoch: number;
+  /** Reno-friendly estimate W_est (RFC 9438 §4.3). */
   wEst: number;
 }
 
@@ -21,18 +25,11 @@ export class Cubic implements CongestionController {
   readonly name = 'cubic';
   cwnd: number;
   ssthresh = Infinity;
-  /** W_max in segments: the window before the last reduction. */
-  private wMax = 0;
-  private wLastMax = 0;
-  private k = 0;
-  /** Start of the current congestion-avoidance epoch (ms), or -1 when none. */
-  private epoch = -1;
-  /** Reno-friendly estimate W_est in segments (RFC 9438 §4.3). */
-  private wEst = 0;
+  private st: CubicState = { wMax: 0, wLastMax: 0, k: 0, epoch: -1, wEst: 0 };
   /** Since when the window has gone unused (not cwnd-limited), or -1. */
   private unusedSince = -1;
-  /** The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9); made at the first. */
-  private prior: CubicState | undefined;
+  /** The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9). */
+  private prior: { cwnd: number; ssthresh: number; st: CubicState } | undefined;
 
   constructor(
     private mss: number,
@@ -49,7 +46,7 @@ export class Cubic implements CongestionController {
       return;
     }
     if (this.unusedSince >= 0) {
-      if (this.epoch >= 0) this.epoch += now - this.unusedSince;
+      if (this.st.epoch >= 0) this.st.epoch += now - this.unusedSince;
       this.unusedSince = -1;
     }
     if (this.cwnd < this.ssthresh) {
@@ -57,49 +54,47 @@ export class Cubic implements CongestionController {
       return;
     }
     const segs = this.cwnd / this.mss;
-    if (this.epoch < 0) {
-      this.epoch = now;
-      this.wEst = segs;
-      if (this.wMax <= segs) {
-        this.k = 0;
-        this.wMax = segs;
+    if (this.st.epoch < 0) {
+      this.st.epoch = now;
+      this.st.wEst = segs;
+      if (this.st.wMax <= segs) {
+        this.st.k = 0;
+        this.st.wMax = segs;
       } else {
-        this.k = Math.cbrt((this.wMax - segs) / C); // RFC 9438 eq. 2, from the current window
+        this.st.k = Math.cbrt((this.st.wMax - segs) / C); // RFC 9438 eq. 2, from the current window
       }
     }
-    const t = (now - this.epoch) / 1000;
+    const t = (now - this.st.epoch) / 1000;
     const rttS = Math.max(rtt, 1) / 1000;
     // Target one RTT ahead (RFC 9438 §4.2), bounded to 1.5 × cwnd.
     const target = Math.min(Math.max(this.wCubic(t + rttS), segs), 1.5 * segs);
-    this.wEst += (ALPHA * acked) / this.cwnd;
+    this.st.wEst += (ALPHA * acked) / this.cwnd;
     let next: number;
-    if (this.wCubic(t) < this.wEst) {
-      next = Math.max(segs, this.wEst); // Reno-friendly region
+    if (this.wCubic(t) < this.st.wEst) {
+      next = Math.max(segs, this.st.wEst); // Reno-friendly region
     } else {
       next = segs + ((target - segs) / segs) * (acked / this.mss); // concave / convex regions
     }
     this.cwnd = Math.max(this.cwnd, next * this.mss);
   }
 
+  /** W_max in segments (introspection). */
+  get wMax(): number {
+    return this.st.wMax;
+  }
+
   private wCubic(t: number): number {
-    return C * (t - this.k) ** 3 + this.wMax;
+    return C * (t - this.st.k) ** 3 + this.st.wMax;
   }
 
   private reduce(): void {
-    const p = (this.prior ??= { cwnd: 0, ssthresh: 0, wMax: 0, wLastMax: 0, k: 0, epoch: 0, wEst: 0 });
-    p.cwnd = this.cwnd;
-    p.ssthresh = this.ssthresh;
-    p.wMax = this.wMax;
-    p.wLastMax = this.wLastMax;
-    p.k = this.k;
-    p.epoch = this.epoch;
-    p.wEst = this.wEst;
+    this.prior = { cwnd: this.cwnd, ssthresh: this.ssthresh, st: { ...this.st } };
     const segs = this.cwnd / this.mss;
     // Fast convergence (RFC 9438 §4.7).
-    this.wMax = segs < this.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
-    this.wLastMax = segs;
+    this.st.wMax = segs < this.st.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
+    this.st.wLastMax = segs;
     this.ssthresh = Math.max(this.cwnd * BETA, 2 * this.mss); // RFC 9438 §4.6
-    this.epoch = -1;
+    this.st.epoch = -1;
   }
 
   onLoss(): void {
@@ -122,15 +117,11 @@ export class Cubic implements CongestionController {
     if (!p) return;
     this.cwnd = Math.max(this.cwnd, p.cwnd);
     this.ssthresh = p.ssthresh;
-    this.wMax = p.wMax;
-    this.wLastMax = p.wLastMax;
-    this.k = p.k;
-    this.epoch = p.epoch;
-    this.wEst = p.wEst;
+    this.st = { ...p.st };
   }
 
   onIdle(): void {
-    this.epoch = -1;
+    this.st.epoch = -1;
     this.cwnd = Math.min(this.cwnd, this.initialWindow * this.mss);
   }
 
@@ -141,11 +132,11 @@ export class Cubic implements CongestionController {
   /** W_max and W_est are in segments: rescale them; the epoch restarts from the current window. */
   setMss(mss: number): void {
     const f = this.mss / mss;
-    this.wMax *= f;
-    this.wLastMax *= f;
-    this.wEst *= f;
+    this.st.wMax *= f;
+    this.st.wLastMax *= f;
+    this.st.wEst *= f;
     this.mss = mss;
-    this.epoch = -1;
+    this.st.epoch = -1;
   }
 }
 

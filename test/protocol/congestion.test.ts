@@ -47,7 +47,7 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
     c.cwnd = 100 * MSS;
     c.onLoss(); // W_max 100 segments of 1000
     c.setMss(2 * MSS);
-    expect((c as unknown as { wMax: number }).wMax).toBeCloseTo(50, 6); // the same bytes, in new segments
+    expect(c.wMax).toBeCloseTo(50, 6); // the same bytes, in new segments
     expect(c.cwnd).toBe(70 * MSS); // bytes unchanged
   });
 
@@ -153,6 +153,7 @@ describe('undoing a spurious loss response (RFC 9438 §4.9, RFC 4015)', () => {
     c.onSpuriousLoss();
     expect(c.cwnd).toBe(before);
     expect(c.ssthresh).toBe(ref.ssthresh);
+    expect(c.wMax).toBe(ref.wMax);
     // The same window trajectory as a flow that never saw the loss.
     for (let t = 50; t < 100; t++) {
       c.onAck(MSS, t * 10, 10);

@@ -100,7 +100,7 @@ describe('CUBIC (RFC 9438)', () => {
     c.onLoss(); // at 70 < 100: W_max = 70·(1+β)/2 = 59.5, cwnd = 49
     expect(c.cwnd / MSS).toBeCloseTo(49, 6);
     // The plateau it now climbs to is the lowered W_max, not 70.
-    expect((c as unknown as { wMax: number }).wMax).toBeCloseTo(59.5, 6);
+    expect(c.wMax).toBeCloseTo(59.5, 6);
   });
 });
 
