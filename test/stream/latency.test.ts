@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { connect, createServer, type Socket } from '../../src/index.js';
 import { NodeClock, nodeEnv, UdpTransport } from '../../src/io/index.js';
 import { prngEnv, SimNetwork } from '../../src/sim/index.js';
+import type { Transport } from '../../src/endpoint/types.js';
 import { ACK, FIN, SYN, decode } from '../../src/wire/segment.js';
 import { settle } from '../../src/sim.js';
 import { runSim } from './helpers.js';
@@ -13,17 +14,22 @@ const A = '10.0.0.1';
 const B = '10.0.0.2';
 const ROUNDS = 20;
 
-/** A transport from `net` whose sends are recorded (decoded) as they are handed over. */
-function spied(net: SimNetwork, address: string, port = 0) {
-  const transport = net.bind({ address, port });
-  const sent: Array<{ flags: number; len: number }> = [];
+/** Record every segment `transport` is handed, as [flags, payload length], before it goes out. */
+function recordSends(transport: Transport): Array<[number, number]> {
+  const sent: Array<[number, number]> = [];
   const send = transport.send.bind(transport);
   transport.send = (data, to) => {
     const r = decode(data);
-    if (r.ok) sent.push({ flags: r.segment.flags, len: r.segment.payload.length });
+    if (r.ok) sent.push([r.segment.flags, r.segment.payload.length]);
     send(data, to);
   };
-  return { transport, sent, opts: { transport, clock: net.clock, env: prngEnv(net.prng.fork()) } };
+  return sent;
+}
+
+/** A transport from `net` whose sends are recorded, and the socket options that use it. */
+function spied(net: SimNetwork, address: string, port = 0) {
+  const transport = net.bind({ address, port });
+  return { sent: recordSends(transport), opts: { transport, clock: net.clock, env: prngEnv(net.prng.fork()) } };
 }
 
 describe('ping-pong with setNoDelay', () => {
@@ -74,9 +80,9 @@ describe('ping-pong with setNoDelay', () => {
     const cliOut = cli.sent.slice(base!.cli);
     expect(srvOut.length).toBe(ROUNDS);
     expect(cliOut.length).toBe(ROUNDS);
-    for (const s of [...srvOut, ...cliOut]) {
-      expect(s.len).toBe(64);
-      expect(s.flags & ACK).toBe(ACK);
+    for (const [flags, len] of [...srvOut, ...cliOut]) {
+      expect(len).toBe(64);
+      expect(flags & ACK).toBe(ACK);
     }
     // Nothing was deferred to a later phase of the loop (no end-of-batch ACK flush).
     expect(defers - base!.defers).toBe(0);
@@ -89,14 +95,7 @@ describe('short connections: what the app sends in answer carries the ACK', () =
   /** A real UDP transport on 127.0.0.1 whose sends are recorded as [flags, payload length]. */
   async function recorded() {
     const transport = await UdpTransport.bind({ address: '127.0.0.1' });
-    const sent: Array<[number, number]> = [];
-    const send = transport.send.bind(transport);
-    transport.send = (data, to) => {
-      const r = decode(data);
-      if (r.ok) sent.push([r.segment.flags, r.segment.payload.length]);
-      send(data, to);
-    };
-    return { transport, sent, opts: { transport, clock: new NodeClock(), env: nodeEnv() } };
+    return { sent: recordSends(transport), opts: { transport, clock: new NodeClock(), env: nodeEnv() } };
   }
 
   /** The short exchange both tests run: 1 KiB written on 'connect', echoed, then end() both ways. */
@@ -152,19 +151,8 @@ describe('short connections: what the app sends in answer carries the ACK', () =
     ['runSim (the tests\' driver)', (net: SimNetwork, done: () => boolean) => runSim(net, done, 10_000)],
   ])('the same on the simulator, driven by %s', async (_name, drive) => {
     const net = new SimNetwork({ seed: 3, link: { delay: [1, 1] } });
-    const rec = (address: string, port = 0) => {
-      const transport = net.bind({ address, port });
-      const sent: Array<[number, number]> = [];
-      const send = transport.send.bind(transport);
-      transport.send = (data, to) => {
-        const r = decode(data);
-        if (r.ok) sent.push([r.segment.flags, r.segment.payload.length]);
-        send(data, to);
-      };
-      return { sent, opts: { transport, clock: net.clock, env: prngEnv(net.prng.fork()) } };
-    };
-    const srv = rec('127.0.0.1', 7);
-    const cli = rec('127.0.0.2');
+    const srv = spied(net, '127.0.0.1', 7);
+    const cli = spied(net, '127.0.0.2');
     await shortExchange(srv.opts, cli.opts, async (server) => (server.listen(), 7), (done) => drive(net, done));
     expect(cli.sent).toEqual(CLIENT_SENDS);
     expect(srv.sent).toEqual(SERVER_SENDS);
