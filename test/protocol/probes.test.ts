@@ -15,6 +15,13 @@ function injectImmediate(s: Script, spec: SegSpec): void {
   s.conn.input(seg, s.now);
 }
 
+/** A noDelay connection (SRTT `peer.rtt` from the handshake) that writes `bytes` at t=1000; it, and what went out then. */
+function writeAt1000(bytes: number, peer: { rtt: number; win?: number }): { s: Script; first: Segment[] } {
+  const s = activeOpen({ options: { noDelay: true } }, peer);
+  s.at(1000).write(bytes);
+  return { s, first: s.discard() };
+}
+
 /** Every transmission between now and `until` (1 ms steps, or `step`), as [time, relative seq, len, IMMEDIATE_ACK]. */
 function sends(s: Script, until: number, step = 1): Array<[number, number, number, boolean]> {
   const out: Array<[number, number, number, boolean]> = [];
@@ -97,9 +104,8 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
   });
 
   it('RFC 8985 §7.3: when cwnd is full the probe resends the highest unSACKed segment instead', () => {
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 100, win: 100_000 });
-    s.at(1000).write(20_000);
-    expect(s.discard().length).toBe(10); // the initial window: 10 000 bytes unsent remain
+    const { s, first } = writeAt1000(20_000, { rtt: 100, win: 100_000 });
+    expect(first.length).toBe(10); // the initial window: 10 000 bytes unsent remain
     expect(s.conn.bytesInFlight).toBe(s.conn.cwnd);
     s.at(1199).expectNothing();
     s.at(1200); // PTO = 2·SRTT with several segments in flight
@@ -110,9 +116,8 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
   });
 
   it('RFC 8985 §7.3: when the peer window is full the probe resends the highest segment instead', () => {
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 100, win: 5000 });
-    s.at(1000).write(20_000);
-    expect(s.discard().length).toBe(5); // the peer window, not cwnd (10 000), limits
+    const { s, first } = writeAt1000(20_000, { rtt: 100, win: 5000 });
+    expect(first.length).toBe(5); // the peer window, not cwnd (10 000), limits
     expect(s.conn.bytesInFlight).toBeLessThan(s.conn.cwnd);
     s.at(1200);
     expect(imm(s.expect({ flags: 'A', seq: 4001, len: 1000 }))).toBe(true);
@@ -121,10 +126,8 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
 
   it('RFC 9002 §6.2.1: unanswered probes back off (PTO, 2·PTO, 4·PTO), stop after three, and the RTO follows', () => {
     // SRTT 10 ms: PTO = 20 ms with two segments in flight; RTO = 200 ms (rtoMin).
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 10 });
+    const { s } = writeAt1000(2000, { rtt: 10 });
     expect(s.conn.rtt.rto).toBe(200);
-    s.at(1000).write(2000);
-    s.discard();
     expect(sends(s, 1600)).toEqual([
       [1020, 1001, 1000, true], // probe 1 at PTO
       [1060, 1001, 1000, true], // probe 2 at 2·PTO after it
@@ -138,9 +141,7 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
   it('RFC 8985 §7.2: no probe in RTO recovery: after a timeout only the backed-off RTO runs until an ACK comes', () => {
     // SRTT 100 ms: PTO 200 ms, RTO 300 ms. A probe at 1200, the RTO at 1500. Its retransmission
     // would arm a second probe for 1900 (2·PTO, before the doubled RTO at 2100); none comes.
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 100 });
-    s.at(1000).write(2000);
-    s.discard();
+    const { s } = writeAt1000(2000, { rtt: 100 });
     expect(sends(s, 2199)).toEqual([
       [1200, 1001, 1000, true],
       [1500, 1, 1000, true],
@@ -160,9 +161,7 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
 
   it('RFC 8985 §7.2: only the first probe may stand in for the RTO; a later one due at or after the RTO is not armed', () => {
     // SRTT 100 ms: PTO 200 ms, RTO 300 ms. Probe 1 at 1200 re-arms the RTO for 1500; probe 2 would be 1600.
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 100 });
-    s.at(1000).write(2000);
-    s.discard();
+    const { s } = writeAt1000(2000, { rtt: 100 });
     expect(sends(s, 1600)).toEqual([
       [1200, 1001, 1000, true],
       [1500, 1, 1000, true], // the RTO itself, not a second probe in its place
@@ -172,9 +171,7 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
   });
 
   it('RFC 9002 §6.2.1: an ACK that advances SND.UNA resets the probe count, so the next probe comes one PTO later', () => {
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 10 });
-    s.at(1000).write(3000);
-    s.discard();
+    const { s } = writeAt1000(3000, { rtt: 10 });
     expect(sends(s, 1060)).toEqual([
       [1020, 2001, 1000, true],
       [1060, 2001, 1000, true],
@@ -192,9 +189,8 @@ describe('loss probes (RFC 8985 §7, RFC 9002 §6.2)', () => {
 
   it('RFC 9002 §6.2: a probe is armed in fast recovery too: a lost retransmission at the tail is resent after 2·SRTT, not at the RTO', () => {
     // SRTT 10 ms, RTO 200 ms.
-    const s = activeOpen({ options: { noDelay: true } }, { rtt: 10, win: 100_000 });
-    s.at(1000).write(6000);
-    expect(s.discard().length).toBe(6);
+    const { s, first } = writeAt1000(6000, { rtt: 10, win: 100_000 });
+    expect(first.length).toBe(6);
     // Segments 1 and 2 lost, 3-6 SACKed: both are lost (RFC 6675) and resent at once.
     s.at(1010).inject({ flags: 'A', seq: 1, ack: 1, sack: [[2001, 6001]] });
     expect(s.discard().map((seg) => [s.describe(seg).seq, imm(seg)])).toEqual([
