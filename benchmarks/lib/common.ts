@@ -45,6 +45,24 @@ export function cpuMs(): number {
 
 export const MB = 1e6;
 
+/** How often a bulk source samples its CPU time (for the second-half CPU figure). */
+export const CPU_SAMPLE_MS = 10;
+
+/** `samples` ([t, v] by increasing t) read off at time `t`, linearly between samples; clamped at the ends. */
+export function interpolate(samples: ReadonlyArray<readonly [number, number]>, t: number): number {
+  if (samples.length === 0) return NaN;
+  const first = samples[0]!;
+  if (t <= first[0]) return first[1];
+  for (let i = 1; i < samples.length; i++) {
+    const [t1, v1] = samples[i]!;
+    if (t <= t1) {
+      const [t0, v0] = samples[i - 1]!;
+      return t1 === t0 ? v1 : v0 + ((v1 - v0) * (t - t0)) / (t1 - t0);
+    }
+  }
+  return samples[samples.length - 1]![1];
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

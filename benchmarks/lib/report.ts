@@ -28,6 +28,16 @@ const cpuPerMB: Extract = (o) => {
   return b.bytes > 0 ? b.cpuMs / (b.bytes / MB) : null;
 };
 
+/** The same over the second half of the bytes (BulkOut.half). */
+const halfMBps: Extract = (o) => {
+  const h = (o as BulkOut).half;
+  return h && h.elapsedMs > 0 ? h.bytes / MB / (h.elapsedMs / 1000) : null;
+};
+const halfCpuPerMB: Extract = (o) => {
+  const h = (o as BulkOut).half;
+  return h && h.bytes > 0 ? h.cpuMs / (h.bytes / MB) : null;
+};
+
 /** MB/s over the second half of a timed run. */
 function secondHalf(f: FlowOut | undefined, durationMs: number): number | null {
   if (!f) return null;
@@ -90,6 +100,8 @@ function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: Im
     columns: [
       { title: 'MB/s', digits: 1, f: bulkMBps, ratios: mbpsBases.map((i) => vs(figure, i)) },
       { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [vs(figure, 'dgram')] },
+      { title: '2nd half MB/s', digits: 1, f: halfMBps, ratios: [vs(figure, 'dgram')] },
+      { title: '2nd half CPU ms/MB', digits: 2, f: halfCpuPerMB, ratios: [vs(figure, 'dgram')] },
     ],
   };
 }

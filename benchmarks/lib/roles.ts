@@ -31,6 +31,10 @@ export interface SinkResult {
   bins: number[];
   capped: boolean;
   cpuMs: number;
+  /** When half of `bytes` had arrived (0 if it never did or no total was set): wall ms, bytes by then, CPU ms since go. */
+  tHalf: number;
+  bytesHalf: number;
+  cpuHalf: number;
 }
 
 export interface SourceResult {
@@ -38,6 +42,8 @@ export interface SourceResult {
   tStart: number;
   written: number;
   cpuMs: number;
+  /** [wall ms, CPU ms since go] every CPU_SAMPLE_MS from go to stop: the CPU at any moment, interpolated. */
+  cpuAt: Array<[number, number]>;
 }
 
 export interface PingResult {

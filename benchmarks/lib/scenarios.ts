@@ -1,6 +1,6 @@
 // One configuration = one set of child processes (sender, receiver, and a relay
 // when asked), coordinated over IPC. Every child is killed when the run ends.
-import { BIN_MS, sleep, wallMs, type ImplName } from './common.js';
+import { BIN_MS, interpolate, sleep, wallMs, type ImplName } from './common.js';
 import { Child } from './proc.js';
 import type { PingResult, RelayResult, RoleSpec, SetupResult, SinkResult, SourceResult } from './roles.js';
 
@@ -25,6 +25,11 @@ export interface BulkOut {
   elapsedMs: number;
   cpuMs: number;
   capped: boolean;
+  /**
+   * The second half of the bytes alone (from the moment half had arrived to the last byte): the
+   * same figures without connection set-up, slow start and the JIT's warm-up.
+   */
+  half?: { bytes: number; elapsedMs: number; cpuMs: number };
 }
 
 export interface FlowOut {
@@ -69,7 +74,12 @@ async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
     src.send({ t: 'stop' });
     const sres = await src.result<SourceResult>(10_000);
     const from = s.fromFirstByte && sr.tFirst > 0 ? sr.tFirst : sres.tStart;
-    return { bytes: sr.bytes, elapsedMs: sr.tEnd - from, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
+    const out: BulkOut = { bytes: sr.bytes, elapsedMs: sr.tEnd - from, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
+    if (sr.tHalf > 0 && !sr.capped && sr.tEnd > sr.tHalf) {
+      const srcCpu = interpolate(sres.cpuAt, sr.tEnd) - interpolate(sres.cpuAt, sr.tHalf);
+      out.half = { bytes: sr.bytes - sr.bytesHalf, elapsedMs: sr.tEnd - sr.tHalf, cpuMs: sr.cpuMs - sr.cpuHalf + srcCpu };
+    }
+    return out;
   });
 }
 

@@ -5,7 +5,7 @@ import type dgram from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector';
-import { BIN_MS, CHUNK, cpuMs, pattern, wallMs } from './common.js';
+import { BIN_MS, CHUNK, CPU_SAMPLE_MS, cpuMs, pattern, wallMs } from './common.js';
 import { startRelay } from './delay-relay.js';
 import { loadImpl, type Pipe } from './impls.js';
 import { connectTo, dgramEcho, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
@@ -71,6 +71,9 @@ function pingResult(rtts: number[]): PingResult {
 async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
   let bytes = 0;
   let tFirst = 0;
+  let tHalf = 0;
+  let bytesHalf = 0;
+  let cpuHalf = 0;
   let t0 = 0;
   let cpu0 = 0;
   const bins: number[] = [];
@@ -79,7 +82,7 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
   const finish = (capped: boolean): void => {
     if (done) return;
     done = true;
-    const r: SinkResult = { bytes, tFirst, tEnd: wallMs(), t0, bins, capped, cpuMs: cpuMs() - cpu0 };
+    const r: SinkResult = { bytes, tFirst, tEnd: wallMs(), t0, bins, capped, cpuMs: cpuMs() - cpu0, tHalf, bytesHalf, cpuHalf };
     void prof.stop().then(() => finishWith(r));
   };
   const count = (n: number): void => {
@@ -87,6 +90,11 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
     const now = wallMs();
     if (bytes === 0) tFirst = now;
     bytes += n;
+    if (tHalf === 0 && spec.bytes !== undefined && bytes >= spec.bytes / 2) {
+      tHalf = now;
+      bytesHalf = bytes;
+      cpuHalf = cpuMs() - cpu0;
+    }
     const i = Math.floor((now - t0) / BIN_MS);
     if (i >= 0) {
       while (bins.length <= i) bins.push(0);
@@ -153,9 +161,19 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
   let written = 0;
   let stopSource = (): void => {};
   const prof = profiler(spec.profile);
+  // The CPU so far, sampled: the coordinator reads it off at the sink's half-way and end times.
+  const cpuAt: Array<[number, number]> = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const startSampling = (): void => {
+    cpuAt.push([tStart, 0]);
+    sampler = setInterval(() => cpuAt.push([wallMs(), cpuMs() - cpu0]), CPU_SAMPLE_MS);
+  };
   onStop = () => {
     stopSource();
-    const r: SourceResult = { tStart, written, cpuMs: cpuMs() - cpu0 };
+    clearInterval(sampler);
+    const cpu = cpuMs() - cpu0;
+    cpuAt.push([wallMs(), cpu]);
+    const r: SourceResult = { tStart, written, cpuMs: cpu, cpuAt };
     void prof.stop().then(() => finishWith(r)).then(() => process.exit(0));
   };
   if (spec.impl === 'dgram') {
@@ -164,6 +182,7 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       prof.start();
       tStart = wallMs();
       cpu0 = cpuMs();
+      startSampling();
       void connectTo(sock, spec.port).then(() => {
         const src = dgramSource(sock, total, spec.payload);
         stopSource = () => { written = src.sent(); src.stop(); };
@@ -177,6 +196,7 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
     prof.start();
     tStart = wallMs();
     cpu0 = cpuMs();
+    startSampling();
     void c.open().then((s) => {
       stopSource = () => s.destroy();
       // RD_BENCH_STATS=file (diagnostics, README): the sending socket's getStats() as JSON lines every 50 ms.
