@@ -13,22 +13,29 @@ export class PmtuSearch {
   /** Size of the probe in flight, if any. */
   probing: number | undefined;
   probesLost = 0;
+  /** The largest size searched for (the peer's MSS and ours). */
+  readonly ceiling: number;
 
   constructor(
     readonly base: number,
     ceiling: number,
   ) {
     this.lo = base;
-    this.hi = Math.max(base, ceiling);
+    this.hi = this.ceiling = Math.max(base, ceiling);
   }
 
+  /**
+   * The bracket is narrow, and the ceiling is confirmed or out of reach. A bisection alone stops
+   * short of the ceiling, so once the bracket is narrow the ceiling itself is probed, once.
+   */
   get done(): boolean {
-    return this.hi - this.lo < RESOLUTION;
+    return this.hi - this.lo < RESOLUTION && (this.lo === this.hi || this.hi !== this.ceiling);
   }
 
   /** Size of the next probe, or undefined when none is due. */
   nextProbe(): number | undefined {
     if (this.probing !== undefined || this.done) return undefined;
+    if (this.hi - this.lo < RESOLUTION) return this.hi; // the last step: the ceiling itself
     return this.lo + Math.ceil((this.hi - this.lo) / 2);
   }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
 import { Cubic, cubic } from '../../src/protocol/cubic.js';
 import { Pacer } from '../../src/protocol/pacer.js';
+import { PmtuSearch } from '../../src/protocol/pmtu.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';
@@ -247,6 +248,36 @@ describe('path MTU probing (RFC 8899)', () => {
     expect(r.received).toBe(4 << 20);
     expect(r.client.mss).toBeGreaterThan(1350);
     expect(r.client.mss + 32 + 34).toBeLessThanOrEqual(1500);
+  });
+
+  it('reaches the ceiling exactly where the path carries it: after the bisection, the ceiling itself is probed', () => {
+    const r = transfer(4 << 20, { link: { delay: [5, 5], mtu: 9100 }, conn });
+    expect(r.received).toBe(4 << 20);
+    expect(r.client.mss).toBe(9000 - 34); // the ceiling, less room for SACK options
+  });
+
+  it('RFC 8899 §5.3: the search brackets the path limit to 32 bytes and tries the ceiling at most once', () => {
+    const drive = (limit: number): { probes: number[]; lo: number } => {
+      const p = new PmtuSearch(1200, 9000);
+      const probes: number[] = [];
+      for (let n = p.nextProbe(); n !== undefined; n = p.nextProbe()) {
+        probes.push(n);
+        p.probing = n;
+        if (n <= limit) p.onProbeAcked(n);
+        else p.onProbeLost(n);
+      }
+      return { probes, lo: p.lo };
+    };
+    const through = drive(65_000); // the path carries everything
+    expect(through.lo).toBe(9000);
+    expect(through.probes.at(-1)).toBe(9000);
+    expect(through.probes.filter((n) => n === 9000)).toHaveLength(1);
+    for (const limit of [1210, 1500, 4000, 8990]) {
+      const { probes, lo } = drive(limit);
+      expect(lo).toBeLessThanOrEqual(limit);
+      expect(limit - lo).toBeLessThan(32);
+      expect(probes.filter((n) => n === 9000).length).toBeLessThanOrEqual(1);
+    }
   });
 
   it('RFC 8899 §4.3: falls back to the base size when the path MTU shrinks mid-transfer', () => {
