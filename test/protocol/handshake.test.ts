@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeOpen, passiveOpen, script } from '../helpers/script.js';
+import { activeOpen, passiveOpen, script, type Script } from '../helpers/script.js';
 
 describe('opening a connection', () => {
   it('RFC 9293 §3.5 Fig. 6: active open sends SYN with MSS and SACK-permitted, ACKs the SYN-ACK', () => {
@@ -94,26 +94,32 @@ describe('opening a connection', () => {
     expect(s.conn.rtt.srtt).toBe(20);
   });
 
-  it('RFC 5681 §3.1 / RFC 6928 §2: after a lost SYN, sending starts from one segment, not the initial window', () => {
+  /**
+   * SYN at 0 (tsVal 0), resent by the timeout at 1000 (tsVal 1000), answered at `at` by a SYN-ACK
+   * echoing `tsEcr`; then 20 000 bytes written. Returns the script and the data segments sent at once.
+   */
+  function synResentThenAnswered(at: number, tsEcr: number): { s: Script; flight: number } {
     const s = script({ options: { mss: 1000 } });
     s.connect().expect({ flags: 'S', seq: 0, tsVal: 0 });
-    s.at(1000).expect({ flags: 'S', seq: 0, tsVal: 1000 }); // the first was lost
-    s.at(1030).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 1000 }).discard(); // answers the second
-    expect(s.conn.cwnd).toBe(1000);
-    expect(s.conn.stats.handshakeLossRestarts).toBe(1);
+    s.at(1000).expect({ flags: 'S', seq: 0, tsVal: 1000 });
+    s.at(at).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr }).discard();
+    const cwnd = s.conn.cwnd;
     s.write(20_000);
-    expect(s.discard().filter((x) => x.payload.length > 0)).toHaveLength(1);
+    const flight = s.discard().filter((x) => x.payload.length > 0).length;
+    expect(flight * 1000).toBe(cwnd);
+    return { s, flight };
+  }
+
+  it('RFC 5681 §3.1 / RFC 6928 §2: after a lost SYN, sending starts from one segment, not the initial window', () => {
+    const { s, flight } = synResentThenAnswered(1030, 1000); // the first SYN was lost: the answer echoes the second
+    expect(flight).toBe(1);
+    expect(s.conn.stats.handshakeLossRestarts).toBe(1);
   });
 
   it('RFC 5681 §3.1: a SYN resent by a timeout that fired early, answered first, keeps the initial window', () => {
-    const s = script({ options: { mss: 1000 } });
-    s.connect().discard();
-    s.at(1000).discard(); // resent, but the first SYN was only slow
-    s.at(1200).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 0 }).discard(); // it echoes the first copy
-    expect(s.conn.cwnd).toBe(10_000);
+    const { s, flight } = synResentThenAnswered(1200, 0); // the first SYN was only slow: the answer echoes it
+    expect(flight).toBe(10);
     expect(s.conn.stats.handshakeLossRestarts).toBe(0);
-    s.write(20_000);
-    expect(s.discard().filter((x) => x.payload.length > 0)).toHaveLength(10);
   });
 
   it('RFC 5681 §3.1: a lost SYN-ACK (the peer sends its SYN again) makes the passive side start from one segment', () => {
