@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { bbr } from '../../src/protocol/bbr.js';
+import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
+import { cubic } from '../../src/protocol/cubic.js';
 import { activeOpen, passiveOpen, script, type Script } from '../helpers/script.js';
 
 describe('opening a connection', () => {
@@ -98,8 +101,8 @@ describe('opening a connection', () => {
    * SYN at 0 (tsVal 0), resent by the timeout at 1000 (tsVal 1000), answered at `at` by a SYN-ACK
    * echoing `tsEcr`; then 20 000 bytes written. Returns the script and the data segments sent at once.
    */
-  function synResentThenAnswered(at: number, tsEcr: number): { s: Script; flight: number } {
-    const s = script({ options: { mss: 1000 } });
+  function synResentThenAnswered(at: number, tsEcr: number, congestion: CongestionFactory = newReno): { s: Script; flight: number } {
+    const s = script({ options: { mss: 1000, congestion } });
     s.connect().expect({ flags: 'S', seq: 0, tsVal: 0 });
     s.at(1000).expect({ flags: 'S', seq: 0, tsVal: 1000 });
     s.at(at).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr }).discard();
@@ -110,8 +113,12 @@ describe('opening a connection', () => {
     return { s, flight };
   }
 
-  it('RFC 5681 §3.1 / RFC 6928 §2: after a lost SYN, sending starts from one segment, not the initial window', () => {
-    const { s, flight } = synResentThenAnswered(1030, 1000); // the first SYN was lost: the answer echoes the second
+  it.each([
+    ['NewReno', newReno],
+    ['CUBIC', cubic],
+    ['BBR', bbr],
+  ])('RFC 5681 §3.1 / RFC 6928 §2: after a lost SYN, sending starts from one segment, not the initial window (%s)', (_name, congestion) => {
+    const { s, flight } = synResentThenAnswered(1030, 1000, congestion); // the first SYN was lost: the answer echoes the second
     expect(flight).toBe(1);
     expect(s.conn.stats.handshakeLossRestarts).toBe(1);
   });
