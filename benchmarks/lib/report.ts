@@ -19,24 +19,14 @@ export type RawSet = Map<string, Raw>;
 // ------------------------------------------------------------------ metrics
 type Extract = (o: ScenarioOut, c: RunConfig) => number | null;
 
-const bulkMBps: Extract = (o) => {
-  const b = o as BulkOut;
-  return b.elapsedMs > 0 ? b.bytes / MB / (b.elapsedMs / 1000) : null;
-};
-const cpuPerMB: Extract = (o) => {
-  const b = o as BulkOut;
-  return b.bytes > 0 ? b.cpuMs / (b.bytes / MB) : null;
-};
-
+type Span = { bytes: number; elapsedMs: number; cpuMs: number } | undefined;
+const mbps = (b: Span): number | null => (b && b.elapsedMs > 0 ? b.bytes / MB / (b.elapsedMs / 1000) : null);
+const msPerMB = (b: Span): number | null => (b && b.bytes > 0 ? b.cpuMs / (b.bytes / MB) : null);
+const bulkMBps: Extract = (o) => mbps(o as BulkOut);
+const cpuPerMB: Extract = (o) => msPerMB(o as BulkOut);
 /** The same over the second half of the bytes (BulkOut.half). */
-const halfMBps: Extract = (o) => {
-  const h = (o as BulkOut).half;
-  return h && h.elapsedMs > 0 ? h.bytes / MB / (h.elapsedMs / 1000) : null;
-};
-const halfCpuPerMB: Extract = (o) => {
-  const h = (o as BulkOut).half;
-  return h && h.bytes > 0 ? h.cpuMs / (h.bytes / MB) : null;
-};
+const halfMBps: Extract = (o) => mbps((o as BulkOut).half);
+const halfCpuPerMB: Extract = (o) => msPerMB((o as BulkOut).half);
 
 /** MB/s over the second half of a timed run. */
 function secondHalf(f: FlowOut | undefined, durationMs: number): number | null {
