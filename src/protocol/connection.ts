@@ -437,6 +437,8 @@ export class Connection implements SenderHost, ReceiveHost {
     // A retransmitted SYN from the peer (our SYN-ACK or ACK was lost).
     if (flags & SYN && seq === this.irs) {
       if (this.state === State.SYN_RECEIVED && !(flags & ACK)) {
+        // Echo this copy's timestamp: the peer times its RTT from the SYN our SYN-ACK answers.
+        if (seqGt(seg.tsVal, rx.tsRecent)) rx.tsRecent = seg.tsVal;
         this.tx.retransmitSyn(now, SYN | ACK);
         return;
       }

@@ -88,6 +88,10 @@ export class Scoreboard {
    * an RTT sample free of Karn's ambiguity and of the timestamp clock's granularity.
    */
   private sampleSentAt = -Infinity;
+  /** A retransmitted entry was delivered since `takeRttSample`: no sample from send times. */
+  private retransDelivered = false;
+  /** The latest send time of a retransmitted entry delivered since `takeRttSample` (-Infinity if none). */
+  retransSentAt = -Infinity;
   /** Transmissions so far: the next one's `order`. */
   private txCount = 0;
   /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
@@ -385,13 +389,21 @@ export class Scoreboard {
   /** The RTT of the newest first transmission delivered since the last call, or -1 (RFC 6298 §3, Karn). */
   takeRttSample(now: number): number {
     const at = this.sampleSentAt;
+    const spansRetransmission = this.retransDelivered;
     this.sampleSentAt = -Infinity;
-    return at === -Infinity ? -1 : now - at;
+    this.retransDelivered = false;
+    this.retransSentAt = -Infinity;
+    // Karn (RFC 6298 §3), as Linux's FLAG_RETRANS_DATA_ACKED: an ACK that also delivers a retransmission
+    // may have been sent only when that filled a hole, long after the first transmissions it covers arrived.
+    return at === -Infinity || spansRetransmission ? -1 : now - at;
   }
 
   /** `una`: SND.UNA as of this ACK. */
   private onDelivered(e: TxEntry, now: number, una: number): void {
-    if (e.retransmits === 0 && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
+    if (e.retransmits > 0) {
+      this.retransDelivered = true;
+      if (e.sentAt > this.retransSentAt) this.retransSentAt = e.sentAt;
+    } else if (e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
     this.rate.onDelivered(e, e.len, now);
     if (this.rack.onDelivered(e, now, this.rtt.minRtt)) {
       const last = this.q[this.q.length - 1]!; // SND.NXT is where the queue ends

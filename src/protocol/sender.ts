@@ -306,11 +306,33 @@ export class Sender implements ProbeListener {
       e.flags = flags;
       this.sb.onResendAsIs(e, now); // its ACK may answer either copy: no RTT sample from it
     }
-    this.sendSyn(flags, now);
+    // Marked as a retransmission, so the peer takes no RTT sample from the ACK it carries.
+    this.send(flags | (lost ? IMMEDIATE_ACK : 0), this.iss, EMPTY, now, true);
     this.rtoAt = now + this.rtt.rto;
   }
 
   // ---------------------------------------------------------------- ACK processing
+
+  /**
+   * The RTT sample an ACK gives, if any (RFC 6298 §3, RFC 7323 §4.1). Only ACKs that echo a timestamp
+   * count, and none from a segment the peer marked as a retransmission or probe: it may have held its
+   * ACK since its own timer. From the newest first transmission the ACK delivers, exact to the clock,
+   * unless it also delivers a retransmission (Karn). Failing that, a cumulative ACK's echoed timestamp,
+   * if it echoes the latest transmission of what it delivers (else it answers an earlier copy, RFC 3522).
+   */
+  private ackRttSample(seg: Segment, now: number, cumulative: boolean): void {
+    const retransSentAt = this.sb.retransSentAt;
+    const sample = this.sb.takeRttSample(now);
+    if (seg.tsEcr === 0 || seg.flags & IMMEDIATE_ACK) return;
+    if (sample >= 0) {
+      this.rttSample(sample);
+      return;
+    }
+    if (!cumulative || retransSentAt === -Infinity) return;
+    // Under one tick the echo says only "< 1 ms": no sample.
+    const r = seqDiff(this.host.tsNow(now), seg.tsEcr);
+    if (r >= 1 && r < 120_000 && Math.floor(now) - r >= Math.floor(retransSentAt)) this.rttSample(r);
+  }
 
   private rttSample(r: number): void {
     this.rtt.sample(r);
@@ -340,8 +362,7 @@ export class Sender implements ProbeListener {
   /** An ACK that leaves SND.UNA where it is. */
   onOldAck(seg: Segment, payloadLen: number, oldWnd: number, now: number): void {
     // SACKed, not cumulatively ACKed: still an RTT sample (as QUIC takes one from any newly acknowledged packet).
-    const sample = this.sb.takeRttSample(now);
-    if (sample >= 0 && seg.tsEcr !== 0) this.rttSample(sample);
+    this.ackRttSample(seg, now, false);
     if (
       seg.ack === this.sndUna &&
       payloadLen === 0 &&
@@ -399,17 +420,7 @@ export class Sender implements ProbeListener {
     this.sndUna = ack;
     this.retries = 0;
     this.ptoCount = 0;
-    // RTT (only from ACKs that echo a timestamp, RFC 7323 §4.1): from the newest first transmission
-    // this ACK delivers, exact to the clock; failing that (all retransmitted), from the echoed
-    // timestamp, which tells transmissions apart. Under one tick it says only "< 1 ms": no sample.
-    const sample = this.sb.takeRttSample(now);
-    if (seg.tsEcr === 0) {
-      // no echo: no sample
-    } else if (sample >= 0) this.rttSample(sample);
-    else {
-      const r = seqDiff(this.host.tsNow(now), seg.tsEcr);
-      if (r >= 1 && r < 120_000) this.rttSample(r);
-    }
+    this.ackRttSample(seg, now, true);
     if (this.inRecovery) {
       if (seqGe(ack, this.recoverPoint)) {
         this.inRecovery = false;

@@ -1,0 +1,61 @@
+// Invariant 14: on a link with a fixed delay, no RTT sample exceeds the path's RTT plus the
+// peer's maximum ACK delay, at any loss rate up to 50 %: a sample never spans a hole filled
+// by a retransmission (RFC 6298 §3, Karn; RFC 7323 §4.1), nor a lost SYN.
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RttEstimator } from '../../src/protocol/rtt.js';
+import { simTransfer } from '../helpers/sim-transfer.js';
+
+/** One-way delay, ms: the path's RTT is twice it. */
+const ONE_WAY = 50;
+/** The peer's delayed-ACK timer (the default), plus 2 ms of timer granularity (1 ms each side). */
+const BOUND = 2 * ONE_WAY + 25 + 2;
+
+function samplesOf(run: () => void): number[] {
+  const samples: number[] = [];
+  const orig = RttEstimator.prototype.sample;
+  const spy = vi.spyOn(RttEstimator.prototype, 'sample').mockImplementation(function (this: RttEstimator, r: number) {
+    samples.push(r);
+    orig.call(this, r);
+  });
+  try {
+    run();
+  } finally {
+    spy.mockRestore();
+  }
+  return samples;
+}
+
+describe('RTT samples under loss (invariant 14)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('no RTT sample exceeds the path RTT plus the peer ACK delay, at 0-50 % loss each way', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: 0.5, noNaN: true }), (seed, loss) => {
+        let received = 0;
+        const samples = samplesOf(() => {
+          received = simTransfer(64 * 1024, { seed, link: { delay: [ONE_WAY, ONE_WAY], loss }, until: 600_000 }).received;
+        });
+        if (received > 0) expect(samples.length).toBeGreaterThan(0); // (at 50 % each way a handshake may fail)
+        const worst = Math.max(0, ...samples);
+        if (worst > BOUND) throw new Error(`seed ${seed} loss ${loss}: sample ${worst} ms > ${BOUND} ms`);
+      }),
+      { seed: 14, numRuns: 40, endOnFailure: true },
+    );
+  });
+
+  it('after a lost SYN-ACK the first sample is timed from the SYN that was answered, not the first one', () => {
+    // The server's SYN-ACK is lost; the client's SYN goes again at 1 s and is answered at once.
+    const samples = samplesOf(() => {
+      simTransfer(4 * 1024, {
+        link: { delay: [ONE_WAY, ONE_WAY] },
+        onStart: (net) => {
+          net.setLink('10.0.0.2', '10.0.0.1', { blackhole: true });
+          net.at(1010, () => net.setLink('10.0.0.2', '10.0.0.1', { blackhole: false }));
+        },
+      });
+    });
+    expect(samples.length).toBeGreaterThan(0);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(BOUND);
+  });
+});
