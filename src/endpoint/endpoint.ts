@@ -279,12 +279,15 @@ export class Endpoint {
     rec.conn.input(seg, now);
   }
 
-  /** The OS reported `peer` unreachable (RFC 1122 §4.2.3.9): opens to it fail with ECONNREFUSED. */
+  /**
+   * The OS reported `peer` unreachable (ICMP port unreachable): opens to it fail with ECONNREFUSED
+   * (RFC 1122 §4.2.3.9); a synchronized connection to it fails only if the peer has been silent and our
+   * probes or retransmissions to it go unanswered (its process is gone: see `Connection.unreachable`).
+   */
   handleUnreachable(peer: Address, now: number): void {
     this.now = now;
-    for (const id of [...this.synSent]) {
-      const rec = this.conns.get(id);
-      if (rec && sameAddress(rec.remote, peer)) rec.conn.unreachable();
+    for (const rec of [...this.conns.values()]) {
+      if (sameAddress(rec.remote, peer)) rec.conn.unreachable(now);
     }
   }
 

@@ -13,6 +13,8 @@ export class Host {
   onEvent: ((ev: EndpointEvent) => void) | null = null;
   /** Observers (tracing, tests) that see every event before `onEvent`. */
   readonly observers: Array<(ev: EndpointEvent) => void> = [];
+  /** An error of the socket itself (not one about a peer). */
+  onTransportError: ((err: NodeJS.ErrnoException) => void) | null = null;
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private flushing = false;
@@ -28,6 +30,16 @@ export class Host {
   ) {
     // With a clock that can defer, ACKs for a batch of datagrams go out as one.
     this.endpoint = new Endpoint(env, { coalesceAcks: clock.defer !== undefined, ...opts });
+    transport.onError = (err, peer) => {
+      if (this.closed) return;
+      if (!peer) {
+        this.onTransportError?.(err);
+        return;
+      }
+      // ICMP port unreachable: fail opens to that peer, and connections whose peer went quiet.
+      this.endpoint.handleUnreachable(peer, this.clock.now());
+      this.flush();
+    };
     transport.onMessage = (data, from) => {
       if (this.closed) return;
       this.endpoint.handleDatagram(data, from, this.clock.now());
@@ -81,6 +93,7 @@ export class Host {
         let ev = this.endpoint.pollEvent();
         while (ev) {
           any = true;
+          if (ev.type === 'conn' && ev.ev.type === 'unanswered') this.checkReachable(ev.conn);
           if (this.observers.length > 0) for (const o of this.observers) o(ev);
           this.onEvent?.(ev);
           ev = this.endpoint.pollEvent();
@@ -91,6 +104,11 @@ export class Host {
       this.flushing = false;
     }
     this.armTimer();
+  }
+
+  private checkReachable(conn: Connection): void {
+    const peer = this.transport.checkReachable && this.endpoint.remoteOf(conn);
+    if (peer) this.transport.checkReachable!(peer);
   }
 
   /** Hand every queued datagram to the transport; whether there was any. */

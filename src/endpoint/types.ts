@@ -44,6 +44,12 @@ export interface Transport {
    * referenced, so the endpoint may reuse its memory. Without it, datagram memory is never reused.
    */
   released?(): boolean;
+  /**
+   * Optional: find out whether `peer`'s port is still open, reporting ECONNREFUSED through `onError`
+   * if the OS says it is not. Called when a connection's peer has gone quiet. A socket connected to the
+   * peer gets such reports anyway and needs nothing; an unconnected one may ask from a connected one.
+   */
+  checkReachable?(peer: Address): void;
   address(): Address;
   close(): void;
   ref(): void;

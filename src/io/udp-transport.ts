@@ -3,6 +3,7 @@
 // sendmmsg), so everything the core produced in one callback leaves in that
 // callback, with no extra event-loop hop. Every network failure is loss or an
 // onError call, never an exception.
+import { checkPortOpen } from './reachability.js';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
@@ -259,6 +260,14 @@ export class UdpTransport implements Transport {
   }
 
   /** Idempotent. Queued datagrams are dropped (counted as sendErrors). */
+  /** Connected sockets hear of a closed peer port by themselves; an unconnected one asks (reachability.ts). */
+  checkReachable(peer: Address): void {
+    if (this.peer !== null || this.closed) return;
+    checkPortOpen(peer, (err) => {
+      if (!this.closed) this.onError?.(err, peer);
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -17,6 +17,8 @@ import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
+/** How long the peer must have been silent before an ICMP port unreachable ends a synchronized connection, ms. */
+export const UNREACHABLE_SILENCE = 1000;
 
 export interface ConnectionHooks {
   /**
@@ -224,10 +226,21 @@ export class Connection implements SenderHost, ReceiveHost {
     return this.rx.peerFinReceived;
   }
 
-  /** ICMP port unreachable is a hard error (RFC 1122 §4.2.3.9): an open in SYN_SENT fails with ECONNREFUSED. */
-  unreachable(): void {
-    if (this.state !== State.SYN_SENT) return;
-    this.enterClosed('port unreachable', 'ECONNREFUSED');
+  /**
+   * ICMP port unreachable for the peer's address. In SYN_SENT a hard error (RFC 1122 §4.2.3.9):
+   * ECONNREFUSED. Once synchronized it is a soft error (RFC 5927 §4.1), believed only when the peer has
+   * been silent for `UNREACHABLE_SILENCE` and a keepalive probe or a retransmission to it is unanswered:
+   * over UDP no kernel answers for a process that died, so this is how a killed peer on a live host is
+   * told apart from a slow one; it fails with ETIMEDOUT, as the probes would have.
+   */
+  unreachable(now: number): void {
+    if (this.state === State.SYN_SENT) {
+      this.enterClosed('port unreachable', 'ECONNREFUSED');
+    } else if (this.established && this.silentFor(now) >= UNREACHABLE_SILENCE && (this.rx.probing || this.tx.rtt.backoff > 0)) {
+      this.enterClosed('port unreachable', 'ETIMEDOUT');
+    } else {
+      return;
+    }
     this.afterCall();
   }
 
@@ -237,6 +250,12 @@ export class Connection implements SenderHost, ReceiveHost {
       this.tx.output(now);
       this.afterCall();
     }
+  }
+
+  /** Past the handshake and not yet closed or in TIME_WAIT. */
+  private get established(): boolean {
+    const s = this.state;
+    return isSynchronized(s) && s !== State.SYN_RECEIVED && s !== State.TIME_WAIT;
   }
 
   // ---------------------------------------------------------------- endpoint hooks (docs/SECURITY.md)
@@ -296,6 +315,7 @@ export class Connection implements SenderHost, ReceiveHost {
 
   onTimeout(now: number): void {
     const tx = this.tx;
+    const probes = this.stats.keepAliveProbes + this.stats.rtoTimeouts;
     if (now >= this.timeWaitAt) {
       this.timeWaitAt = Infinity;
       this.enterClosed('2msl', undefined);
@@ -311,6 +331,9 @@ export class Connection implements SenderHost, ReceiveHost {
     if (now >= this.rx.keepAliveAt && !this.rx.onKeepAlive(now)) {
       this.enterClosed('keepalive probes unanswered', 'ETIMEDOUT');
     }
+    // A probe or a retransmission went out on a timer: the peer is quiet. The I/O layer may ask the
+    // OS whether its port is still open (see `unreachable`).
+    if (this.stats.keepAliveProbes + this.stats.rtoTimeouts > probes && this.established) this.emit({ type: 'unanswered' });
     this.afterCall();
   }
 
@@ -335,6 +358,7 @@ export class Connection implements SenderHost, ReceiveHost {
         break;
       default:
         this.inputSynchronized(seg, now);
+        if ((this.state as State) !== State.CLOSED && (this.state as State) !== State.TIME_WAIT) this.tx.onPeerHeard(now);
     }
     this.afterCall();
   }
@@ -599,6 +623,11 @@ export class Connection implements SenderHost, ReceiveHost {
     this.transmit(this.rx.segment(OUT, flags, seq, payload, syn, this.remoteId, this.localId, this.tx.peerSack, now));
     OUT.payload = EMPTY; // hold on to no app data (or SACK blocks) between segments
     OUT.sack = undefined;
+  }
+
+  /** @internal Time since the peer was last heard from. */
+  silentFor(now: number): number {
+    return this.rx.silentFor(now);
   }
 
   /** @internal Our timestamp clock (RFC 7323): TSval at `now`. */

@@ -68,10 +68,14 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   congestion: cubic, // RFC 9438
   pacing: true,
   tlp: true,
-  keepAlive: false,
-  keepAliveIdle: 7_200_000,
-  keepAliveInterval: 75_000,
-  keepAliveProbes: 9,
+  // On by default, unlike TCP's (see docs/PROTOCOL.md, "Liveness"): over UDP a peer whose process dies
+  // sends nothing, and NAT bindings for UDP expire after 30-120 s of silence. A probe after 15 s idle
+  // keeps both in view; 25 unanswered, 3 s apart, end the connection 90 s after the peer was last heard
+  // (many short probes rather than a few long ones: a path losing most datagrams still gets one through).
+  keepAlive: true,
+  keepAliveIdle: 15_000,
+  keepAliveInterval: 3_000,
+  keepAliveProbes: 25,
   userTimeout: 0,
 };
 
@@ -92,6 +96,8 @@ export type ConnEvent =
   /** Everything we wrote, FIN included, is acknowledged. */
   | { type: 'finished' }
   | { type: 'error'; code: ConnErrorCode }
+  /** A keepalive probe or a retransmission went out on a timer: the peer has been quiet. */
+  | { type: 'unanswered' }
   | { type: 'closed' };
 
 export interface ConnectionStats {

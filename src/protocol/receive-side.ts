@@ -87,6 +87,16 @@ export class ReceiveSide {
 
   // ---------------------------------------------------------------- segment arrival
 
+  /** Time since the peer was last heard from. */
+  silentFor(now: number): number {
+    return now - this.lastRecvAt;
+  }
+
+  /** A keepalive probe is out, unanswered. */
+  get probing(): boolean {
+    return this.probesSent > 0;
+  }
+
   /** A segment arrived: the peer is alive. */
   heard(now: number): void {
     this.lastRecvAt = now;

@@ -63,6 +63,11 @@ export class RttEstimator {
     this.backoff = 0;
   }
 
+  /** The RTO without backoff, clamped to [rtoMin, rtoMax]. */
+  get baseRto(): number {
+    return Math.min(this.o.rtoMax, Math.max(this.o.rtoMin, this.base));
+  }
+
   /** RFC 6298 §5.5: back off the timer. */
   onTimeout(): void {
     if (this.rto < this.o.rtoMax) this.backoff++;

@@ -37,6 +37,8 @@ export interface SenderHost {
   readonly stats: ConnectionStats;
   /** Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number;
+  /** Time since the peer was last heard from. */
+  silentFor(now: number): number;
   /**
    * Build one segment from the connection's state (ids, ACK, window, timestamps) and transmit it.
    * `syn`: carries the MSS and SACK-permitted options. Arguments, not an object: no allocation per segment.
@@ -382,7 +384,11 @@ export class Sender implements ProbeListener {
   endAck(seg: Segment, seq: number, oldWnd: number, now: number): void {
     this.updateWindow(seg, seq);
     if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
-    if (this.sndWnd === 0 && this.retries > 0) this.retries = 0; // the peer answers our probes
+    if (this.sndWnd === 0) {
+      // The peer answers our probes: a closed window is flow control, not a dead peer (nor a user timeout).
+      this.retries = 0;
+      if (this.sb.length > 0) this.stallSince = now;
+    }
     this.detectLoss(now);
     // The window grows after loss detection: an ACK that starts recovery does not first grow the
     // window it then reduces (Linux's tcp_may_raise_cwnd).
@@ -676,6 +682,7 @@ export class Sender implements ProbeListener {
         this.rtt.onTimeout();
         const payload = this.sendQ.slice(offset, 1);
         this.sb.onSent(this.sndNxt, 1, ACK, now, false);
+        if (this.stallSince === Infinity) this.stallSince = now; // it awaits an ACK too
         this.send(ACK, this.sndNxt, payload, now);
         this.sndNxt = seqAdd(this.sndNxt, 1);
         this.rtoAt = now + this.rtt.rto;
@@ -687,7 +694,7 @@ export class Sender implements ProbeListener {
       }
       return undefined;
     }
-    if (++this.retries > this.opts.maxRetries) return 'retransmission retries exhausted';
+    if (this.retriesExhausted(now)) return 'retransmission retries exhausted';
     if (this.sndWnd === 0) {
       // Persist timer (RFC 9293 §3.8.6.1): an unanswered probe of a zero window is no sign of
       // congestion; probe again, backed off, without touching cwnd.
@@ -726,6 +733,38 @@ export class Sender implements ProbeListener {
     this.output(now);
     this.rtoAt = now + this.rtt.rto;
     return undefined;
+  }
+
+  /**
+   * One more retransmission timeout of data: is it time to give up? With a user timeout set, that alone
+   * decides (RFC 5482; the connection checks it). Else after `maxRetries` timeouts, and not before the
+   * time those would take from a 200 ms RTO (RFC 1122 §4.2.3.5's R2, as Linux's tcp_retries2): a short
+   * RTO must not shorten the budget, so an outage of a minute is survived with the defaults.
+   */
+  private retriesExhausted(now: number): boolean {
+    this.retries++;
+    const o = this.opts;
+    if (o.userTimeout > 0) return false;
+    // Counted from the last progress or, if later, the last word from the peer: a peer still heard from
+    // (its probes, its data) is alive, and the path is lossy rather than gone.
+    const stalled = Math.min(now - this.stallSince, this.host.silentFor(now));
+    return this.retries > o.maxRetries && stalled >= retryBudget(o.maxRetries, o.rto.rtoMax);
+  }
+
+  /**
+   * The peer was heard from while our retransmissions go unanswered (any acceptable segment, also one
+   * that acknowledges nothing new): the path works at least one way, so the backed-off timer is brought
+   * back to one unbacked RTO from now. After an outage the first segment through restarts the transfer
+   * within an RTO, not after the rest of a backoff of up to a minute (as RFC 6069 reverts the backoff on
+   * signs of a connectivity disruption); at most one retransmission per RTO, so no burst.
+   */
+  onPeerHeard(now: number): void {
+    if (this.rtt.backoff < 2 || this.sb.length === 0 || this.rtoAt === Infinity) return;
+    const at = now + this.rtt.baseRto;
+    if (at < this.rtoAt) {
+      this.rtoAt = at;
+      this.ptoAt = Infinity;
+    }
   }
 
   /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
@@ -789,6 +828,14 @@ export class Sender implements ProbeListener {
     this.sendNew(now, offset, n, false, IMMEDIATE_ACK);
     return true;
   }
+}
+
+/** Linux's tcp_model_timeout: how long `retries` timeouts take from a 200 ms RTO doubling up to `rtoMax`, ms. */
+export function retryBudget(retries: number, rtoMax: number): number {
+  const base = 200;
+  const linear = Math.max(0, Math.floor(Math.log2(rtoMax / base)));
+  if (retries <= linear) return (2 ** (retries + 1) - 1) * base;
+  return (2 ** (linear + 1) - 1) * base + (retries - linear) * rtoMax;
 }
 
 /** RFC 2883 §4: the first block reports a duplicate when it lies below the ACK or inside the second block. */

@@ -84,15 +84,8 @@ export class LocalEndpoint extends EventEmitter {
       else if (ev.type === 'timewait-end') this.maybeClose();
       else this.route(ev.conn, ev.ev);
     };
-    transport.onError = (err, peer) => {
-      if (this.isClosed) return;
-      if (peer) {
-        // ICMP port unreachable (connected sockets only): fail opens to that peer.
-        this.host.endpoint.handleUnreachable(peer, this.clock.now());
-        this.host.flush();
-      } else if (this.listenerCount('error') > 0) {
-        this.emit('error', err);
-      }
+    this.host.onTransportError = (err) => {
+      if (!this.isClosed && this.listenerCount('error') > 0) this.emit('error', err);
     };
     this.applyRef();
   }

@@ -2,6 +2,7 @@
 // list of violations (empty when the invariant holds), so a property can assert
 // on it and the soak can print it.
 
+import { DEFAULT_OPTIONS } from '../../src/protocol/options.js';
 import { isEdge, State } from '../../src/protocol/state.js';
 import { FIN, SYN } from '../../src/wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqLe, seqLt } from '../../src/wire/seq.js';
@@ -220,7 +221,13 @@ export function livenessBound(res: RunResult): number {
   const c = res.sc.conn;
   const bytes = res.sides.reduce((n, s) => n + s.intended, 0);
   const segments = Math.ceil(bytes / Math.min(c.mss, 536)) + 4 * res.sides.length;
-  return res.quietAt + (Math.max(c.synRetries, c.maxRetries) + 4 + 2 * segments) * c.rto.rtoMax + 4 * c.msl;
+  const retransmissions = (Math.max(c.synRetries, c.maxRetries) + 4 + 2 * segments) * c.rto.rtoMax;
+  return res.quietAt + Math.max(retransmissions, keepAliveBudget() + c.rto.rtoMax) + 4 * c.msl;
+}
+
+/** How long the default keepalive takes to give up on a silent peer. */
+function keepAliveBudget(): number {
+  return DEFAULT_OPTIONS.keepAliveIdle + DEFAULT_OPTIONS.keepAliveProbes * DEFAULT_OPTIONS.keepAliveInterval;
 }
 
 /** Invariant 8: transfers complete in bounded virtual time; under total loss connections fail with ETIMEDOUT; nothing hangs. */
@@ -240,7 +247,9 @@ export function checkLiveness(res: RunResult): string[] {
     if (forever !== undefined) {
       for (const e of s.events) {
         if (e.type === 'error' && e.t > forever + 1000 && e.code !== 'ETIMEDOUT') v.push(`${s.name}: ${e.code} under total loss`);
-        if (e.type === 'error' && e.t > Math.max(forever, res.quietAt) + (Math.max(c.synRetries, c.maxRetries) + 4) * c.rto.rtoMax) v.push(`${s.name}: ETIMEDOUT only at t=${e.t}`);
+        // By the retransmission budget, or for a connection with nothing outstanding by the keepalive probes (on by default).
+        const budget = Math.max((Math.max(c.synRetries, c.maxRetries) + 4) * c.rto.rtoMax, keepAliveBudget() + c.rto.rtoMax);
+        if (e.type === 'error' && e.t > Math.max(forever, res.quietAt) + budget) v.push(`${s.name}: ETIMEDOUT only at t=${e.t}`);
       }
       const open = st !== State.CLOSED && st !== State.TIME_WAIT;
       if (open && (s.conn.retransmitQueueLength > 0 || s.conn.bufferedAmount > 0)) v.push(`${s.name}: still ${st} with data outstanding under total loss`);

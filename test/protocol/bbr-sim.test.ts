@@ -47,7 +47,8 @@ function transfer(size: number, o: TransferOpts): Run {
   const sends: Send[] = [];
   const r = simTransfer(size, {
     link: o.link,
-    conn: o.conn,
+    // Controller state is read after the transfer: idle keepalive probes would move it (restart after idle, ProbeRTT).
+    conn: { keepAlive: false, ...o.conn },
     seed: o.seed,
     until: o.until,
     from: A,

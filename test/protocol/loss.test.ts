@@ -54,7 +54,7 @@ describe('retransmission timer (RFC 6298)', () => {
   });
 
   it('RFC 6298 §5.2: the timer stops when everything is acknowledged', () => {
-    const s = activeOpen({}, { noSample: true });
+    const s = activeOpen({ options: { keepAlive: false } }, { noSample: true }); // no keepalive timer either
     s.at(1000).write(100);
     s.discard();
     s.inject({ flags: 'A', seq: 1, ack: 101, tsEcr: 'none' });

@@ -31,7 +31,8 @@ function transfer(
   const sent: Run['sent'] = [];
   const r = simTransfer(size, {
     link: opts.link,
-    conn: opts.conn,
+    // Controller state is read after the transfer: idle keepalive probes would move it (restart after idle, ProbeRTT).
+    conn: { keepAlive: false, ...opts.conn },
     seed: opts.seed,
     until: opts.until,
     from: A,

@@ -18,7 +18,8 @@ describe('resource bounds', () => {
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as { pairs: number; established: number; bytesPerPair: number };
     expect(r.established).toBe(2000);
     expect(r.bytesPerPair).toBeGreaterThan(500); // it measured something
-    expect(r.bytesPerPair).toBeLessThanOrEqual(8 * 1024);
+    // 8.5 KiB: the keepalive timer, on by default (issue 14), adds a wake entry per connection (~90 bytes).
+    expect(r.bytesPerPair).toBeLessThanOrEqual(8.5 * 1024);
   });
 
   it('a fresh endpoint holds at most 16 KiB of heap: bounded tables (TIME_WAIT, path validation) grow as they fill', () => {

@@ -1,0 +1,58 @@
+// A peer process killed with SIGKILL on real loopback sockets: no FIN, no RST, only the
+// kernel's ICMP port unreachable. Both the client (a socket connected to the server) and
+// the server (one unconnected socket for every client) notice within seconds once a
+// keepalive probe goes unanswered (issue 14 §5).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type Socket } from '../../src/index.js';
+
+const fixture = new URL('./fixtures/peer.ts', import.meta.url).pathname;
+let child: ChildProcess | undefined;
+afterEach(() => child?.kill('SIGKILL'));
+
+async function start(...args: string[]): Promise<Record<string, unknown>> {
+  child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+function errorAfterKill(socket: Socket): Promise<{ code: string | undefined; ms: number }> {
+  const killedAt = performance.now();
+  child!.kill('SIGKILL');
+  return new Promise((resolve) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve({ code: err.code, ms: performance.now() - killedAt }));
+  });
+}
+
+describe('a killed peer process on real sockets', () => {
+  it('the server notices a killed client through its shared, unconnected socket: ETIMEDOUT within seconds of an unanswered probe', async () => {
+    const accepted = new Promise<Socket>((resolve) => {
+      const server = createServer((s) => {
+        s.setKeepAlive(true, 1000);
+        let n = 0;
+        s.on('data', (d: Buffer) => {
+          n += d.length;
+          if (n === 256 * 1024) resolve(s);
+        });
+        s.on('close', () => server.close());
+      });
+      server.listen(0, '127.0.0.1', () => void start('client', String((server.address() as { port: number }).port)));
+    });
+    const s = await accepted;
+    const { code, ms } = await errorAfterKill(s);
+    expect(code).toBe('ETIMEDOUT');
+    expect(ms).toBeLessThan(5_000); // 1 s idle, a probe, the OS's answer to a connected probe socket
+  });
+
+  it('the client notices a killed server through its connected socket: ETIMEDOUT within seconds of an unanswered probe', async () => {
+    const { port } = (await start('server')) as { port: number };
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.setKeepAlive(true, 1000);
+    const { code, ms } = await errorAfterKill(c);
+    expect(code).toBe('ETIMEDOUT');
+    expect(ms).toBeLessThan(5_000);
+  });
+});
