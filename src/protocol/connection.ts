@@ -156,6 +156,16 @@ export class Connection implements SenderHost, ReceiveHost {
     return this.tx.bufferedAmount;
   }
 
+  /** Data written (or a FIN) is not yet acknowledged. */
+  get unacknowledged(): boolean {
+    return this.tx.bufferedAmount > 0 || this.tx.sb.length > 0 || (this.tx.finQueued && !this.tx.finAcked && isSynchronized(this.state) && this.state !== State.TIME_WAIT);
+  }
+
+  /** Emit 'acked' once nothing written is left unacknowledged. */
+  notifyWhenAcked(): void {
+    this.tx.notifyAcked = true;
+  }
+
   /** Room left in the send buffer. */
   get writableRoom(): number {
     return this.tx.writableRoom;

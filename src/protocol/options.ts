@@ -95,6 +95,8 @@ export type ConnEvent =
   | { type: 'writable' }
   /** Everything we wrote, FIN included, is acknowledged. */
   | { type: 'finished' }
+  /** Everything written so far is acknowledged (once, after `notifyWhenAcked`). */
+  | { type: 'acked' }
   | { type: 'error'; code: ConnErrorCode }
   /** A keepalive probe or a retransmission went out on a timer: the peer has been quiet. */
   | { type: 'unanswered' }

@@ -86,6 +86,8 @@ export class Sender implements ProbeListener {
   private finSeq: number | undefined;
   finAcked = false;
   private writeBlocked = false;
+  /** Emit 'acked' once everything written (and a FIN) is acknowledged (`Connection.notifyWhenAcked`). */
+  notifyAcked = false;
   /** The retransmission queue, pipe and loss marks (RFC 6675, RFC 8985). */
   readonly sb: Scoreboard;
   private inRecovery = false;
@@ -447,6 +449,10 @@ export class Sender implements ProbeListener {
     this.rtoAt = this.sb.length > 0 ? now + this.rtt.rto : Infinity;
     this.stallSince = this.sb.length > 0 ? now : Infinity;
     this.armPto(now);
+    if (this.notifyAcked && this.sb.length === 0 && this.sendQ.length === 0) {
+      this.notifyAcked = false;
+      this.hooks.event({ type: 'acked' });
+    }
     if (this.writeBlocked && this.sendQ.length < this.sndBufLimit) {
       this.writeBlocked = false;
       this.hooks.event({ type: 'writable' });

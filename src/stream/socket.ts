@@ -220,10 +220,30 @@ export class Socket extends Duplex {
   private attachEndpoint(ep: LocalEndpoint): void {
     this.ep = ep;
     ep.retain();
-    if (this.refed) {
-      ep.addRef();
-      this.refHeld = true;
+    this.updateRef();
+  }
+
+  /**
+   * Keep the process alive while this socket has something to do, as a libuv handle is active: while
+   * connecting, while reading (the app wants data and the peer has not ended), and while anything
+   * written is unacknowledged (net hands that to the kernel, which outlives the process; here it is
+   * this process that must deliver it). A paused socket with a full buffer, or one past EOF, with
+   * everything acknowledged, lets the process exit, as net's does.
+   */
+  private updateRef(): void {
+    const ep = this.ep;
+    if (!ep) return;
+    const conn = this.conn;
+    let busy = this.connecting || (this.wantRead && !this.eofPushed) || this.pendingWrite !== null || this.connectWrite !== null;
+    if (!busy && conn && conn.unacknowledged) {
+      conn.notifyWhenAcked(); // 'acked' will call again
+      busy = true;
     }
+    const want = this.refed && busy && !this.destroyed;
+    if (want === this.refHeld) return;
+    this.refHeld = want;
+    if (want) ep.addRef();
+    else ep.dropRef();
   }
 
   private afterConnect(): void {
@@ -246,9 +266,11 @@ export class Socket extends Duplex {
         if (this.connecting) this.afterConnect();
         break;
       case 'readable':
+        if (this.wantRead) this.pull();
+        break;
       case 'end':
       case 'closed':
-        if (this.wantRead) this.pull();
+        this.pull(); // EOF reaches the stream whether or not the app reads (as net's onStreamRead)
         if (ev.type === 'closed') this.retryWrite();
         break;
       case 'writable':
@@ -258,6 +280,7 @@ export class Socket extends Duplex {
         this.onConnError(ev.code);
         break;
     }
+    this.updateRef();
   }
 
   private onConnError(code: ConnErrorCode): void {
@@ -271,6 +294,7 @@ export class Socket extends Duplex {
   override _read(): void {
     this.wantRead = true;
     if (!this.connecting && this.conn) this.pull();
+    else this.updateRef();
   }
 
   /** Move received bytes into the stream while it wants them; EOF once the peer's FIN is reached. */
@@ -290,14 +314,17 @@ export class Socket extends Duplex {
         // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
         if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
       }
-      if (this.wantRead && !this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
+      if (!this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
         this.eofPushed = true;
         this.push(null);
+        // As net: a paused stream with nothing buffered emits 'end' only from a read().
+        this.read(0);
       }
     } finally {
       this.pulling = false;
     }
     if (moved) this.ep?.flush(); // window updates
+    this.updateRef();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
@@ -327,6 +354,7 @@ export class Socket extends Duplex {
       const n = conn.write(chunk, this.clock.now());
       this.dispatched += n;
       this.ep?.flush(); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
+      this.updateRef();
       if (n === chunk.byteLength) {
         cb();
         return;
@@ -375,6 +403,7 @@ export class Socket extends Duplex {
     }
     this.conn.shutdown(this.clock.now()); // FIN after everything written (RFC 9293 §3.10.4)
     this.ep?.flush();
+    this.updateRef();
     cb();
   }
 
@@ -469,23 +498,17 @@ export class Socket extends Duplex {
     this.ep?.flush();
   }
 
-  /** Keep the process alive while this socket is open (the default). */
+  /** Keep the process alive while this socket has work in hand (the default; see updateRef). */
   ref(): this {
     this.refed = true;
-    if (this.ep && !this.refHeld) {
-      this.ep.addRef();
-      this.refHeld = true;
-    }
+    this.updateRef();
     return this;
   }
 
   /** Let the process exit even though this socket is open. */
   unref(): this {
     this.refed = false;
-    if (this.ep && this.refHeld) {
-      this.ep.dropRef();
-      this.refHeld = false;
-    }
+    this.updateRef();
     return this;
   }
 
