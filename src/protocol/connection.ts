@@ -71,6 +71,10 @@ export class Connection implements SenderHost, ReceiveHost {
 
   // Timers: absolute ms, Infinity when off (more in `tx` and `rx`).
   private timeWaitAt = Infinity;
+  /** FIN_WAIT_2 of a connection the app closed: when to give up on the peer's FIN. */
+  private finWait2At = Infinity;
+  /** The app closed the connection (close(), not shutdown()): nobody reads what arrives. */
+  private closedByApp = false;
   private reportedTimeout = Infinity;
 
   private tw: TimeWaitRecord | undefined;
@@ -200,13 +204,18 @@ export class Connection implements SenderHost, ReceiveHost {
     this.afterCall();
   }
 
-  /** Close: in LISTEN or SYN_SENT there is nothing to tell the peer (RFC 9293 §3.10.4). */
+  /**
+   * Close: in LISTEN or SYN_SENT there is nothing to tell the peer (RFC 9293 §3.10.4). Otherwise a FIN
+   * after what is queued; once it is acknowledged, FIN_WAIT_2 lasts at most `finTimeout`.
+   */
   close(now: number): void {
     if (this.state === State.LISTEN || this.state === State.SYN_SENT) {
       this.enterClosed('close', undefined);
       this.afterCall();
       return;
     }
+    this.closedByApp = true;
+    if (this.state === State.FIN_WAIT_2) this.finWait2At = now + this.opts.finTimeout;
     this.shutdown(now);
   }
 
@@ -314,7 +323,7 @@ export class Connection implements SenderHost, ReceiveHost {
   // ---------------------------------------------------------------- timers
 
   nextTimeout(): number {
-    return Math.min(this.tx.nextTimeout(), this.rx.delAckAt, this.timeWaitAt, this.rx.keepAliveAt);
+    return Math.min(this.tx.nextTimeout(), this.rx.delAckAt, this.timeWaitAt, this.rx.keepAliveAt, this.finWait2At);
   }
 
   /** Turn keepalive on or off; `idleMs` > 0 replaces the idle time (node:net's initialDelay). */
@@ -329,6 +338,11 @@ export class Connection implements SenderHost, ReceiveHost {
     if (now >= this.timeWaitAt) {
       this.timeWaitAt = Infinity;
       this.enterClosed('2msl', undefined);
+    }
+    if (now >= this.finWait2At) {
+      this.finWait2At = Infinity;
+      this.abort(now); // the peer never sent its FIN: RST, as Linux does past tcp_fin_timeout
+      return;
     }
     if (now >= this.rx.delAckAt) this.rx.onDelayedAck(now);
     if (this.opts.userTimeout > 0 && now >= tx.stallSince + this.opts.userTimeout && this.state !== State.CLOSED) {
@@ -530,7 +544,7 @@ export class Connection implements SenderHost, ReceiveHost {
     if (payload.length > 0) rx.dataEcho(seg.tsEcr, now);
     rx.onText(seq, payload, flags, wnd, now);
     this.maybeProcessFin(now);
-    if (this.state === State.FIN_WAIT_1 && this.tx.finAcked) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+    if (this.state === State.FIN_WAIT_1 && this.tx.finAcked) this.enterFinWait2(now);
   }
 
   /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
@@ -564,7 +578,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.emit({ type: 'finished' });
     switch (this.state) {
       case State.FIN_WAIT_1:
-        if (!peerFin) this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+        if (!peerFin) this.enterFinWait2(now);
         break;
       case State.CLOSING:
         this.enterTimeWait(now, 'rcv ACK of FIN');
@@ -660,10 +674,16 @@ export class Connection implements SenderHost, ReceiveHost {
     this.emit({ type: 'state', from, to, reason });
   }
 
+  private enterFinWait2(now: number): void {
+    this.transition(State.FIN_WAIT_2, 'rcv ACK of FIN');
+    if (this.closedByApp) this.finWait2At = now + this.opts.finTimeout;
+  }
+
   private enterTimeWait(now: number, reason: string): void {
     this.tx.stopTimers();
     this.rx.delAckAt = Infinity;
     this.rx.keepAliveAt = Infinity;
+    this.finWait2At = Infinity;
     this.timeWaitAt = now + 2 * this.opts.msl;
     this.tw = {
       localId: this.localId,
@@ -683,7 +703,7 @@ export class Connection implements SenderHost, ReceiveHost {
     if (this.state === State.CLOSED) return;
     const wasTimeWait = this.state === State.TIME_WAIT;
     this.transition(State.CLOSED, reason);
-    this.rx.delAckAt = this.timeWaitAt = this.rx.keepAliveAt = Infinity;
+    this.rx.delAckAt = this.timeWaitAt = this.rx.keepAliveAt = this.finWait2At = Infinity;
     this.tx.clear();
     if (error) {
       this.error = error;

@@ -48,6 +48,11 @@ export interface ConnectionOptions {
   keepAliveProbes: number;
   /** Fail with ETIMEDOUT when sent data stays unacknowledged this long, ms (RFC 5482); 0 = off. */
   userTimeout: number;
+  /**
+   * A connection the app has closed (not merely shut down) waits this long in FIN_WAIT_2 for the
+   * peer's FIN, then resets, ms (Linux's tcp_fin_timeout). It starts only once all it sent is acknowledged.
+   */
+  finTimeout: number;
 }
 
 export const DEFAULT_OPTIONS: ConnectionOptions = {
@@ -77,6 +82,7 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   keepAliveInterval: 3_000,
   keepAliveProbes: 25,
   userTimeout: 0,
+  finTimeout: 60_000,
 };
 
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';

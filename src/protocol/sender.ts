@@ -238,10 +238,11 @@ export class Sender implements ProbeListener {
     this.stallSince = Infinity;
   }
 
-  /** CLOSED: the timers stop and nothing awaits an ACK any more. */
+  /** CLOSED: the timers stop, nothing awaits an ACK any more, and the unsent bytes are let go. */
   clear(): void {
     this.stopTimers();
     this.sb.clear();
+    this.sendQ.consume(this.sendQ.length);
   }
 
   // ---------------------------------------------------------------- handshake

@@ -181,6 +181,7 @@ const CONNECTION_INTS: Record<string, [number, number]> = {
   keepAliveInterval: [1, 2 ** 31],
   keepAliveProbes: [0, 255],
   userTimeout: [0, 2 ** 31],
+  finTimeout: [0, 2 ** 31],
 };
 const CONNECTION_BOOLS = ['noDelay', 'sack', 'tlp', 'pacing', 'keepAlive'];
 const RTO_NUMBERS = ['rtoMin', 'rtoMax', 'rtoInitial', 'granularity'];

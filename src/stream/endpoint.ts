@@ -21,8 +21,14 @@ export interface LocalEndpointOptions extends EndpointOptions {
   autoClose?: boolean;
   /** How long an auto-closing endpoint keeps TIME_WAIT records before closing, ms (default min(2·MSL, 1000)). */
   linger?: number;
-  /** A connection whose socket is gone but whose peer never finishes the close is aborted after this, ms (default 60 000, as Linux's tcp_fin_timeout). */
-  orphanTimeout?: number;
+  /**
+   * Connections whose socket is gone but which still deliver what it wrote (orphans, as the kernel keeps
+   * them for TCP), at most this many (default 4096, cf. Linux's tcp_max_orphans). Past either cap the
+   * oldest is reset (RST) and counted in `orphanStats.aborted`.
+   */
+  maxOrphans?: number;
+  /** ...and at most this many bytes unacknowledged across them (default 64 MiB). */
+  maxOrphanMemory?: number;
   clock?: Clock;
   env?: Env;
 }
@@ -60,7 +66,13 @@ export class LocalEndpoint extends EventEmitter {
   readonly clock: Clock;
   readonly autoClose: boolean;
   private readonly users = new Map<Connection, ConnUser>();
-  private readonly orphans = new Map<Connection, TimerHandle | null>();
+  /** Orphans, oldest first; the value: whether its socket was ref'd (it then keeps the process alive while it delivers). */
+  private readonly orphans = new Map<Connection, boolean>();
+  /** Ref'd orphans with data or a FIN still unacknowledged. */
+  private busyOrphans = new Set<Connection>();
+  private orphansAborted = 0;
+  private readonly maxOrphans: number;
+  private readonly maxOrphanMemory: number;
   private acceptor: Acceptor | null = null;
   private holders = 0;
   private refs = 0;
@@ -68,7 +80,6 @@ export class LocalEndpoint extends EventEmitter {
   private isClosed = false;
   private lingerTimer: TimerHandle | null = null;
   private readonly lingerMs: number;
-  private readonly orphanMs: number;
 
   constructor(transport: Transport, opts: LocalEndpointOptions = {}) {
     super();
@@ -77,7 +88,8 @@ export class LocalEndpoint extends EventEmitter {
     this.autoClose = opts.autoClose ?? false;
     const msl = opts.connection?.msl ?? 30_000;
     this.lingerMs = opts.linger ?? Math.min(2 * msl, 1000);
-    this.orphanMs = opts.orphanTimeout ?? 60_000;
+    this.maxOrphans = opts.maxOrphans ?? 4096;
+    this.maxOrphanMemory = opts.maxOrphanMemory ?? 64 << 20;
     this.host = new Host(transport, this.clock, opts.env ?? nodeEnv(), opts);
     this.host.onEvent = (ev) => {
       if (ev.type === 'accept') this.onAccept(ev.conn, ev.remote);
@@ -137,11 +149,9 @@ export class LocalEndpoint extends EventEmitter {
     }
     this.acceptor?.onEndpointClosed?.();
     this.acceptor = null;
-    for (const [conn, t] of this.orphans) {
-      t?.cancel();
-      conn.abort(this.now);
-    }
+    for (const conn of this.orphans.keys()) conn.abort(this.now);
     this.orphans.clear();
+    this.busyOrphans.clear();
     this.host.flush();
     // Stop taking datagrams now, but let the last segments (FIN, RST) leave before the socket closes.
     this.transport.onMessage = null;
@@ -177,11 +187,14 @@ export class LocalEndpoint extends EventEmitter {
   }
 
   /**
-   * @internal The owner lets go. 'abort' sends RST; 'close' sends FIN after what
-   * is queued and leaves the connection to finish in the background (RFC 9293
-   * §3.10.4); data arriving for it afterwards is answered with RST, as Linux does.
+   * @internal The owner lets go. 'abort' sends RST; 'close' sends FIN after what is queued and leaves
+   * the connection to deliver it in the background (RFC 9293 §3.10.4), as the kernel does for TCP. It
+   * lives while the peer acknowledges or answers probes (a zero window is flow control, not death),
+   * bounded by the retransmission budget, keepalive, `finTimeout` in FIN_WAIT_2, and the orphan caps.
+   * Data arriving for it afterwards is answered with RST, as Linux does. `ref`: the owner kept the
+   * process alive, so the orphan does too while it has data to deliver (else the process may exit first).
    */
-  detach(conn: Connection, how: 'close' | 'abort'): void {
+  detach(conn: Connection, how: 'close' | 'abort', ref = false): void {
     if (!this.users.delete(conn)) return;
     if (!this.isClosed && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
       if (how === 'abort' || conn.readableLength > 0) {
@@ -190,18 +203,55 @@ export class LocalEndpoint extends EventEmitter {
         conn.close(this.now);
         const st = conn.state as State;
         if (st !== State.CLOSED && st !== State.TIME_WAIT) {
-          const timer = this.clock.setTimer(this.now + this.orphanMs, () => {
-            this.orphans.delete(conn);
-            if (conn.state !== State.CLOSED) conn.abort(this.now);
-            this.host.flush();
-            this.maybeClose();
-          });
-          this.orphans.set(conn, timer);
+          this.orphans.set(conn, ref);
+          this.orphanBusy(conn);
+          this.capOrphans();
         }
       }
       this.host.flush();
     }
     this.maybeClose();
+  }
+
+  /** Orphans now, the bytes they have yet to deliver, and how many were reset past the caps. */
+  get orphanStats(): { count: number; bytes: number; aborted: number } {
+    let bytes = 0;
+    for (const c of this.orphans.keys()) bytes += c.bufferedAmount;
+    return { count: this.orphans.size, bytes, aborted: this.orphansAborted };
+  }
+
+  /** Track whether a ref'd orphan still has something to deliver; the endpoint's ref follows. */
+  private orphanBusy(conn: Connection): void {
+    const busy = this.orphans.get(conn) === true && conn.unacknowledged && conn.state !== State.CLOSED;
+    if (busy === this.busyOrphans.has(conn)) {
+      if (busy) conn.notifyWhenAcked();
+      return;
+    }
+    if (busy) {
+      this.busyOrphans.add(conn);
+      conn.notifyWhenAcked();
+    } else {
+      this.busyOrphans.delete(conn);
+    }
+    this.applyRef();
+  }
+
+  /** Past `maxOrphans` or `maxOrphanMemory`, reset the oldest (as Linux past tcp_max_orphans). */
+  private capOrphans(): void {
+    if (this.orphans.size <= this.maxOrphans && this.orphanStats.bytes <= this.maxOrphanMemory) return;
+    let bytes = this.orphanStats.bytes;
+    for (const conn of [...this.orphans.keys()]) {
+      if (this.orphans.size <= this.maxOrphans && bytes <= this.maxOrphanMemory) break;
+      bytes -= conn.bufferedAmount;
+      this.orphansAborted++;
+      this.dropOrphan(conn);
+      conn.abort(this.now);
+    }
+  }
+
+  private dropOrphan(conn: Connection): void {
+    this.orphans.delete(conn);
+    if (this.busyOrphans.delete(conn)) this.applyRef();
   }
 
   /** @internal A Server takes (or, with null, gives up) the connections the listener accepts. */
@@ -250,7 +300,7 @@ export class LocalEndpoint extends EventEmitter {
 
   private applyRef(): void {
     if (this.isClosed) return;
-    const on = this.refs > 0 || this.explicitRef;
+    const on = this.refs > 0 || this.explicitRef || this.busyOrphans.size > 0;
     if (on) this.transport.ref();
     else this.transport.unref();
     this.host.setRef(on);
@@ -270,9 +320,10 @@ export class LocalEndpoint extends EventEmitter {
     if (!this.orphans.has(conn)) return; // a passive open not yet accepted
     if (ev.type === 'readable') conn.abort(this.now); // data for a closed socket: RST (RFC 9293 §3.10.7.4 spirit; Linux does this)
     if (ev.type === 'closed' || conn.state === State.CLOSED) {
-      this.orphans.get(conn)?.cancel();
-      this.orphans.delete(conn);
+      this.dropOrphan(conn);
       this.maybeClose();
+    } else if (ev.type === 'acked' || ev.type === 'finished') {
+      this.orphanBusy(conn);
     }
   }
 

@@ -21,7 +21,7 @@ import {
   socketClosed, socketClosedBeforeConnection, socketConnecting,
 } from './errors.js';
 import { IdleTimer } from './idle-timer.js';
-import { socketStats, type SocketStats } from './stats.js';
+import { emptyStats, socketStats, type SocketStats } from './stats.js';
 
 /** @internal How a Server hands an accepted connection to a new Socket. */
 export const kAccepted = Symbol('reliable-dgram.accepted');
@@ -49,7 +49,8 @@ export class Socket extends Duplex {
   private readonly clock: Clock;
   private ep: LocalEndpoint | null = null;
   private conn: Connection | null = null;
-  private lastConn: Connection | null = null;
+  /** getStats() once the socket is destroyed: a snapshot, so the connection (and what was written) is not kept. */
+  private closedStats: SocketStats | null = null;
   private peer: AddressInfo | null = null;
   private target: Address | null = null;
   private attempt = 0;
@@ -108,7 +109,7 @@ export class Socket extends Duplex {
       this.server = acc.server;
       this.onDestroyHook = acc.onDestroy;
       this.attachEndpoint(acc.ep);
-      this.conn = this.lastConn = acc.conn;
+      this.conn = acc.conn;
       acc.ep.attach(acc.conn, this.user);
       this.peer = addressInfo(acc.remote);
       if (this.noDelay) acc.conn.setNoDelay(true, this.clock.now());
@@ -211,7 +212,7 @@ export class Socket extends Duplex {
     this.attachEndpoint(ep);
     const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
     try {
-      this.conn = this.lastConn = ep.open(remote, connOpts, this.user);
+      this.conn = ep.open(remote, connOpts, this.user);
     } catch (err) {
       this.destroy(err as Error);
     }
@@ -418,8 +419,9 @@ export class Socket extends Duplex {
     const ep = this.ep;
     this.conn = null;
     this.ep = null;
+    if (conn) this.closedStats = socketStats(conn);
     if (ep) {
-      if (conn) ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close');
+      if (conn) ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close', this.refed);
       if (this.refHeld) ep.dropRef();
       this.refHeld = false;
       ep.release();
@@ -572,9 +574,13 @@ export class Socket extends Duplex {
     return 'closed';
   }
 
-  /** Protocol state and counters of the connection (the last one, after close); null if none was opened. */
-  getStats(): SocketStats | null {
-    return this.lastConn ? socketStats(this.lastConn) : null;
+  /**
+   * Protocol state and counters of the connection; after close, as they stood when the socket was
+   * destroyed; before a connection exists, state CLOSED and zeros.
+   */
+  getStats(): SocketStats {
+    if (this.conn) return socketStats(this.conn);
+    return this.closedStats ?? emptyStats();
   }
 
   private touch(): void {

@@ -1,8 +1,8 @@
 // socket.getStats(): what the connection knows about the path and itself.
 
 import type { Connection } from '../protocol/connection.js';
-import type { ConnectionStats } from '../protocol/options.js';
-import type { State } from '../protocol/state.js';
+import { newStats, type ConnectionStats } from '../protocol/options.js';
+import { State } from '../protocol/state.js';
 
 export interface SocketStats extends ConnectionStats {
   /** RFC 9293 state. */
@@ -50,5 +50,27 @@ export function socketStats(c: Connection): SocketStats {
     sendBuffered: c.bufferedAmount,
     receiveBuffered: c.readableLength,
     error: c.error,
+  };
+}
+
+/** Before a connection exists: state CLOSED, every figure zero. */
+export function emptyStats(): SocketStats {
+  return {
+    ...newStats(),
+    state: State.CLOSED,
+    srtt: 0,
+    rttvar: 0,
+    latestRtt: 0,
+    minRtt: 0,
+    rto: 0,
+    cwnd: 0,
+    ssthresh: 0,
+    congestionControl: '',
+    bytesInFlight: 0,
+    sendWindow: 0,
+    mss: 0,
+    sendBuffered: 0,
+    receiveBuffered: 0,
+    error: undefined,
   };
 }
