@@ -545,6 +545,8 @@ export class Connection implements SenderHost, ReceiveHost {
     rx.onText(seq, payload, flags, wnd, now);
     this.maybeProcessFin(now);
     if (this.state === State.FIN_WAIT_1 && this.tx.finAcked) this.enterFinWait2(now);
+    // Only now what the ACK allows goes out: each segment carries the RCV.NXT this one moved.
+    this.tx.output(now);
   }
 
   /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
@@ -567,9 +569,7 @@ export class Connection implements SenderHost, ReceiveHost {
     }
     tx.endAck(seg, seq, oldWnd, now);
     this.checkFinAcked(now, (seg.flags & FIN) !== 0);
-    if (this.state === State.CLOSED || this.state === State.TIME_WAIT) return false;
-    tx.output(now);
-    return true;
+    return this.state !== State.CLOSED && this.state !== State.TIME_WAIT;
   }
 
   /** `peerFin`: the segment also carries a FIN, so FIN_WAIT_1 may go straight to TIME_WAIT (RFC 9293 §3.10.7.4, eighth step). */
