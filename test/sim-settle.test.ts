@@ -33,4 +33,15 @@ describe('settle', () => {
     await settle(b.net, { done: () => false, until: 2000 });
     expect(b.net.traceHash()).toBe(a.net.traceHash());
   });
+
+  it('the same seed gives the same trace whatever step settle is called with (invariant 12)', async () => {
+    const hashes = new Set<string>();
+    for (const step of [1, 50, 1000]) {
+      const r = run(4);
+      await settle(r.net, { done: () => r.c.destroyed, step });
+      expect(Buffer.concat(r.chunks).equals(r.data)).toBe(true);
+      hashes.add(r.net.traceHash());
+    }
+    expect(hashes.size).toBe(1);
+  });
 });

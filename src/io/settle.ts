@@ -7,11 +7,15 @@
 import type { SimNetwork } from '../sim/network.js';
 
 export interface SettleOptions {
-  /** Stop when this returns true (checked between steps). */
+  /** Stop when this returns true (checked after every simulator event and the app's work it caused). */
   done?: () => boolean;
   /** Stop after this much virtual time (ms) from now. Default 600,000. */
   until?: number;
-  /** At most this many virtual ms pass in one turn when no event is due sooner. Default 5. */
+  /**
+   * Ignored (kept for compatibility). Virtual time moves from one simulator event to the next, and
+   * only once the event loop has run the app's work (nextTick, promises, setImmediate) of the last:
+   * the trace of a seed is the same however `settle` is called.
+   */
   step?: number;
 }
 
@@ -23,16 +27,18 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  */
 export async function settle(net: SimNetwork, opts: SettleOptions = {}): Promise<number> {
   const limit = net.now + (opts.until ?? 600_000);
-  const step = opts.step ?? 5;
   for (;;) {
+    // Two turns: work the last event queued with setImmediate (a socket's 'close') may queue more.
+    await turn();
     await turn();
     if (opts.done?.()) break;
-    if (!opts.done && net.idle()) {
-      await turn(); // deferred work (nextTick, promises) may schedule more
-      if (net.idle()) break;
+    if (net.idle() && !opts.done) break;
+    const next = net.clock.peekTime();
+    if (next === undefined || next > limit) {
+      net.run({ until: limit }); // nothing due before the limit: move the clock to it
+      break;
     }
-    if (net.now >= limit) break;
-    net.run({ until: Math.min(limit, net.now + step), maxEvents: 1 });
+    net.run({ maxEvents: 1 });
   }
   return net.now;
 }

@@ -1,5 +1,6 @@
 // Shared helpers for the stream tests: listening servers, awaiting events with
 // a deadline, collecting bytes, and pumping the simulator between event-loop turns.
+import { settle } from '../../src/io/settle.js';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { once as eventsOnce, type EventEmitter } from 'node:events';
@@ -93,14 +94,9 @@ export async function blackhole(host = HOST): Promise<{ port: number; received: 
  * loop run after each, as Node does after every I/O callback (stream events are delivered on
  * process.nextTick), until `done()` or `maxMs` of virtual time.
  */
-export async function runSim(net: SimNetwork, done: () => boolean, maxMs = 600_000, step = 5): Promise<void> {
-  const limit = net.now + maxMs;
-  for (;;) {
-    await new Promise((r) => setImmediate(r));
-    if (done()) return;
-    if (net.now >= limit) throw new Error(`simulation did not finish within ${maxMs} ms of virtual time`);
-    net.run({ until: net.now + step, maxEvents: 1 });
-  }
+export async function runSim(net: SimNetwork, done: () => boolean, maxMs = 600_000, _step?: number): Promise<void> {
+  await settle(net, { done, until: maxMs });
+  if (!done()) throw new Error(`simulation did not finish within ${maxMs} ms of virtual time`);
 }
 
 export interface Tracker {
