@@ -58,7 +58,7 @@ Commands:
 
 Run 'reliable-dgram <command> --help' for a command's options; --version prints the version.
 Exit status: 0 done, 1 a network error (its code, e.g. ECONNREFUSED, on stderr),
-2 bad arguments, 130 interrupted (Ctrl-C).`;
+2 bad arguments, 130 interrupted (Ctrl-C resets open connections: the peer sees ECONNRESET).`;
 
 const HELP: Record<string, string> = {
   listen: `Usage: reliable-dgram listen [--host H] [--keep] PORT

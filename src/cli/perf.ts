@@ -49,8 +49,12 @@ function blast(s: Socket, ticker: Ticker, h: Header): { sent: () => number } {
   return { sent: () => sent };
 }
 
-function serve(server: Server, ticker: Ticker, verbose: boolean, quiet: boolean): void {
+/** Answer perf clients on `server`; returns the open connections. */
+function serve(server: Server, ticker: Ticker, verbose: boolean, quiet: boolean): Set<Socket> {
+  const open = new Set<Socket>();
   server.on('connection', (s: Socket) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
     const who = `${s.remoteAddress}:${s.remotePort}`;
     if (verbose) watchVerbose(s, `perf ${who}`, ticker.now);
     let head = '';
@@ -86,6 +90,7 @@ function serve(server: Server, ticker: Ticker, verbose: boolean, quiet: boolean)
       } else s.end();
     });
   });
+  return open;
 }
 
 function mbps(bytes: number, ms: number): number {
@@ -106,12 +111,15 @@ function perfServer(args: string[]): void {
   const port = parsePort('perf', portArg);
   const server = createServer({ ...socketOptions('perf', values), allowHalfOpen: true });
   server.on('error', failWith);
-  serve(server, realTicker, values.verbose === true, false);
+  const open = serve(server, realTicker, values.verbose === true, false);
   server.on('listening', () => {
     const a = server.address();
     if (a && typeof a === 'object') log(`reliable-dgram: perf server listening on ${a.address}:${a.port}`);
   });
-  onInterrupt(() => server.close());
+  onInterrupt(() => {
+    for (const s of open) s.resetAndDestroy();
+    server.close();
+  });
   if (typeof values.host === 'string') server.listen(port, values.host);
   else server.listen(port);
 }
@@ -288,7 +296,7 @@ async function perfClient(args: string[]): Promise<void> {
 
   onInterrupt(() => {
     stopIntervals?.();
-    for (const st of streams) st.s.destroy();
+    for (const st of streams) st.s.resetAndDestroy();
   });
   if (sim) await sim.run(() => streams.every((st) => st.closed));
 }

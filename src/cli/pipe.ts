@@ -52,7 +52,7 @@ export function listen(args: string[]): void {
     if (a && typeof a === 'object') log(`reliable-dgram: listening on ${a.address}:${a.port}`);
   });
   onInterrupt(() => {
-    current?.destroy();
+    current?.resetAndDestroy();
     server.close();
   });
   if (typeof values.host === 'string') server.listen(port, values.host);
@@ -75,5 +75,5 @@ export function connect(args: string[]): void {
   s.on('close', (hadError: boolean) => {
     if (!hadError) void delivered(s).then(() => exit(EXIT_OK));
   });
-  onInterrupt(() => s.destroy());
+  onInterrupt(() => s.resetAndDestroy());
 }

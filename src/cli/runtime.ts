@@ -14,10 +14,11 @@ export function log(msg: string): void {
 }
 
 let exiting = false;
+let interrupted = false;
 
 /** Exit once stdout and stderr have taken everything written to them. */
 export function exit(code: number): void {
-  if (exiting) return;
+  if (exiting || (interrupted && code !== EXIT_INTERRUPTED)) return; // Ctrl-C's 130 wins over the close it causes
   exiting = true;
   let pending = 2;
   const done = (): void => {
@@ -29,14 +30,20 @@ export function exit(code: number): void {
 
 /** A network error as net words it ('connect ECONNREFUSED 127.0.0.1:7000'), then exit 1. */
 export function failWith(err: unknown): void {
+  if (interrupted) return;
   const e = err as NodeJS.ErrnoException;
   log(`reliable-dgram: ${e.message ?? String(err)}${e.code && !String(e.message).includes(e.code) ? ` (${e.code})` : ''}`);
   exit(EXIT_NETWORK);
 }
 
-/** Ctrl-C (and SIGTERM): run `cleanup` (close sockets), then exit 130. A second Ctrl-C exits at once. */
+/**
+ * Ctrl-C (and SIGTERM): run `cleanup`, then exit 130; a second Ctrl-C exits at once.
+ * Cleanup resets open connections: a process that exits cannot see a FIN through
+ * (the kernel would, for TCP), and a reset tells the peer at once, as ECONNRESET.
+ */
 export function onInterrupt(cleanup: () => void): void {
   const handler = (): void => {
+    interrupted = true;
     process.removeListener('SIGINT', handler);
     process.removeListener('SIGTERM', handler);
     process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
@@ -44,7 +51,7 @@ export function onInterrupt(cleanup: () => void): void {
       cleanup();
     } finally {
       log('reliable-dgram: interrupted');
-      exit(EXIT_INTERRUPTED);
+      setTimeout(() => exit(EXIT_INTERRUPTED), 50); // the reset's datagram leaves first
     }
   };
   process.on('SIGINT', handler);
@@ -54,6 +61,8 @@ export function onInterrupt(cleanup: () => void): void {
 /**
  * --verbose: the connection's state changes (sampled from getStats() every few
  * ms, with the socket's events) and its final getStats() table, on stderr.
+ * Sampled: the public API has no state-change event, so a state that lasts
+ * less than a sample (SYN_RECEIVED on loopback) may not show.
  */
 export function watchVerbose(socket: Socket, label: string, now: () => number = () => performance.now()): void {
   const t0 = now();
@@ -62,7 +71,7 @@ export function watchVerbose(socket: Socket, label: string, now: () => number = 
   const sample = (): void => {
     const st = socket.getStats()?.state;
     if (st !== undefined && st !== last) {
-      log(`${stamp()} state ${last ?? 'CLOSED'} -> ${st}`);
+      log(`${stamp()} state ${last === undefined ? st : `${last} -> ${st}`}`);
       last = st;
     }
   };

@@ -87,7 +87,7 @@ export function recv(args: string[]): void {
   });
   onInterrupt(() => {
     progress?.stop();
-    current?.destroy();
+    current?.resetAndDestroy();
     server.close();
   });
   if (typeof values.host === 'string') server.listen(port, values.host);
@@ -176,7 +176,7 @@ export async function send(args: string[]): Promise<void> {
   };
   onInterrupt(() => {
     progress.stop();
-    s.destroy();
+    s.resetAndDestroy();
   });
   if (sim) {
     await sim.run(() => closed);
