@@ -12,7 +12,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    clean: false, // `npm run build` empties dist/ first; tsup cleaning here would race the CLI build
     target: 'node20',
     splitting: true,
     esbuildOptions(o) {
