@@ -64,6 +64,17 @@ describe('package exports', () => {
   });
 });
 
+describe('examples', () => {
+  it('import the package by name, as a user\'s copy would, never the repository\'s src/', () => {
+    const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
+    for (const f of files) {
+      const text = readFileSync(join(ROOT, 'examples', f), 'utf8');
+      expect(text, f).not.toMatch(/from '\.\.\/src\//);
+      if (/\b(connect|createServer|createEndpoint)\(/.test(text)) expect(text, f).toMatch(/from 'reliable-dgram'/);
+    }
+  });
+});
+
 describe('TypeScript consumers resolve both entry points', () => {
   let dir = '';
   beforeAll(() => {
