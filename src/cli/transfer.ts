@@ -147,7 +147,7 @@ export async function send(args: string[]): Promise<void> {
     progress.start();
     input.resume();
   });
-  s.on('finish', () => (t1 = ticker.now()));
+  s.on('end', () => (t1 = ticker.now())); // the receiver's digest and FIN come after it has everything
   let reply = '';
   s.on('data', (d: Buffer) => (reply += d.toString('latin1')));
   s.on('error', (e: Error) => {

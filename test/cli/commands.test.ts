@@ -106,6 +106,10 @@ describe('send and recv', () => {
     }
     expect(s.stderr()).not.toMatch(/[\r\x1b]/);
     expect(s.stderr()).toContain('receiver sha256 match');
+    // The time is until the receiver has it all (1.5 MB at 500 kB/s), not until the last write was buffered.
+    const secs = Number(/sent 1500000 bytes \(1\.43 MiB\) in (\d+\.\d+) s/.exec(s.stderr())?.[1]);
+    expect(secs).toBeGreaterThanOrEqual(2.9);
+    expect(secs).toBeLessThan(4);
   });
 });
 
