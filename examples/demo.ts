@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Address } from '../src/endpoint/types.js';
+import type { Address } from 'reliable-dgram';
 import { renderChart } from './lib/chart.js';
 import { formatBytes, makeData, messages } from './lib/data.js';
 import { netlabAvailable, netlabLoss, REPO_ROOT, runUnderNetlab, selfArgv } from './lib/netlab.js';

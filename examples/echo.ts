@@ -4,7 +4,7 @@
 //   npx tsx examples/echo.ts server [port]   just the server (Ctrl-C to stop)
 //   npx tsx examples/echo.ts client <port>   just the client, against a server on 127.0.0.1
 import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server } from '../src/index.js';
+import { connect, createServer, type Server } from 'reliable-dgram';
 import { run } from './lib/guard.js';
 
 const LINES = ['hello over UDP', 'the same API as node:net', 'bytes in order, exactly once'];

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { connect, createServer } from '../src/index.js';
+import { connect, createServer } from 'reliable-dgram';
 import { formatBytes, makeData, sha256 } from './lib/data.js';
 import { run } from './lib/guard.js';
 

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect, createServer } from '../src/index.js';
+import { connect, createServer } from 'reliable-dgram';
 import { run } from './lib/guard.js';
 
 /** An http.Agent that opens reliable-dgram connections instead of TCP ones. */

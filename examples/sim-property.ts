@@ -10,8 +10,8 @@
 // generated case, and re-running with them replays it exactly.
 
 import fc from 'fast-check';
-import { connect, createServer, type Socket } from '../src/index.js';
-import { prngEnv, SimNetwork } from '../src/sim/index.js';
+import { connect, createServer, type Socket } from 'reliable-dgram';
+import { prngEnv, SimNetwork } from 'reliable-dgram/sim';
 
 const SERVER = '10.0.0.2';
 const CLIENT = '10.0.0.1';

@@ -2,7 +2,7 @@
 // neither listening, both connect to the other at the same moment. The SYNs
 // cross, each side answers the other's SYN, and one connection results: the
 // way two hosts behind NATs meet once each knows the other's address.
-import { connect, createEndpoint, type LocalEndpoint, type Socket } from '../src/index.js';
+import { connect, createEndpoint, type LocalEndpoint, type Socket } from 'reliable-dgram';
 import { run } from './lib/guard.js';
 
 function open(name: string, from: LocalEndpoint, to: LocalEndpoint, other: string): Promise<{ sock: Socket; got: Promise<string> }> {

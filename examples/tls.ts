@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
-import { connect, createServer } from '../src/index.js';
+import { connect, createServer } from 'reliable-dgram';
 import { run } from './lib/guard.js';
 
 run('tls', async () => {

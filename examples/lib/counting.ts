@@ -1,7 +1,6 @@
 // A Transport that counts the datagrams its owner sends and receives, around
 // a real UdpTransport: how the demo counts reliable-dgram's datagrams.
-import type { Address, Transport } from '../../src/endpoint/types.js';
-import { UdpTransport } from '../../src/io/index.js';
+import { UdpTransport, type Address, type Transport } from 'reliable-dgram';
 
 export class CountingTransport implements Transport {
   onMessage: ((data: Uint8Array, from: Address) => void) | null = null;

@@ -1,6 +1,6 @@
 // Deterministic test data and hashing for the examples and the demo.
 import { createHash } from 'node:crypto';
-import { Prng } from '../../src/sim/prng.js';
+import { Prng } from 'reliable-dgram/sim';
 
 /** `size` bytes drawn from a seeded PRNG: same seed, same bytes. */
 export function makeData(size: number, seed = 1): Buffer {

@@ -3,7 +3,7 @@
 // prepended to each file chunk only so the demo can score what arrived; the
 // "application" just appends payloads in arrival order.
 import dgram from 'node:dgram';
-import type { Address } from '../../src/endpoint/types.js';
+import type { Address } from 'reliable-dgram';
 import { parseMessageLines, scoreArrivals, sha256, type ArrivalScore } from './data.js';
 
 export interface FileOutcome {

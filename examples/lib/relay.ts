@@ -6,9 +6,8 @@
 // socket towards `target` (like a NAT), so any number of connections, raw or
 // reliable, can share one relay. Both directions are impaired independently.
 import dgram from 'node:dgram';
-import type { Address } from '../../src/endpoint/types.js';
-import { DEFAULT_LINK, type LinkOptions } from '../../src/sim/network.js';
-import { Prng } from '../../src/sim/prng.js';
+import type { Address } from 'reliable-dgram';
+import { DEFAULT_LINK, Prng, type LinkOptions } from 'reliable-dgram/sim';
 import { MinHeap } from '../../src/util/heap.js';
 
 export type RelayLink = Pick<LinkOptions, 'loss' | 'duplicate' | 'reorder' | 'reorderDelay' | 'delay'>;

@@ -1,8 +1,7 @@
 // The reliable-dgram side of the demo: the same file and messages, each over
 // one connection, with the node:net-style API.
 import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Socket } from '../../src/index.js';
-import type { Address } from '../../src/endpoint/types.js';
+import { connect, createServer, type Address, type Socket } from 'reliable-dgram';
 import { CountingTransport } from './counting.js';
 import { parseMessageLines, scoreArrivals, sha256 } from './data.js';
 import { isIntact, type SideInput, type SideOutcome } from './raw-udp.js';
