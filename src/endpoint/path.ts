@@ -68,6 +68,7 @@ export class PathValidator {
       if (seg.pathResponse && equal(seg.pathResponse, p.data)) {
         this.pending.delete(conn.localId);
         this.stats.pathMigrations++;
+        conn.heardTsVal(seg.tsVal); // what the old path still delivers is older: it starts no validation
         return from;
       }
     }

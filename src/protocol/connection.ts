@@ -6,7 +6,7 @@
 // the receive side (RCV.NXT, segment text, ACKs, timestamps) the ReceiveSide's.
 
 import { ACK, FIN, RST, SYN, emptySegment, type Segment } from '../wire/segment.js';
-import { seqAdd, seqGt, seqInRange, seqLe, seqLt } from '../wire/seq.js';
+import { seqAdd, seqGt, seqInRange, seqLe, seqLt, seqMax } from '../wire/seq.js';
 import type { CongestionController } from './congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
 import type { RttEstimator } from './rtt.js';
@@ -300,13 +300,18 @@ export class Connection implements SenderHost, ReceiveHost {
    * newer than any seen (RFC 7323). What may start a path validation (RFC 9000 §9): replays and
    * blind guesses fail it.
    */
-  acceptsFresh(seg: Segment, minTsVal = seqAdd(this.rx.tsRecent, 1)): boolean {
+  acceptsFresh(seg: Segment, minTsVal = seqAdd(seqMax(this.rx.tsRecent, this.rx.tsNewest), 1)): boolean {
     const s = this.state;
     if (!isSynchronized(s) || s === State.SYN_RECEIVED || s === State.TIME_WAIT) return false;
     if (seg.flags & (SYN | RST) || !(seg.flags & ACK) || seqLt(seg.tsVal, minTsVal)) return false;
     const wnd = this.rx.window;
     if (!seqInRange(seg.seq, seqAdd(this.rcvNxt, -this.opts.rcvBuf), seqAdd(this.rcvNxt, wnd + 1))) return false;
     return this.tx.ackAcceptable(seg.ack);
+  }
+
+  /** The peer sent a segment stamped `tsVal` on a path we take (for `acceptsFresh`). */
+  heardTsVal(tsVal: number): void {
+    if (seqGt(tsVal, this.rx.tsNewest)) this.rx.tsNewest = tsVal;
   }
 
   /** An ACK with the current numbers, not sent: the endpoint adds a path challenge or response (RFC 9000 §8.2). */
@@ -519,6 +524,7 @@ export class Connection implements SenderHost, ReceiveHost {
       }
     }
     if (verdict !== 'ok') return;
+    this.heardTsVal(seg.tsVal);
 
     // Fifth: the ACK field.
     if (!(flags & ACK)) {

@@ -44,6 +44,8 @@ export class ReceiveSide {
 
   // Timestamps (RFC 7323).
   tsRecent = 0;
+  /** The newest TSval of any acceptable segment (TS.Recent follows only the left edge, RFC 7323 §4.3). */
+  tsNewest = 0;
   private lastAckSent = 0;
   /** A duplicate segment's range, for the next ACK's first SACK block (RFC 2883). */
   private dsack: SackBlock | undefined;
@@ -82,7 +84,7 @@ export class ReceiveSide {
   onSyn(seg: Segment): void {
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.buf.advEdge = this.rcvNxt;
-    this.tsRecent = seg.tsVal;
+    this.tsRecent = this.tsNewest = seg.tsVal;
   }
 
   // ---------------------------------------------------------------- segment arrival
