@@ -66,8 +66,8 @@ export class LocalEndpoint extends EventEmitter {
   readonly clock: Clock;
   readonly autoClose: boolean;
   private readonly users = new Map<Connection, ConnUser>();
-  /** Orphans, oldest first; the value: whether its socket was ref'd (it then keeps the process alive while it delivers). */
-  private readonly orphans = new Map<Connection, boolean>();
+  /** Orphans, oldest first: whether its socket was ref'd (it then keeps the process alive while it delivers), and who to tell when it is gone. */
+  private readonly orphans = new Map<Connection, { ref: boolean; onGone: ((conn: Connection) => void) | undefined }>();
   /** Ref'd orphans with data or a FIN still unacknowledged. */
   private busyOrphans = new Set<Connection>();
   private orphansAborted = 0;
@@ -149,7 +149,10 @@ export class LocalEndpoint extends EventEmitter {
     }
     this.acceptor?.onEndpointClosed?.();
     this.acceptor = null;
-    for (const conn of this.orphans.keys()) conn.abort(this.now);
+    for (const [conn, o] of [...this.orphans]) {
+      conn.abort(this.now);
+      o.onGone?.(conn);
+    }
     this.orphans.clear();
     this.busyOrphans.clear();
     this.host.flush();
@@ -193,9 +196,11 @@ export class LocalEndpoint extends EventEmitter {
    * bounded by the retransmission budget, keepalive, `finTimeout` in FIN_WAIT_2, and the orphan caps.
    * Data arriving for it afterwards is answered with RST, as Linux does. `ref`: the owner kept the
    * process alive, so the orphan does too while it has data to deliver (else the process may exit first).
+   * Returns whether it goes on as an orphan; `onGone` is called when that ends.
    */
-  detach(conn: Connection, how: 'close' | 'abort', ref = false): void {
-    if (!this.users.delete(conn)) return;
+  detach(conn: Connection, how: 'close' | 'abort', ref = false, onGone?: (conn: Connection) => void): boolean {
+    let orphaned = false;
+    if (!this.users.delete(conn)) return false;
     if (!this.isClosed && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
       if (how === 'abort' || conn.readableLength > 0) {
         conn.abort(this.now);
@@ -203,7 +208,8 @@ export class LocalEndpoint extends EventEmitter {
         conn.close(this.now);
         const st = conn.state as State;
         if (st !== State.CLOSED && st !== State.TIME_WAIT) {
-          this.orphans.set(conn, ref);
+          this.orphans.set(conn, { ref, onGone });
+          orphaned = true;
           this.orphanBusy(conn);
           this.capOrphans();
         }
@@ -211,6 +217,7 @@ export class LocalEndpoint extends EventEmitter {
       this.host.flush();
     }
     this.maybeClose();
+    return orphaned && this.orphans.has(conn);
   }
 
   /** Orphans now, the bytes they have yet to deliver, and how many were reset past the caps. */
@@ -222,7 +229,7 @@ export class LocalEndpoint extends EventEmitter {
 
   /** Track whether a ref'd orphan still has something to deliver; the endpoint's ref follows. */
   private orphanBusy(conn: Connection): void {
-    const busy = this.orphans.get(conn) === true && conn.unacknowledged && conn.state !== State.CLOSED;
+    const busy = this.orphans.get(conn)?.ref === true && conn.unacknowledged && conn.state !== State.CLOSED;
     if (busy === this.busyOrphans.has(conn)) {
       if (busy) conn.notifyWhenAcked();
       return;
@@ -250,8 +257,10 @@ export class LocalEndpoint extends EventEmitter {
   }
 
   private dropOrphan(conn: Connection): void {
+    const o = this.orphans.get(conn);
     this.orphans.delete(conn);
     if (this.busyOrphans.delete(conn)) this.applyRef();
+    o?.onGone?.(conn);
   }
 
   /** @internal A Server takes (or, with null, gives up) the connections the listener accepts. */

@@ -51,6 +51,8 @@ export class Socket extends Duplex {
   private conn: Connection | null = null;
   /** getStats() once the socket is destroyed: a snapshot, so the connection (and what was written) is not kept. */
   private closedStats: SocketStats | null = null;
+  /** After destroy, the connection while it still delivers what was written (the endpoint holds it too). */
+  private draining: Connection | null = null;
   private peer: AddressInfo | null = null;
   private target: Address | null = null;
   private attempt = 0;
@@ -421,7 +423,11 @@ export class Socket extends Duplex {
     this.ep = null;
     if (conn) this.closedStats = socketStats(conn);
     if (ep) {
-      if (conn) ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close', this.refed);
+      const onGone = (c: Connection): void => {
+        this.draining = null;
+        this.closedStats = socketStats(c);
+      };
+      if (conn && ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close', this.refed, onGone)) this.draining = conn;
       if (this.refHeld) ep.dropRef();
       this.refHeld = false;
       ep.release();
@@ -575,11 +581,12 @@ export class Socket extends Duplex {
   }
 
   /**
-   * Protocol state and counters of the connection; after close, as they stood when the socket was
-   * destroyed; before a connection exists, state CLOSED and zeros.
+   * Protocol state and counters of the connection; after close, while it still delivers what was
+   * written, and then as they stood at its end; before a connection exists, state CLOSED and zeros.
    */
   getStats(): SocketStats {
-    if (this.conn) return socketStats(this.conn);
+    const c = this.conn ?? this.draining;
+    if (c) return socketStats(c);
     return this.closedStats ?? emptyStats();
   }
 
