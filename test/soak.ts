@@ -26,6 +26,11 @@ const PROFILES: Array<{ name: string; opts: GenOptions }> = [
   { name: 'many', opts: { maxPairs: 4, maxClientHosts: 2, maxBytes: 16 * 1024, maxOps: 4 } },
   { name: 'timewait', opts: { twBlackhole: true, simultaneous: true } },
   { name: 'blackhole', opts: { blackholeForever: true, simultaneous: true } },
+  // Issue 14: what users meet. Minute-long outages with the default retry budget; one direction
+  // losing 30-50 %; readers that stall for up to 70 s; and apps that destroy mid-transfer.
+  { name: 'outage', opts: { outages: true, destroy: true } },
+  { name: 'oneway', opts: { oneWayLoss: true, maxLoss: 0.1, simultaneous: true } },
+  { name: 'stalls', opts: { longStalls: true, destroy: true, noEnd: true } },
 ];
 const ARBS = PROFILES.map((p) => scenarioArb(p.opts));
 

@@ -345,7 +345,12 @@ export class ReceiveSide {
     seg.ack = hasAck ? this.rcvNxt : 0;
     seg.window = this.buf.advertise(this.rcvNxt);
     seg.tsVal = this.host.tsNow(now);
-    seg.tsEcr = this.tsRecent;
+    // Echo only on a segment that brings news of what arrived (an ACK owed, a D-SACK, RCV.NXT moved):
+    // one that repeats an ACK already sent (a later data segment, a window update) may be read by the
+    // peer long after that ACK was lost, and an RTT sample from it would span the wait (invariant 14).
+    // No echo (0) tells the peer to take none; PAWS looks only at TSval.
+    const news = syn || this.ackOwed > 0 || this.ackDue || this.dsack !== undefined || this.rcvNxt !== this.lastAckSent;
+    seg.tsEcr = hasAck && !news ? 0 : this.tsRecent;
     seg.payload = payload;
     clearOptions(seg);
     if (syn) {

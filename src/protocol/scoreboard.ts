@@ -92,6 +92,8 @@ export class Scoreboard {
   private retransDelivered = false;
   /** The latest send time of a retransmitted entry delivered since `takeRttSample` (-Infinity if none). */
   retransSentAt = -Infinity;
+  /** Whether entries delivered now may give the RTT sample (false for SACK blocks past the first). */
+  private sampling = true;
   /** Transmissions so far: the next one's `order`. */
   private txCount = 0;
   /** When the RACK reordering timer should fire (RFC 8985 §6.3), set by `detectLoss`. */
@@ -174,8 +176,13 @@ export class Scoreboard {
     const q = this.q;
     const seen = (this.sackSeen ??= new Map());
     if (seen.size > 4 * 16) seen.clear(); // old blocks (cumulatively ACKed since) go now and then
+    let firstBlock = true;
     for (const b of blocks) {
       if (!seqLt(b.start, b.end) || seqLe(b.start, una) || seqGt(b.end, nxt)) continue;
+      // RFC 2018 §4: the first block holds the segment that triggered this ACK. The others repeat
+      // what earlier (maybe lost) ACKs reported: an RTT sample from them would span that delay.
+      this.sampling = firstBlock;
+      firstBlock = false;
       const done = seen.get(b.start);
       if (done !== undefined && seqGe(done, b.end)) continue; // every entry inside is SACKed already
       seen.set(b.start, b.end);
@@ -198,6 +205,7 @@ export class Scoreboard {
         }
       }
     }
+    this.sampling = true;
     return fresh;
   }
 
@@ -403,7 +411,7 @@ export class Scoreboard {
     if (e.retransmits > 0) {
       this.retransDelivered = true;
       if (e.sentAt > this.retransSentAt) this.retransSentAt = e.sentAt;
-    } else if (e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
+    } else if (this.sampling && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
     this.rate.onDelivered(e, e.len, now);
     if (this.rack.onDelivered(e, now, this.rtt.minRtt)) {
       const last = this.q[this.q.length - 1]!; // SND.NXT is where the queue ends

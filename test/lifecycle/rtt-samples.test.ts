@@ -59,3 +59,23 @@ describe('RTT samples under loss (invariant 14)', () => {
     expect(Math.max(...samples)).toBeLessThanOrEqual(BOUND);
   });
 });
+
+describe('timestamp echo only on segments that bring news (invariant 14, both directions)', () => {
+  it('a data segment repeating an ACK already sent carries no echo; one sent while an ACK is owed echoes', async () => {
+    const { activeOpen } = await import('../helpers/script.js');
+    const s = activeOpen({ options: { noDelay: true } });
+    // Two full segments: the second draws the ACK at once; the app then writes: a repeat of that ACK.
+    s.at(100).inject({ flags: 'A', seq: 1, ack: 1, len: 1200, tsVal: 100 });
+    s.at(101).inject({ flags: 'A', seq: 1201, ack: 1, len: 1200, tsVal: 101 });
+    s.endBatch();
+    expect(s.expect({ flags: 'A', ack: 2401 }).tsEcr).not.toBe(0);
+    s.at(300).write(10);
+    expect(s.expect({ flags: 'A', ack: 2401, len: 10 }).tsEcr).toBe(0);
+    // A lone segment: its ACK is owed (delayed) when the app answers, so the answer echoes.
+    s.at(330).inject({ flags: 'A', seq: 2401, ack: 11 }); // our 10 bytes are acknowledged
+    s.at(400).inject({ flags: 'A', seq: 2401, ack: 11, len: 100, tsVal: 400 });
+    s.at(405).write(10);
+    const r = s.expect({ flags: 'A', seq: 11, ack: 2501, len: 10 });
+    expect(r.tsEcr).not.toBe(0);
+  });
+});

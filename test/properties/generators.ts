@@ -2,6 +2,8 @@
 // (printable, replayable): fault schedule, per-side app scripts, connection
 // options, forged datagrams. harness.ts plays one on the simulator.
 
+import { DEFAULT_OPTIONS } from '../../src/protocol/options.js';
+import { DEFAULT_RTO } from '../../src/protocol/rtt.js';
 import fc from 'fast-check';
 import type { LinkOptions } from '../../src/sim/index.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
@@ -103,6 +105,12 @@ export interface GenOptions {
   injections?: boolean;
   blackholeForever?: boolean;
   twBlackhole?: boolean;
+  /** Blackholes of 10-70 s mid-transfer, with the default RTO bounds and retry budget (issue 14 §4). */
+  outages?: boolean;
+  /** One direction loses 30-50 % of datagrams. */
+  oneWayLoss?: boolean;
+  /** Readers that stall for up to 70 s (a closed window for longer than any fixed timeout). */
+  longStalls?: boolean;
 }
 
 const pct = (max: number) => fc.integer({ min: 0, max: Math.round(max * 100) }).map((x) => x / 100);
@@ -126,11 +134,17 @@ const dirArb = fc.constantFrom<Dir>('up', 'down', 'both');
 
 export function faultsArb(o: GenOptions = {}): fc.Arbitrary<Faults> {
   const episode: fc.Arbitrary<Episode> = fc.oneof(
-    fc.record({ kind: fc.constant('blackhole' as const), at: fc.integer({ min: 0, max: 4000 }), duration: fc.integer({ min: 50, max: 3000 }), dir: dirArb }),
+    fc.record({
+      kind: fc.constant('blackhole' as const),
+      at: fc.integer({ min: 0, max: 4000 }),
+      duration: o.outages ? fc.integer({ min: 10_000, max: 70_000 }) : fc.integer({ min: 50, max: 3000 }),
+      dir: dirArb,
+    }),
     fc.record({ kind: fc.constant('link' as const), at: fc.integer({ min: 0, max: 4000 }), dir: dirArb, link: linkArb(o) }),
   );
+  const lossy = o.oneWayLoss ? linkArb(o).chain((l) => pct(0.2).map((x) => ({ ...l, loss: 0.3 + x }))) : linkArb(o);
   return fc.record({
-    up: linkArb(o),
+    up: o.oneWayLoss ? fc.boolean().chain((upLossy) => (upLossy ? lossy : linkArb(o))) : linkArb(o),
     down: linkArb(o),
     episodes: o.episodes === false ? fc.constant([] as Episode[]) : fc.array(episode, { maxLength: 3 }),
     ...(o.blackholeForever ? { blackholeForeverAt: fc.integer({ min: 0, max: 3000 }) } : {}),
@@ -174,7 +188,7 @@ export function scriptArb(o: GenOptions = {}): fc.Arbitrary<Script> {
       { weight: 3, arbitrary: fc.integer({ min: 1, max: maxBytes }) },
     ),
   });
-  const stall = fc.record({ op: fc.constant('stall' as const), after: fc.integer({ min: 0, max: 300 }), ms: fc.integer({ min: 50, max: 3000 }) });
+  const stall = fc.record({ op: fc.constant('stall' as const), after: fc.integer({ min: 0, max: 300 }), ms: fc.integer({ min: 50, max: o.longStalls ? 70_000 : 3000 }) });
   const ops = fc.array(fc.oneof({ weight: 4, arbitrary: write }, { weight: 1, arbitrary: stall }), { maxLength: o.maxOps ?? 6 });
   const tail = fc.record({
     end: o.noEnd ? fc.boolean() : fc.constant(true),
@@ -227,7 +241,8 @@ export function scenarioArb(o: GenOptions = {}): fc.Arbitrary<Scenario> {
       simultaneous: o.simultaneous ? fc.boolean() : fc.constant(false),
       clientHosts: fc.integer({ min: 1, max: o.maxClientHosts ?? 1 }),
       pairs: fc.array(fc.record({ client: scriptArb(o), server: scriptArb(o), host: fc.nat() }), { minLength: 1, maxLength: maxPairs }),
-      conn: connSpecArb(),
+      // Long outages with the default RTO bounds and retry budget: what a user gets.
+      conn: o.outages ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries })) : connSpecArb(),
       faults: faultsArb(o),
       iss: o.wrapIss
         ? fc.record({ client: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }), server: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }) })
