@@ -71,7 +71,7 @@ export interface Injection {
 /** The JSON-able subset of ConnectionOptions a scenario sets. */
 export type ConnSpec = Pick<
   ConnectionOptions,
-  'mss' | 'sndBuf' | 'rcvBuf' | 'maxSndBuf' | 'maxRcvBuf' | 'msl' | 'rto' | 'synRetries' | 'maxRetries' | 'delayedAck' | 'noDelay' | 'sack'
+  'mss' | 'sndBuf' | 'rcvBuf' | 'maxSndBuf' | 'maxRcvBuf' | 'msl' | 'rto' | 'synRetries' | 'maxRetries' | 'delayedAck' | 'noDelay' | 'sack' | 'keepAlive'
 >;
 
 export interface Scenario {
@@ -173,6 +173,9 @@ export function connSpecArb(): fc.Arbitrary<ConnSpec> {
     delayedAck: fc.integer({ min: 0, max: 200 }),
     noDelay: fc.boolean(),
     sack: fc.boolean(),
+    // Off, so a schedule whose connections stay open goes quiet (the harness runs until nothing is
+    // left to happen); the outage profile turns it on, as the default is (test/lifecycle covers it).
+    keepAlive: fc.constant(false),
   }).map((c) => ({ ...c, msl: 10 * c.rto.rtoMax + c.msl })); // 2·MSL outlasts ~20 FIN retransmissions by the peer (RFC 9293 §3.6.1)
 }
 
@@ -242,7 +245,7 @@ export function scenarioArb(o: GenOptions = {}): fc.Arbitrary<Scenario> {
       clientHosts: fc.integer({ min: 1, max: o.maxClientHosts ?? 1 }),
       pairs: fc.array(fc.record({ client: scriptArb(o), server: scriptArb(o), host: fc.nat() }), { minLength: 1, maxLength: maxPairs }),
       // Long outages with the default RTO bounds and retry budget: what a user gets.
-      conn: o.outages ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries })) : connSpecArb(),
+      conn: o.outages ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries, keepAlive: true })) : connSpecArb(),
       faults: faultsArb(o),
       iss: o.wrapIss
         ? fc.record({ client: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }), server: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }) })
