@@ -21,9 +21,15 @@ export interface ConnectionOptions {
   /** Maximum segment lifetime in ms; TIME_WAIT lasts 2·MSL (RFC 9293 §3.4.2). */
   msl: number;
   rto: RtoOptions;
-  /** SYN (and SYN-ACK) retransmissions before ETIMEDOUT. */
+  /**
+   * SYN (and SYN-ACK) retransmissions before ETIMEDOUT, counted as the time that many doublings from
+   * the initial RTO take (6: 127 s); retransmissions are at most 8 s apart, so more may fit.
+   */
   synRetries: number;
-  /** Consecutive retransmission timeouts of data before ETIMEDOUT. */
+  /**
+   * Consecutive retransmission timeouts of data before ETIMEDOUT, and at least the time that many
+   * doublings of a 200 ms RTO take (up to rtoMax), counted from the last progress or word from the peer.
+   */
   maxRetries: number;
   /** Delayed-ACK timeout in ms (RFC 9293 §3.8.6.3: under 500 ms). */
   delayedAck: number;
@@ -64,8 +70,8 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   maxRcvBuf: 8 << 20,
   msl: 30_000,
   rto: DEFAULT_RTO,
-  synRetries: 5,
-  maxRetries: 8,
+  synRetries: 6, // as Linux's tcp_syn_retries: 127 s
+  maxRetries: 15, // as Linux's tcp_retries2: 522 s with a 60 s rtoMax (RFC 1122 §4.2.3.5 asks at least 100 s)
   delayedAck: 25, // as QUIC's default max_ack_delay (RFC 9000 §18.2)
   noDelay: false,
   sack: true,

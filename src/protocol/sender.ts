@@ -24,6 +24,8 @@ const EMPTY = new Uint8Array(0);
 const PTO_MIN = 2;
 /** RFC 6298 §5.7: the RTO once data starts after a SYN timed out, until an RTT sample. */
 const SYN_TIMEOUT_RTO = 3000;
+/** The longest wait between SYN (or SYN-ACK) retransmissions, ms. */
+const SYN_RTO_MAX = 8000;
 /** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
 const MAX_PTOS = 3;
 /** Bytes the largest SACK option on a data segment takes: kind, length, four blocks. */
@@ -104,6 +106,8 @@ export class Sender implements ProbeListener {
   /** TSval of the SYN (or SYN-ACK) the peer answers if no copy was lost, and whether another copy went out since. */
   private synTsVal = 0;
   private synResent = false;
+  /** When the first SYN (or SYN-ACK) went out. */
+  private synAt = 0;
   /** Our retransmission timer expired during the handshake (RFC 6298 §5.7). */
   private synTimedOut = false;
   private lastSendAt = 0;
@@ -288,6 +292,7 @@ export class Sender implements ProbeListener {
 
   /** Queue SYN (or SYN-ACK) as the first entry of the retransmission queue. */
   queueSyn(flags: number, now: number): void {
+    this.synAt = now;
     this.synTsVal = this.host.tsNow(now);
     this.sb.onSent(this.iss, 1, flags, now, false);
     this.sndNxt = seqAdd(this.iss, 1);
@@ -313,7 +318,9 @@ export class Sender implements ProbeListener {
     }
     // Marked as a retransmission, so the peer takes no RTT sample from the ACK it carries.
     this.send(flags | (lost ? IMMEDIATE_ACK : 0), this.iss, EMPTY, now, true);
-    this.rtoAt = now + this.rtt.rto;
+    // At most SYN_RTO_MAX apart: over a path that loses most datagrams more tries fit in the same
+    // budget (a SYN is one small datagram, no burden on a congested path).
+    this.rtoAt = now + Math.min(this.rtt.rto, SYN_RTO_MAX);
   }
 
   // ---------------------------------------------------------------- ACK processing
@@ -674,12 +681,16 @@ export class Sender implements ProbeListener {
   private onRto(now: number): string | undefined {
     const s = this.host.state;
     if (s === State.SYN_SENT || s === State.SYN_RECEIVED) {
-      if (++this.retries > this.opts.synRetries) return 'SYN retries exhausted';
+      // As the data budget: synRetries doublings from the initial RTO (Linux's tcp_syn_retries), in time.
+      const o = this.opts;
+      const giveUpAt = this.synAt + retryBudget(o.synRetries, o.rto.rtoMax, o.rto.rtoInitial);
+      if (++this.retries > o.synRetries && now >= giveUpAt) return 'SYN retries exhausted';
       this.synTimedOut = true;
       this.rtt.onTimeout();
       this.stats.rtoTimeouts++;
       this.stats.retransmittedSegments++;
       this.retransmitSyn(now, s === State.SYN_SENT ? SYN : SYN | ACK);
+      if (this.retries >= o.synRetries) this.rtoAt = Math.min(this.rtoAt, Math.max(now, giveUpAt)); // fail on time
       return undefined;
     }
     if (this.sb.length === 0) {
@@ -837,9 +848,8 @@ export class Sender implements ProbeListener {
   }
 }
 
-/** Linux's tcp_model_timeout: how long `retries` timeouts take from a 200 ms RTO doubling up to `rtoMax`, ms. */
-export function retryBudget(retries: number, rtoMax: number): number {
-  const base = 200;
+/** Linux's tcp_model_timeout: how long `retries` timeouts take from a `base` RTO (200 ms) doubling up to `rtoMax`, ms. */
+export function retryBudget(retries: number, rtoMax: number, base = 200): number {
   const linear = Math.max(0, Math.floor(Math.log2(rtoMax / base)));
   if (retries <= linear) return (2 ** (retries + 1) - 1) * base;
   return (2 ** (linear + 1) - 1) * base + (retries - linear) * rtoMax;
