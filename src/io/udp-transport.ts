@@ -3,6 +3,11 @@
 // sendmmsg), so everything the core produced in one callback leaves in that
 // callback, with no extra event-loop hop. Every network failure is loss or an
 // onError call, never an exception.
+//
+// Runs on Node's, Bun's and Deno's node:dgram. Every call below exists in all
+// three except getSendQueueCount, which Deno's lacks (its sends complete
+// asynchronously, through a promise): there every send carries a completion
+// callback and the datagrams whose callback has not come are the queue.
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
@@ -71,6 +76,11 @@ export class UdpTransport implements Transport {
   private nInFlight = 0;
   private nCalls = 0;
   /**
+   * libuv's count of datagrams not yet written to the kernel, where the runtime has it.
+   * Without it (Deno) every send carries a callback and `nInFlight` is the queue.
+   */
+  private readonly queueCount: (() => number) | null;
+  /**
    * Destinations a send has already reached without error. Sends to them go
    * without a completion callback (each costs a closure and a process.nextTick);
    * the first sends to any other destination carry one, so an unreachable
@@ -85,6 +95,7 @@ export class UdpTransport implements Transport {
   private constructor(socket: dgram.Socket, opts: UdpTransportOptions) {
     this.socket = socket;
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.queueCount = typeof socket.getSendQueueCount === 'function' ? () => socket.getSendQueueCount() : null;
     const a = socket.address();
     this.local = { address: a.address, port: a.port, family: a.family as Address['family'] };
     try { socket.setRecvBufferSize(opts.recvBufferSize ?? DEFAULT_BUFFER); } catch { /* capped by OS */ }
@@ -186,10 +197,12 @@ export class UdpTransport implements Transport {
       this.nSendErrors++; // connected socket: other destinations unreachable
       return;
     }
-    const known = to === this.lastGood || this.good.has(to);
+    const queueCount = this.queueCount;
+    const known = queueCount !== null && (to === this.lastGood || this.good.has(to));
     const socket = this.socket;
     // libuv queues a datagram only while the kernel's socket buffer is full: bound that queue (checked every 16th send).
-    if ((++this.nCalls & 15) === 0 && socket.getSendQueueCount() >= this.maxQueued) {
+    // Without libuv's count, the datagrams whose callback is pending are the queue (a counter: checked every send).
+    if (queueCount === null ? this.nInFlight >= this.maxQueued : (++this.nCalls & 15) === 0 && queueCount() >= this.maxQueued) {
       this.nSendErrors++;
       return;
     }
@@ -214,6 +227,7 @@ export class UdpTransport implements Transport {
   private completion(to: Address): (err: Error | null) => void {
     return (err) => {
       this.nInFlight--;
+      if (this.closed && this.queueCount === null) return; // close() counted what was pending as lost
       if (err !== null && this.closed && (err as NodeJS.ErrnoException).code === 'ECANCELED') return; // close() counted it
       if (err === null) {
         this.nSent++;
@@ -232,8 +246,9 @@ export class UdpTransport implements Transport {
    */
   released(): boolean {
     if (this.closed) return false;
+    if (this.queueCount === null) return this.nInFlight === 0;
     try {
-      return this.socket.getSendQueueCount() === 0;
+      return this.queueCount() === 0;
     } catch {
       return false;
     }
@@ -244,9 +259,14 @@ export class UdpTransport implements Transport {
       sent: this.nSent,
       received: this.nReceived,
       sendErrors: this.nSendErrors,
-      queued: this.closed ? 0 : safeSize(() => this.socket.getSendQueueCount()),
+      queued: this.closed ? 0 : this.queued(),
       inFlight: this.nInFlight,
     };
+  }
+
+  private queued(): number {
+    const count = this.queueCount;
+    return count === null ? this.nInFlight : safeSize(count);
   }
 
   /** Effective socket buffer sizes as reported by the OS (Linux reports twice the requested value). */
@@ -263,7 +283,7 @@ export class UdpTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     // Datagrams libuv still holds (socket buffer full) are cancelled by the close: loss.
-    this.nSendErrors += safeSize(() => this.socket.getSendQueueCount());
+    this.nSendErrors += this.queued();
     this.good = new WeakSet();
     this.lastGood = null;
     try { this.socket.close(); } catch { /* already closed */ }
