@@ -8,6 +8,7 @@
 // three except getSendQueueCount, which Deno's lacks (its sends complete
 // asynchronously, through a promise): there every send carries a completion
 // callback and the datagrams whose callback has not come are the queue.
+import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
@@ -25,6 +26,12 @@ export interface UdpTransportOptions {
   sendBufferSize?: number;
   /** Passed to dgram bind (cluster: don't share the handle). */
   exclusive?: boolean;
+  /**
+   * SO_REUSEPORT: several sockets (processes) bind the same port and the kernel spreads incoming
+   * flows over them by address 4-tuple (Node >= 22.12, Bun). Where the runtime cannot, bind
+   * rejects with ENOTSUP. Implies `exclusive` (each process needs its own socket).
+   */
+  reusePort?: boolean;
   /** Datagrams queued in libuv (kernel buffer full) beyond which send() drops (default 65536). */
   maxQueued?: number;
 }
@@ -119,14 +126,24 @@ export class UdpTransport implements Transport {
     });
   }
 
-  /** Create and bind a socket. Rejects with the original errno error (EADDRINUSE, EADDRNOTAVAIL, ...). */
-  static bind(opts: UdpTransportOptions = {}): Promise<UdpTransport> {
+  /** Create and bind a socket. Rejects with the original errno error (EADDRINUSE, EADDRNOTAVAIL, ENOTSUP, ...). */
+  static async bind(opts: UdpTransportOptions = {}): Promise<UdpTransport> {
+    if (opts.reusePort === true && !(await reusePortSupported())) {
+      throw Object.assign(new Error('reusePort is not supported by this runtime'), { code: 'ENOTSUP', errno: -95, syscall: 'bind' });
+    }
+    return UdpTransport.bindNow(opts);
+  }
+
+  /** @internal bind without the reusePort check. */
+  static bindNow(opts: UdpTransportOptions): Promise<UdpTransport> {
     const type = opts.type ?? (opts.address?.includes(':') ? 'udp6' : 'udp4');
     const address = opts.address ?? (type === 'udp6' ? '::' : '0.0.0.0');
+    const reusePort = opts.reusePort === true;
     return new Promise((resolve, reject) => {
       let socket: dgram.Socket;
       try {
-        socket = dgram.createSocket({ type, lookup: literalLookup as unknown as typeof dns.lookup });
+        const o = { type, lookup: literalLookup as unknown as typeof dns.lookup, ...(reusePort ? { reusePort } : {}) };
+        socket = dgram.createSocket(o as dgram.SocketOptions);
       } catch (err) {
         reject(err as Error);
         return;
@@ -143,7 +160,7 @@ export class UdpTransport implements Transport {
       socket.once('error', onError);
       socket.once('listening', onListening);
       try {
-        socket.bind({ port: opts.port ?? 0, address, exclusive: opts.exclusive ?? false });
+        socket.bind({ port: opts.port ?? 0, address, exclusive: reusePort || (opts.exclusive ?? false) });
       } catch (err) {
         onError(err as Error); // argument validation (bad port, ...)
       }
@@ -296,6 +313,40 @@ export class UdpTransport implements Transport {
   unref(): void {
     if (!this.closed) this.socket.unref();
   }
+}
+
+let reusePortProbe: Promise<boolean> | undefined;
+
+/**
+ * Whether this runtime's node:dgram binds two sockets to one port with `reusePort` (Node >= 22.12
+ * and Bun do; Node 20 and Deno 2 accept the option and ignore it, so the second bind fails with
+ * EADDRINUSE). Found once per process by trying it on 127.0.0.1.
+ */
+export function reusePortSupported(): Promise<boolean> {
+  return (reusePortProbe ??= (async () => {
+    const open: UdpTransport[] = [];
+    try {
+      const a = await UdpTransport.bindNow({ address: '127.0.0.1', reusePort: true });
+      open.push(a);
+      open.push(await UdpTransport.bindNow({ address: '127.0.0.1', port: a.address().port, reusePort: true }));
+      return true;
+    } catch {
+      return false;
+    } finally {
+      for (const t of open) t.close();
+    }
+  })());
+}
+
+/**
+ * The owner id a process puts in its connection ids when it shares a port (`reusePort`): the
+ * cluster worker's id, else the process id, modulo 2^bits. Siblings must differ here: cluster
+ * workers alive together do unless their ids are 2^bits apart; forked processes usually do (pids
+ * are handed out in sequence); pass `owner` to createEndpoint to choose it yourself.
+ */
+export function processOwnerId(bits: number): number {
+  const worker = (cluster as { worker?: { id: number } }).worker;
+  return (worker !== undefined ? worker.id : process.pid) % 2 ** bits;
 }
 
 function safeSize(get: () => number): number {
