@@ -10,7 +10,8 @@ import type { EndpointOptions, EndpointStats } from '../endpoint/endpoint.js';
 import type { Address, Clock, Env, TimerHandle, Transport } from '../endpoint/types.js';
 import { NodeClock } from '../io/node-clock.js';
 import { nodeEnv } from '../io/node-env.js';
-import { UdpTransport, processOwnerId } from '../io/udp-transport.js';
+import { bindUdp } from '../io/bind.js';
+import { processOwnerId } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
@@ -316,16 +317,16 @@ export type BindOptions = Omit<CreateEndpointOptions, 'transport'>;
 export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
   const base = { port: opts.port ?? 0, exclusive: opts.exclusive, reusePort: opts.reusePort, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
   if (opts.reusePort === true && opts.owner === undefined) opts = { ...opts, owner: { bits: 8, id: processOwnerId(8) } };
-  let transport: UdpTransport;
+  let transport: Awaited<ReturnType<typeof bindUdp>>;
   if (opts.host !== undefined) {
-    transport = await UdpTransport.bind({ ...base, address: opts.host });
+    transport = await bindUdp({ ...base, address: opts.host });
   } else {
     try {
-      transport = await UdpTransport.bind({ ...base, address: '::' });
+      transport = await bindUdp({ ...base, address: '::' });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw err;
-      transport = await UdpTransport.bind({ ...base, address: '0.0.0.0' });
+      transport = await bindUdp({ ...base, address: '0.0.0.0' });
     }
   }
   return new LocalEndpoint(transport, opts);

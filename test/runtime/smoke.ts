@@ -159,12 +159,56 @@ async function simulatorExample(): Promise<void> {
   check(echoed === 65536, `simulator: ${echoed} of 65536 bytes echoed by ${net.now} virtual ms`);
 }
 
+/** Under Bun, servers get Bun.udpSocket (sendMany); elsewhere, or with RD_UDP=dgram, node:dgram. */
+async function transportChoice(): Promise<void> {
+  const server = createServer();
+  await listen(server);
+  const t = server.endpoint?.transport;
+  const native = typeof Bun !== 'undefined' && process.env.RD_UDP !== 'dgram';
+  await closeServer(server);
+  check(t instanceof (native ? lib.BunUdpTransport : lib.UdpTransport), `server transport: ${t?.constructor.name ?? 'none'}, wanted ${native ? 'BunUdpTransport' : 'UdpTransport'}`);
+}
+
+type Sock = { sendMany(p: unknown[]): number };
+const sockOf = (t: Awaited<ReturnType<Lib['BunUdpTransport']['bind']>>): Sock => (t as unknown as { socket: Sock }).socket;
+
+/** Bun only: the datagrams of one run leave in one sendMany per 64; bad input never throws; the queue is bounded. */
+async function bunTransport(): Promise<void> {
+  const { BunUdpTransport } = lib;
+  const a = await BunUdpTransport.bind({ address: '127.0.0.1' });
+  const b = await BunUdpTransport.bind({ address: '127.0.0.1', maxQueued: 10 });
+  let got = 0;
+  const all = new Promise<void>((resolve) => {
+    b.onMessage = () => {
+      if (++got === 200) resolve();
+    };
+  });
+  const s = sockOf(a);
+  const sendMany = s.sendMany.bind(s);
+  let calls = 0;
+  s.sendMany = (p) => (calls++, sendMany(p));
+  for (let i = 0; i < 200; i++) a.send(new Uint8Array(100).fill(i), b.address());
+  await all;
+  check(calls <= 4, `200 datagrams took ${calls} sendMany calls`);
+  check(a.stats.sent === 200 && a.stats.sendErrors === 0, `stats ${JSON.stringify(a.stats)}`);
+  a.send(new Uint8Array(1), { address: 'not-an-ip', port: 1 });
+  a.send(new Uint8Array(1), { address: '127.0.0.1', port: 0 });
+  check(a.released() && a.stats.sendErrors === 2, `bad destinations: ${JSON.stringify(a.stats)}`);
+  for (let i = 0; i < 20; i++) b.send(new Uint8Array(1), a.address());
+  check(b.stats.queued === 10 && b.stats.sendErrors === 10, `bounded queue: ${JSON.stringify(b.stats)}`);
+  check(b.released() && b.stats.queued === 0 && b.stats.sent === 10, `released() flushes: ${JSON.stringify(b.stats)}`);
+  a.close();
+  b.close();
+}
+
 const tests: Array<[string, () => Promise<void>]> = [
   [`loopback echo of ${ECHO_MIB} MiB arrives intact`, () => echo(ECHO_MIB * 1024 * 1024)],
   ['8 concurrent connections each echo 32 KiB', async () => { await Promise.all(Array.from({ length: 8 }, () => echo(32 * 1024))); }],
   ['node:http over it: GET and a 300 kB POST on a kept-alive agent', httpOverIt],
   ['node:tls over it: authorized, 256 KiB echoed intact', tlsOverIt],
   ['the README simulator example echoes 64 KiB over a lossy virtual link', simulatorExample],
+  ['servers run on Bun.udpSocket under Bun (RD_UDP=dgram: node:dgram), on node:dgram elsewhere', transportChoice],
+  ...(typeof Bun !== 'undefined' ? [['BunUdpTransport: one sendMany per 64 datagrams, bad destinations counted not thrown, bounded queue', bunTransport] as [string, () => Promise<void>]] : []),
 ];
 
 const results: Result[] = [];
