@@ -15,7 +15,7 @@ export { Endpoint } from './endpoint/endpoint.js';
 export type { EndpointOptions, EndpointEvent, EndpointStats, Datagram } from './endpoint/endpoint.js';
 export { Host } from './endpoint/host.js';
 export type { Address, Clock, Env, TimerHandle, Transport } from './endpoint/types.js';
-export { UdpTransport, NodeClock, nodeEnv } from './io/index.js';
+export { UdpTransport, BunUdpTransport, bindUdp, NodeClock, nodeEnv } from './io/index.js';
 export {
   Socket, Server, LocalEndpoint, connect, createConnection, createServer, createEndpoint,
 } from './stream/index.js';

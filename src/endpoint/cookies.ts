@@ -54,7 +54,11 @@ export class SynCookies {
   rejected = 0;
   private lastSentAt = -Infinity;
 
-  constructor(private readonly key: Mac) {}
+  /** `ownId` makes a derived id one of the endpoint's (its owner bits, never 0). */
+  constructor(
+    private readonly key: Mac,
+    private readonly ownId: (bits: number) => number = (bits) => bits >>> 0 || 1,
+  ) {}
 
   /** The stateless SYN-ACK for `syn` from `from`. */
   synAck(syn: Segment, from: Address, now: number, p: SynAckParams): { seg: Segment; ids: CookieIds } {
@@ -121,7 +125,7 @@ export class SynCookies {
   }
 
   private id(from: Address, peerId: number, counter: number): number {
-    return this.key.mac(`cookie-id|${addressKey(from)}|${peerId >>> 0}|${counter}`) >>> 0 || 1;
+    return this.ownId(this.key.mac(`cookie-id|${addressKey(from)}|${peerId >>> 0}|${counter}`));
   }
 
   private derive(from: Address, peerId: number, peerIsn: number, counter: number, idx: number, sack: boolean): CookieIds {

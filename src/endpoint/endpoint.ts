@@ -28,6 +28,12 @@ export interface EndpointOptions {
   maxTimeWait?: number;
   /** Hold ACKs for in-order data until `flushAcks()`, so one ACK covers a batch of datagrams. */
   coalesceAcks?: boolean;
+  /**
+   * This endpoint is one of several sharing a UDP port (SO_REUSEPORT): every local connection id
+   * carries `id` in its top `bits` bits (as QUIC-LB's server id), and a datagram for an unknown id
+   * with another owner's bits is a sibling's and is dropped (counted in `siblingIds`), not reset.
+   */
+  owner?: { bits: number; id: number };
 }
 
 export interface Datagram {
@@ -56,6 +62,8 @@ export interface EndpointStats extends PathStats {
   synCookiesAccepted: number;
   /** Segments not sent to an unvalidated address: over 3× the bytes it sent (RFC 9000 §8). */
   amplificationLimited: number;
+  /** Datagrams for another owner's connection ids (`owner`): dropped, never answered. */
+  siblingIds: number;
 }
 
 interface ConnRecord {
@@ -86,7 +94,10 @@ interface Wake {
 const EMPTY = new Uint8Array(0);
 
 export class Endpoint {
-  readonly opts: Required<Omit<EndpointOptions, 'connection'>> & { connection: Partial<ConnectionOptions> };
+  readonly opts: Required<Omit<EndpointOptions, 'connection' | 'owner'>> & { connection: Partial<ConnectionOptions> };
+  /** The owner bits of every local id (`owner`); both 0 without an owner. */
+  private readonly ownerMask: number;
+  private readonly ownerBits: number;
   readonly stats: EndpointStats = {
     datagramsIn: 0,
     datagramsOut: 0,
@@ -100,6 +111,7 @@ export class Endpoint {
     synCookiesSent: 0,
     synCookiesAccepted: 0,
     amplificationLimited: 0,
+    siblingIds: 0,
     unvalidatedPath: 0,
     pathChallenges: 0,
     pathChallengesLimited: 0,
@@ -147,8 +159,14 @@ export class Endpoint {
       coalesceAcks: opts.coalesceAcks ?? false,
     };
     this.timeWait = new GrowingLru<number, TimeWaitEntry>(this.opts.maxTimeWait);
+    const o = opts.owner;
+    if (o !== undefined && !(Number.isInteger(o.bits) && o.bits >= 1 && o.bits <= 16 && Number.isInteger(o.id) && o.id >= 0 && o.id < 2 ** o.bits)) {
+      throw new RangeError(`owner: bits must be an integer from 1 to 16 and id an integer below 2^bits (got ${JSON.stringify(o)})`);
+    }
+    this.ownerMask = o === undefined ? 0 : (~0 << (32 - o.bits)) >>> 0;
+    this.ownerBits = o === undefined ? 0 : (o.id << (32 - o.bits)) >>> 0;
     this.isn = new IsnGenerator(env);
-    this.cookies = new SynCookies(this.isn);
+    this.cookies = new SynCookies(this.isn, (id) => this.ownId(id));
     this.paths = new PathValidator(env, this.stats, (seg, to) => this.send(seg, to));
   }
 
@@ -222,6 +240,10 @@ export class Endpoint {
         if (rec.unvalidated) rec.rx += data.length;
         if ((seg.pathChallenge || seg.pathResponse || this.paths.size > 0) && this.paths.fromPeer(rec.conn, seg, from, now)) return;
         rec.conn.input(seg, now);
+        return;
+      }
+      if (((seg.dstId & this.ownerMask) >>> 0) !== this.ownerBits) {
+        this.stats.siblingIds++; // a sibling process's connection (its peer's address changed): not ours to reset
         return;
       }
       const tw = this.timeWait.peek(seg.dstId);
@@ -397,9 +419,14 @@ export class Endpoint {
 
   private newId(): number {
     for (;;) {
-      const id = this.env.random32() >>> 0;
+      const id = this.ownId(this.env.random32());
       if (id !== 0 && !this.conns.has(id) && !this.timeWait.has(id)) return id;
     }
+  }
+
+  /** `bits` as one of our connection ids: the owner's bits on top (`owner`), never 0. */
+  private ownId(bits: number): number {
+    return ((bits & ~this.ownerMask) | this.ownerBits) >>> 0 || (this.ownerBits | 1) >>> 0;
   }
 
   private create(remote: Address, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0, fixed?: CookieIds): ConnRecord {

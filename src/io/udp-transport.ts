@@ -3,10 +3,16 @@
 // sendmmsg), so everything the core produced in one callback leaves in that
 // callback, with no extra event-loop hop. Every network failure is loss or an
 // onError call, never an exception.
-import { checkPortOpen } from './reachability.js';
+//
+// Runs on Node's, Bun's and Deno's node:dgram. Every call below exists in all
+// three except getSendQueueCount, which Deno's lacks (its sends complete
+// asynchronously, through a promise): there every send carries a completion
+// callback and the datagrams whose callback has not come are the queue.
+import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
+import { checkPortOpen } from './reachability.js';
 import { sameAddress, type Address, type Transport } from '../endpoint/types.js';
 
 export interface UdpTransportOptions {
@@ -21,6 +27,12 @@ export interface UdpTransportOptions {
   sendBufferSize?: number;
   /** Passed to dgram bind (cluster: don't share the handle). */
   exclusive?: boolean;
+  /**
+   * SO_REUSEPORT: several sockets (processes) bind the same port and the kernel spreads incoming
+   * flows over them by address 4-tuple (Node >= 22.12, Bun). Where the runtime cannot, bind
+   * rejects with ENOTSUP. Implies `exclusive` (each process needs its own socket).
+   */
+  reusePort?: boolean;
   /** Datagrams queued in libuv (kernel buffer full) beyond which send() drops (default 65536). */
   maxQueued?: number;
 }
@@ -72,6 +84,11 @@ export class UdpTransport implements Transport {
   private nInFlight = 0;
   private nCalls = 0;
   /**
+   * libuv's count of datagrams not yet written to the kernel, where the runtime has it.
+   * Without it (Deno) every send carries a callback and `nInFlight` is the queue.
+   */
+  private readonly queueCount: (() => number) | null;
+  /**
    * Destinations a send has already reached without error. Sends to them go
    * without a completion callback (each costs a closure and a process.nextTick);
    * the first sends to any other destination carry one, so an unreachable
@@ -86,6 +103,7 @@ export class UdpTransport implements Transport {
   private constructor(socket: dgram.Socket, opts: UdpTransportOptions) {
     this.socket = socket;
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.queueCount = typeof socket.getSendQueueCount === 'function' ? () => socket.getSendQueueCount() : null;
     const a = socket.address();
     this.local = { address: a.address, port: a.port, family: a.family as Address['family'] };
     try { socket.setRecvBufferSize(opts.recvBufferSize ?? DEFAULT_BUFFER); } catch { /* capped by OS */ }
@@ -109,14 +127,24 @@ export class UdpTransport implements Transport {
     });
   }
 
-  /** Create and bind a socket. Rejects with the original errno error (EADDRINUSE, EADDRNOTAVAIL, ...). */
-  static bind(opts: UdpTransportOptions = {}): Promise<UdpTransport> {
+  /** Create and bind a socket. Rejects with the original errno error (EADDRINUSE, EADDRNOTAVAIL, ENOTSUP, ...). */
+  static async bind(opts: UdpTransportOptions = {}): Promise<UdpTransport> {
+    if (opts.reusePort === true && !(await reusePortSupported())) {
+      throw Object.assign(new Error('reusePort is not supported by this runtime'), { code: 'ENOTSUP', errno: -95, syscall: 'bind' });
+    }
+    return UdpTransport.bindNow(opts);
+  }
+
+  /** @internal bind without the reusePort check. */
+  static bindNow(opts: UdpTransportOptions): Promise<UdpTransport> {
     const type = opts.type ?? (opts.address?.includes(':') ? 'udp6' : 'udp4');
     const address = opts.address ?? (type === 'udp6' ? '::' : '0.0.0.0');
+    const reusePort = opts.reusePort === true;
     return new Promise((resolve, reject) => {
       let socket: dgram.Socket;
       try {
-        socket = dgram.createSocket({ type, lookup: literalLookup as unknown as typeof dns.lookup });
+        const o = { type, lookup: literalLookup as unknown as typeof dns.lookup, ...(reusePort ? { reusePort } : {}) };
+        socket = dgram.createSocket(o as dgram.SocketOptions);
       } catch (err) {
         reject(err as Error);
         return;
@@ -133,7 +161,7 @@ export class UdpTransport implements Transport {
       socket.once('error', onError);
       socket.once('listening', onListening);
       try {
-        socket.bind({ port: opts.port ?? 0, address, exclusive: opts.exclusive ?? false });
+        socket.bind({ port: opts.port ?? 0, address, exclusive: reusePort || (opts.exclusive ?? false) });
       } catch (err) {
         onError(err as Error); // argument validation (bad port, ...)
       }
@@ -187,10 +215,12 @@ export class UdpTransport implements Transport {
       this.nSendErrors++; // connected socket: other destinations unreachable
       return;
     }
-    const known = to === this.lastGood || this.good.has(to);
+    const queueCount = this.queueCount;
+    const known = queueCount !== null && (to === this.lastGood || this.good.has(to));
     const socket = this.socket;
     // libuv queues a datagram only while the kernel's socket buffer is full: bound that queue (checked every 16th send).
-    if ((++this.nCalls & 15) === 0 && socket.getSendQueueCount() >= this.maxQueued) {
+    // Without libuv's count, the datagrams whose callback is pending are the queue (a counter: checked every send).
+    if (queueCount === null ? this.nInFlight >= this.maxQueued : (++this.nCalls & 15) === 0 && queueCount() >= this.maxQueued) {
       this.nSendErrors++;
       return;
     }
@@ -215,6 +245,7 @@ export class UdpTransport implements Transport {
   private completion(to: Address): (err: Error | null) => void {
     return (err) => {
       this.nInFlight--;
+      if (this.closed && this.queueCount === null) return; // close() counted what was pending as lost
       if (err !== null && this.closed && (err as NodeJS.ErrnoException).code === 'ECANCELED') return; // close() counted it
       if (err === null) {
         this.nSent++;
@@ -233,8 +264,9 @@ export class UdpTransport implements Transport {
    */
   released(): boolean {
     if (this.closed) return false;
+    if (this.queueCount === null) return this.nInFlight === 0;
     try {
-      return this.socket.getSendQueueCount() === 0;
+      return this.queueCount() === 0;
     } catch {
       return false;
     }
@@ -245,9 +277,14 @@ export class UdpTransport implements Transport {
       sent: this.nSent,
       received: this.nReceived,
       sendErrors: this.nSendErrors,
-      queued: this.closed ? 0 : safeSize(() => this.socket.getSendQueueCount()),
+      queued: this.closed ? 0 : this.queued(),
       inFlight: this.nInFlight,
     };
+  }
+
+  private queued(): number {
+    const count = this.queueCount;
+    return count === null ? this.nInFlight : safeSize(count);
   }
 
   /** Effective socket buffer sizes as reported by the OS (Linux reports twice the requested value). */
@@ -272,7 +309,7 @@ export class UdpTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     // Datagrams libuv still holds (socket buffer full) are cancelled by the close: loss.
-    this.nSendErrors += safeSize(() => this.socket.getSendQueueCount());
+    this.nSendErrors += this.queued();
     this.good = new WeakSet();
     this.lastGood = null;
     try { this.socket.close(); } catch { /* already closed */ }
@@ -285,6 +322,40 @@ export class UdpTransport implements Transport {
   unref(): void {
     if (!this.closed) this.socket.unref();
   }
+}
+
+let reusePortProbe: Promise<boolean> | undefined;
+
+/**
+ * Whether this runtime's node:dgram binds two sockets to one port with `reusePort` (Node >= 22.12
+ * and Bun do; Node 20 and Deno 2 accept the option and ignore it, so the second bind fails with
+ * EADDRINUSE). Found once per process by trying it on 127.0.0.1.
+ */
+export function reusePortSupported(): Promise<boolean> {
+  return (reusePortProbe ??= (async () => {
+    const open: UdpTransport[] = [];
+    try {
+      const a = await UdpTransport.bindNow({ address: '127.0.0.1', reusePort: true });
+      open.push(a);
+      open.push(await UdpTransport.bindNow({ address: '127.0.0.1', port: a.address().port, reusePort: true }));
+      return true;
+    } catch {
+      return false;
+    } finally {
+      for (const t of open) t.close();
+    }
+  })());
+}
+
+/**
+ * The owner id a process puts in its connection ids when it shares a port (`reusePort`): the
+ * cluster worker's id, else the process id, modulo 2^bits. Siblings must differ here: cluster
+ * workers alive together do unless their ids are 2^bits apart; forked processes usually do (pids
+ * are handed out in sequence); pass `owner` to createEndpoint to choose it yourself.
+ */
+export function processOwnerId(bits: number): number {
+  const worker = (cluster as { worker?: { id: number } }).worker;
+  return (worker !== undefined ? worker.id : process.pid) % 2 ** bits;
 }
 
 function safeSize(get: () => number): number {

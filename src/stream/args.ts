@@ -54,6 +54,8 @@ export interface ListenOptions {
   backlog?: number;
   exclusive?: boolean;
   ipv6Only?: boolean;
+  /** SO_REUSEPORT, as net's on Node >= 22.12: processes share the port (see README, "More than one process on one port"). */
+  reusePort?: boolean;
   signal?: AbortSignal;
 }
 

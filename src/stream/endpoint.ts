@@ -10,7 +10,8 @@ import type { EndpointOptions, EndpointStats } from '../endpoint/endpoint.js';
 import type { Address, Clock, Env, TimerHandle, Transport } from '../endpoint/types.js';
 import { NodeClock } from '../io/node-clock.js';
 import { nodeEnv } from '../io/node-env.js';
-import { UdpTransport } from '../io/udp-transport.js';
+import { bindUdp } from '../io/bind.js';
+import { processOwnerId } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
@@ -39,6 +40,8 @@ export interface CreateEndpointOptions extends LocalEndpointOptions {
   /** Local address; default '::' (dual stack), falling back to '0.0.0.0' without IPv6. */
   host?: string;
   exclusive?: boolean;
+  /** SO_REUSEPORT: share the port with other processes; connection ids then carry this process's `owner` id (default: processOwnerId(8)). */
+  reusePort?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
   /** Use this transport instead of binding a node:dgram socket (e.g. `SimNetwork.bind(addr)`). */
@@ -365,17 +368,18 @@ export type BindOptions = Omit<CreateEndpointOptions, 'transport'>;
 
 /** Bind a node:dgram socket and wrap it. Without `host`, tries '::' (dual stack), then '0.0.0.0', as net does. */
 export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
-  const base = { port: opts.port ?? 0, exclusive: opts.exclusive, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
-  let transport: UdpTransport;
+  const base = { port: opts.port ?? 0, exclusive: opts.exclusive, reusePort: opts.reusePort, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
+  if (opts.reusePort === true && opts.owner === undefined) opts = { ...opts, owner: { bits: 8, id: processOwnerId(8) } };
+  let transport: Awaited<ReturnType<typeof bindUdp>>;
   if (opts.host !== undefined) {
-    transport = await UdpTransport.bind({ ...base, address: opts.host });
+    transport = await bindUdp({ ...base, address: opts.host });
   } else {
     try {
-      transport = await UdpTransport.bind({ ...base, address: '::' });
+      transport = await bindUdp({ ...base, address: '::' });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw err;
-      transport = await UdpTransport.bind({ ...base, address: '0.0.0.0' });
+      transport = await bindUdp({ ...base, address: '0.0.0.0' });
     }
   }
   return new LocalEndpoint(transport, opts);

@@ -61,6 +61,7 @@ export class Server extends EventEmitter {
   private unrefd = false;
   private refHeld = false;
   private listeningId = 0;
+  private reusePort = false;
   private readonly acceptor: Acceptor;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
@@ -114,6 +115,7 @@ export class Server extends EventEmitter {
     if (typeof o.port === 'number' || typeof o.port === 'string') {
       const p = validatePort(o.port, 'options.port');
       const bl = o.backlog || backlogFromArgs || undefined;
+      this.reusePort = o.reusePort === true;
       if (o.host) this.lookupAndListen(p, o.host, bl, o.exclusive);
       else this.doListen(undefined, p, bl, o.exclusive);
       return this;
@@ -164,7 +166,7 @@ export class Server extends EventEmitter {
     }
     const id = this.listeningId;
     this.binding = true;
-    bindEndpoint({ ...this.endpointOptions(), host, port, exclusive }).then(
+    bindEndpoint({ ...this.endpointOptions(), host, port, exclusive, reusePort: this.reusePort }).then(
       (ep) => {
         if (id !== this.listeningId) {
           ep.close();

@@ -37,6 +37,9 @@ export interface AcceptedInit {
 type WriteCb = (err?: Error | null) => void;
 const READ_CHUNK = 64 * 1024;
 
+/** net validates `options.host` itself from Node 22 on (checked on 20.20, 22.23 and 24.22). */
+const NET_CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
+
 export class Socket extends Duplex {
   /** True from connect() until 'connect' (or failure). */
   connecting = false;
@@ -142,7 +145,8 @@ export class Socket extends Duplex {
     if (typeof o.port !== 'number' && typeof o.port !== 'string') throw invalidArgType('options.port', ['number', 'string'], o.port);
     const port = validatePort(o.port);
     const host = o.host || 'localhost';
-    if (typeof host !== 'string') throw invalidArgType('hostname', 'string', host); // as dns.lookup reports it
+    // Node 20's net lets dns.lookup report it ('hostname'); from Node 22 net checks it itself ('options.host').
+    if (typeof host !== 'string') throw invalidArgType(NET_CHECKS_HOST ? 'options.host' : 'hostname', 'string', host);
     const family = dnsFamily(o.family);
     if (o.lookup != null) validateFunction(o.lookup, 'options.lookup');
 
