@@ -7,7 +7,7 @@
 // On Node 20 (no reusePort in node:dgram) listen fails with ENOTSUP, as net's would.
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer } from '../src/index.js';
+import { connect, createServer } from 'reliable-dgram';
 import { watchdog } from './lib/guard.js';
 
 const WORKERS = Number(process.argv[2] ?? 2);
