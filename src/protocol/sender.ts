@@ -690,7 +690,7 @@ export class Sender implements ProbeListener {
       this.stats.rtoTimeouts++;
       this.stats.retransmittedSegments++;
       this.retransmitSyn(now, s === State.SYN_SENT ? SYN : SYN | ACK);
-      if (this.retries >= o.synRetries) this.rtoAt = Math.min(this.rtoAt, Math.max(now, giveUpAt)); // fail on time
+      if (this.retries >= o.synRetries && giveUpAt > now) this.rtoAt = Math.min(this.rtoAt, giveUpAt); // fail on time
       return undefined;
     }
     if (this.sb.length === 0) {

@@ -245,9 +245,9 @@ export function scenarioArb(o: GenOptions = {}): fc.Arbitrary<Scenario> {
       clientHosts: fc.integer({ min: 1, max: o.maxClientHosts ?? 1 }),
       pairs: fc.array(fc.record({ client: scriptArb(o), server: scriptArb(o), host: fc.nat() }), { minLength: 1, maxLength: maxPairs }),
       // Long outages with the default RTO bounds and retry budget: what a user gets.
-      // TIME_WAIT outlasts an outage plus a backed-off RTO, or the last FIN's ACK may find no record left.
+      // TIME_WAIT outlasts outages plus backed-off RTOs under loss, or the last FIN's ACK may find no record left.
       conn: o.outages
-        ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries, keepAlive: true, msl: 70_000 }))
+        ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries, keepAlive: true, msl: 300_000 }))
         : connSpecArb(),
       faults: faultsArb(o),
       iss: o.wrapIss
