@@ -338,6 +338,8 @@ export class Connection implements SenderHost, ReceiveHost {
   }
 
   onTimeout(now: number): void {
+    // The owner's wake-up for the reported deadline is spent: report the next one even if it is the same time.
+    this.reportedTimeout = Infinity;
     const tx = this.tx;
     const probes = this.stats.keepAliveProbes + this.stats.rtoTimeouts;
     if (now >= this.timeWaitAt) {

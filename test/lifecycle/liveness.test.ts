@@ -113,4 +113,14 @@ describe('dead peers and idle connections (invariant 15)', () => {
     expect(p.errors).toEqual({});
     expect(p.read.server).toBe(MIB);
   });
+
+  it('a timer that fires and re-arms for the same instant fires again (keepalive probes 0 ms apart still end in ETIMEDOUT)', () => {
+    const p = simPair({ conn: { keepAliveIdle: 1_000, keepAliveInterval: 0, keepAliveProbes: 3 } });
+    blackhole(p.net, 100);
+    p.net.run({ until: 10_000 });
+    const [t, code] = p.errors.client!;
+    expect(code).toBe('ETIMEDOUT');
+    expect(t).toBeLessThan(1_100);
+    expect(p.client.stats.keepAliveProbes).toBe(3);
+  });
 });
