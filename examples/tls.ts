@@ -25,7 +25,8 @@ run('tls', async () => {
     s.on('error', (e) => console.error('tls server socket:', e.message));
   });
   tlsServer.on('tlsClientError', (e) => console.error('tls server: client error', e.message));
-  const server = createServer((sock) => tlsServer.emit('connection', sock));
+  // Half-open raw sockets: TLS closes the stream itself (close_notify), after its last record; see README.
+  const server = createServer({ allowHalfOpen: true }, (sock) => tlsServer.emit('connection', sock));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   console.log(`tls server on udp 127.0.0.1:${port}`);

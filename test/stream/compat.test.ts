@@ -104,6 +104,33 @@ describe('node:tls over reliable-dgram', () => {
     server.close();
     tlsServer.close();
   }, 20_000);
+
+  test('a TLS echo of 256 KiB written with end() comes back whole when the raw server sockets are half-open', async () => {
+    // TLS reads our socket through a JS stream wrapper (net's sockets it reads through their native
+    // handle), so a raw socket that ended its own side on the peer's FIN (allowHalfOpen: false) would
+    // refuse the echo TLS writes after it: the last record was lost.
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      days: 2,
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+    } as Parameters<typeof generate>[1]);
+    const tlsServer = tls.createServer({ key: pems.private, cert: pems.cert }, (t) => t.pipe(t));
+    const server = createServer({ allowHalfOpen: true }, (s) => tlsServer.emit('connection', s));
+    const port = await listen(server);
+    const raw = connect(port, HOST);
+    const secure = tls.connect({ socket: raw as unknown as Duplex, servername: 'localhost', ca: pems.cert });
+    await once(secure, 'secureConnect');
+    const data = pattern(256 * 1024, 4);
+    const back: Buffer[] = [];
+    secure.on('data', (d: Buffer) => back.push(d));
+    secure.end(data);
+    await once(secure, 'end', 10_000);
+    expect(sha256(Buffer.concat(back))).toBe(sha256(data));
+    server.close();
+    tlsServer.close();
+  }, 20_000);
 });
 
 describe('stream.pipeline', () => {
