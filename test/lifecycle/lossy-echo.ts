@@ -5,21 +5,11 @@
 import type { Connection } from '../../src/protocol/connection.js';
 import { simHost } from '../../src/sim/host.js';
 import { SimNetwork, type LinkOptions } from '../../src/sim/network.js';
+import { pattern } from '../stream/helpers.js';
 
 export const ECHO_SIZE = 256 * 1024;
 const SIZE = ECHO_SIZE;
 
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
 
 export interface EchoResult {
   intact: boolean;

@@ -76,15 +76,20 @@ describe('node:http over reliable-dgram', () => {
   });
 });
 
+/** A self-signed P-256 certificate for localhost. */
+function localhostCert(): ReturnType<typeof generate> {
+  return generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    days: 2,
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+  } as Parameters<typeof generate>[1]);
+}
+
 describe('node:tls over reliable-dgram', () => {
   test('a TLS server and client handshake over our sockets and exchange data', async () => {
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      days: 2,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
-    } as Parameters<typeof generate>[1]);
+    const pems = await localhostCert();
     const tlsServer = tls.createServer({ key: pems.private, cert: pems.cert }, (t) => {
       t.on('data', (d: Buffer) => t.write(`echo:${d.toString()}`));
       t.on('end', () => t.end());
@@ -109,13 +114,7 @@ describe('node:tls over reliable-dgram', () => {
     // TLS reads our socket through a JS stream wrapper (net's sockets it reads through their native
     // handle), so a raw socket that ended its own side on the peer's FIN (allowHalfOpen: false) would
     // refuse the echo TLS writes after it: the last record was lost.
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      days: 2,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
-    } as Parameters<typeof generate>[1]);
+    const pems = await localhostCert();
     const tlsServer = tls.createServer({ key: pems.private, cert: pems.cert }, (t) => t.pipe(t));
     const server = createServer({ allowHalfOpen: true }, (s) => tlsServer.emit('connection', s));
     const port = await listen(server);
