@@ -297,6 +297,12 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** `await using server = ...`: close it (and wait for its connections), as net's Server does. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.ep) return;
+    await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+
   private emitCloseIfDrained(): void {
     if (this.ep || this.binding || this.connections > 0) return;
     process.nextTick(() => this.emit('close'));
