@@ -10,7 +10,7 @@ import type { EndpointOptions, EndpointStats } from '../endpoint/endpoint.js';
 import type { Address, Clock, Env, TimerHandle, Transport } from '../endpoint/types.js';
 import { NodeClock } from '../io/node-clock.js';
 import { nodeEnv } from '../io/node-env.js';
-import { UdpTransport } from '../io/udp-transport.js';
+import { UdpTransport, type UdpTransportOptions } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
@@ -33,6 +33,8 @@ export interface CreateEndpointOptions extends LocalEndpointOptions {
   /** Local address; default '::' (dual stack), falling back to '0.0.0.0' without IPv6. */
   host?: string;
   exclusive?: boolean;
+  /** With host '::': IPv6 only, no IPv4 (default false: dual stack). */
+  ipv6Only?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
   /** Use this transport instead of binding a node:dgram socket (e.g. `SimNetwork.bind(addr)`). */
@@ -212,9 +214,9 @@ export class LocalEndpoint extends EventEmitter {
   }
 
   /** @internal A Server takes (or, with null, gives up) the connections the listener accepts. */
-  setAcceptor(fn: Acceptor | null, backlog?: number): void {
+  setAcceptor(fn: Acceptor | null, backlog?: number, connection?: Partial<ConnectionOptions>): void {
     this.acceptor = fn;
-    if (fn) this.host.endpoint.listen(backlog);
+    if (fn) this.host.endpoint.listen(backlog, connection);
     else {
       this.host.endpoint.stopListening();
       this.maybeClose();
@@ -312,7 +314,7 @@ export type BindOptions = Omit<CreateEndpointOptions, 'transport'>;
 
 /** Bind a node:dgram socket and wrap it. Without `host`, tries '::' (dual stack), then '0.0.0.0', as net does. */
 export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
-  const base = { port: opts.port ?? 0, exclusive: opts.exclusive, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
+  const base = bindBase(opts);
   let transport: UdpTransport;
   if (opts.host !== undefined) {
     transport = await UdpTransport.bind({ ...base, address: opts.host });
@@ -320,12 +322,42 @@ export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
     try {
       transport = await UdpTransport.bind({ ...base, address: '::' });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw err;
+      if (!noSuchFamily(err)) throw err;
       transport = await UdpTransport.bind({ ...base, address: '0.0.0.0' });
     }
   }
   return new LocalEndpoint(transport, opts);
+}
+
+function bindBase(opts: BindOptions): UdpTransportOptions {
+  return { port: opts.port ?? 0, exclusive: opts.exclusive, ipv6Only: opts.ipv6Only, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
+}
+
+/** Can't bind this family here: try the other unspecified address, as net does. */
+function noSuchFamily(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL' || code === 'EINVAL';
+}
+
+/**
+ * bindEndpoint in this call, for an IP literal `host` or none ('::', else '0.0.0.0'), so that
+ * `server.listen(0); server.address()` works on the next line as with net. Throws the bind
+ * error; null when the runtime does not bind synchronously (use bindEndpoint).
+ */
+export function bindEndpointSync(opts: BindOptions): LocalEndpoint | null {
+  const base = bindBase(opts);
+  let transport: UdpTransport | null;
+  if (opts.host !== undefined) {
+    transport = UdpTransport.bindSync({ ...base, address: opts.host });
+  } else {
+    try {
+      transport = UdpTransport.bindSync({ ...base, address: '::' });
+    } catch (err) {
+      if (!noSuchFamily(err)) throw err;
+      transport = UdpTransport.bindSync({ ...base, address: '0.0.0.0' });
+    }
+  }
+  return transport && new LocalEndpoint(transport, opts);
 }
 
 /**

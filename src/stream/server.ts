@@ -10,7 +10,7 @@ import type { Address } from '../endpoint/types.js';
 import {
   normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
 } from './args.js';
-import { bindEndpoint, LocalEndpoint, type Acceptor } from './endpoint.js';
+import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
 import type { ConnectionOptions } from '../protocol/options.js';
@@ -37,6 +37,11 @@ export interface DropInfo {
   remoteAddress?: string;
   remotePort?: number;
   remoteFamily?: string;
+}
+
+interface BindFlags {
+  exclusive: boolean | undefined;
+  ipv6Only: boolean;
 }
 
 function toNumber(x: unknown): number | false {
@@ -106,7 +111,7 @@ export class Server extends EventEmitter {
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
     const o = { ...given } as ListenOptions & Record<string, unknown>;
     this.listeningId++;
-    if (o.handle !== undefined || o._handle !== undefined || typeof o.fd === 'number') {
+    if ((o.handle !== undefined && o.handle !== null) || (o._handle !== undefined && o._handle !== null) || (typeof o.fd === 'number' && o.fd >= 0)) {
       throw invalidArgValue('options', given, 'handles and file descriptors are not supported');
     }
     this.addAbortSignal(o.signal);
@@ -114,11 +119,12 @@ export class Server extends EventEmitter {
     if (typeof o.port === 'number' || typeof o.port === 'string') {
       const p = validatePort(o.port, 'options.port');
       const bl = o.backlog || backlogFromArgs || undefined;
-      if (o.host) this.lookupAndListen(p, o.host, bl, o.exclusive);
-      else this.doListen(undefined, p, bl, o.exclusive);
+      const bind = { exclusive: o.exclusive, ipv6Only: Boolean(o.ipv6Only) };
+      if (o.host) this.lookupAndListen(p, o.host, bl, bind);
+      else this.doListen(undefined, p, bl, bind);
       return this;
     }
-    if (o.path != null) throw invalidArgValue('options.path', o.path, 'is not supported (reliable-dgram runs over UDP only)');
+    if (typeof o.path === 'string' && o.path !== '') throw invalidArgValue('options.path', o.path, 'is not supported (reliable-dgram runs over UDP only)');
     if (!('port' in o || 'path' in o)) throw invalidArgValue('options', given, 'must have the property "port" or "path"');
     throw invalidArgValue('options', given);
   }
@@ -137,7 +143,7 @@ export class Server extends EventEmitter {
     }
   }
 
-  private lookupAndListen(port: number, host: string, backlog: number | undefined, exclusive: boolean | undefined): void {
+  private lookupAndListen(port: number, host: string, backlog: number | undefined, bind: BindFlags): void {
     const id = this.listeningId;
     this.binding = true;
     dns.lookup(host, { all: true }, (err, addresses) => {
@@ -148,11 +154,11 @@ export class Server extends EventEmitter {
         return;
       }
       const a = addresses.find((x) => !/^fe80:/i.test(x.address)) ?? addresses[0];
-      this.doListen(a?.address, port, backlog, exclusive);
+      this.doListen(a?.address, port, backlog, bind);
     });
   }
 
-  private doListen(host: string | undefined, port: number, backlog: number | undefined, exclusive: boolean | undefined): void {
+  private doListen(host: string | undefined, port: number, backlog: number | undefined, bind: BindFlags): void {
     const { endpoint, transport } = this.opts;
     if (endpoint) {
       this.setup(endpoint, backlog);
@@ -162,9 +168,25 @@ export class Server extends EventEmitter {
       this.setup(new LocalEndpoint(transport, this.endpointOptions()), backlog);
       return;
     }
+    const opts = { ...this.endpointOptions(), host, port, ...bind };
+    if (host === undefined) {
+      // As net: without a host, listen() binds in the call, so address() answers on the next line.
+      let ep: LocalEndpoint | null;
+      try {
+        ep = bindEndpointSync(opts);
+      } catch (err) {
+        const e = uvExceptionWithHostPort((err as NodeJS.ErrnoException).code ?? 'EINVAL', 'listen', '::', port);
+        process.nextTick(() => this.emit('error', e));
+        return;
+      }
+      if (ep) {
+        this.setup(ep, backlog);
+        return;
+      }
+    }
     const id = this.listeningId;
     this.binding = true;
-    bindEndpoint({ ...this.endpointOptions(), host, port, exclusive }).then(
+    bindEndpoint(opts).then(
       (ep) => {
         if (id !== this.listeningId) {
           ep.close();
@@ -195,7 +217,7 @@ export class Server extends EventEmitter {
     }
     this.ep = ep;
     ep.retain();
-    ep.setAcceptor(this.acceptor, backlog || 511);
+    ep.setAcceptor(this.acceptor, backlog || 511, this.opts.connection); // on a shared endpoint too
     if (!this.unrefd) {
       ep.addRef();
       this.refHeld = true;
