@@ -28,6 +28,8 @@ export interface ServerOptions extends TransportOptions {
   connection?: Partial<ConnectionOptions>;
   /** Connections in the endpoint's table at most. */
   maxTableSize?: number;
+  /** EventEmitter's: a rejected promise from an async listener is handled (see captureRejectionSymbol). */
+  captureRejections?: boolean;
 }
 
 export interface DropInfo {
@@ -69,7 +71,9 @@ export class Server extends EventEmitter {
   private readonly acceptor: Acceptor;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
-    super();
+    // captureRejections: the option, else events.captureRejections (EventEmitter's default).
+    const capture = options !== null && typeof options === 'object' ? options.captureRejections : undefined;
+    super(capture !== undefined ? { captureRejections: capture } : undefined);
     let o: ServerOptions;
     if (typeof options === 'function') {
       o = {};
@@ -317,6 +321,12 @@ export class Server extends EventEmitter {
       this.refHeld = false;
     }
     return this;
+  }
+
+  /** A rejected async 'connection' handler destroys that socket with the error (as net), not the server. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string | symbol, ...args: unknown[]): void {
+    if (event === 'connection') (args[0] as Socket | undefined)?.destroy(err);
+    else this.emit('error', err);
   }
 
   /** `await using server = ...`: close it (and wait for its connections), as net's Server does. */

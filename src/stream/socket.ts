@@ -17,10 +17,11 @@ import {
 } from './args.js';
 import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
+  endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
   socketClosed, socketClosedBeforeConnection, socketConnecting,
 } from './errors.js';
 import { IdleTimer } from './idle-timer.js';
+import { deliverOnread, loopbackFor, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
 import { socketStats, type SocketStats } from './stats.js';
 
 /** @internal How a Server hands an accepted connection to a new Socket. */
@@ -69,6 +70,9 @@ export class Socket extends Duplex {
   private readonly idle: IdleTimer;
   private resetOnDestroy = false;
   private onDestroyHook: (() => void) | null = null;
+  private handle: SocketHandle | null = null;
+  /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
+  private readonly onread: Onread | null;
 
   constructor(options: SocketOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
@@ -91,6 +95,7 @@ export class Socket extends Duplex {
       writableHighWaterMark: o.writableHighWaterMark,
     } as DuplexOptions);
     this.sockOpts = o;
+    this.onread = onreadOption(o.onread);
     this.noDelay = Boolean(o.noDelay);
     this.keepAlive = Boolean(o.keepAlive);
     this.keepAliveDelay = wholeSeconds(o.keepAliveInitialDelay);
@@ -131,13 +136,14 @@ export class Socket extends Duplex {
     if (this.connecting || this.conn) throw socketConnecting();
     if (this.destroyed) {
       if (this.sockOpts.signal?.aborted) return this; // aborted before connecting: the AbortError is on its way
-      throw socketClosed();
+      this.reopen(); // as net: a closed socket can connect again
     }
     const o = options as unknown as ConnectOptions;
     if (o.localAddress && !isIP(o.localAddress)) throw invalidIpAddress(o.localAddress);
     if (o.localPort) validateNumber(o.localPort, 'options.localPort');
     if (typeof o.port !== 'number' && typeof o.port !== 'string') throw invalidArgType('options.port', ['number', 'string'], o.port);
     const port = validatePort(o.port);
+    validateAutoSelectFamily(o);
     const host = o.host || 'localhost';
     if (typeof host !== 'string') throw invalidArgType('hostname', 'string', host); // as dns.lookup reports it
     const family = dnsFamily(o.family);
@@ -161,12 +167,19 @@ export class Socket extends Duplex {
       if (!this.connecting || attempt !== this.attempt) return;
       if (err) process.nextTick(() => this.destroy(err));
       else if (typeof ip !== 'string' || !isIP(ip)) process.nextTick(() => this.destroy(invalidIpAddress(ip)));
+      else if (addressType !== 4 && addressType !== 6) process.nextTick(() => this.destroy(invalidAddressFamily(addressType, host, port)));
       else this.internalConnect(ip, port, isIP(ip), o);
     });
     return this;
   }
 
   private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
+    ip = loopbackFor(ip); // as the kernel connects a TCP socket to 0.0.0.0 / ::
+    if (port === 0) {
+      // A TCP connect to port 0 is refused by the kernel; net reports it as such.
+      this.destroy(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
+      return;
+    }
     const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
     this.target = remote;
     this.emit('connectionAttempt', ip, port, addressType);
@@ -282,13 +295,15 @@ export class Socket extends Duplex {
     try {
       // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
       while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        const c = conn.read(this.clock.now(), READ_CHUNK);
+        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : READ_CHUNK);
         if (!c) break;
         moved = true;
         this.received += c.byteLength;
         this.touch();
         // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
-        if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
+        if (this.onread) {
+          if (!deliverOnread(this, this.onread, c)) this.wantRead = false;
+        } else if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
       }
       if (this.wantRead && !this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
         this.eofPushed = true;
@@ -404,6 +419,35 @@ export class Socket extends Duplex {
   }
 
   // ---------------------------------------------------------------- net.Socket methods
+
+  /** With `onread`, pausing stops the reads (nothing is buffered in the stream), as net's readStop. */
+  override pause(): this {
+    if (this.onread) this.wantRead = false;
+    return super.pause();
+  }
+
+  override resume(): this {
+    super.resume();
+    if (this.onread && !this.wantRead && !this.destroyed) {
+      this.wantRead = true;
+      if (!this.connecting && this.conn) this.pull();
+    }
+    return this;
+  }
+
+  /** Back to a fresh, unconnected socket after destroy, for connect() again (net's _undestroy). */
+  private reopen(): void {
+    (this as unknown as { _undestroy(): void })._undestroy();
+    if (Object.hasOwn(this, 'write')) delete (this as { write?: unknown }).write; // writeAfterFIN from the last connection
+    this.wantRead = false;
+    this.eofPushed = false;
+    this.peer = null;
+    this.target = null;
+    this.received = 0;
+    this.dispatched = 0;
+    this.resetOnDestroy = false;
+    this.handle = null;
+  }
 
   /** Send RST instead of FIN: the peer sees ECONNRESET. */
   resetAndDestroy(): this {
@@ -534,7 +578,21 @@ export class Socket extends Duplex {
 
   /** Deprecated in net; writableLength while there is a connection. */
   get bufferSize(): number | undefined {
-    return this.conn ? this.writableLength : undefined;
+    return this.conn || this.connecting ? this.writableLength : undefined;
+  }
+
+  /** net's private alias of `connecting`, which some code reads. */
+  get _connecting(): boolean {
+    return this.connecting;
+  }
+
+  /**
+   * net's `_handle`: null without a connection, else a stand-in whose setNoDelay/setKeepAlive
+   * forward to the socket (code that reaches into the handle for them keeps working).
+   */
+  get _handle(): SocketHandle | null {
+    if (!this.conn && !this.connecting) return null;
+    return (this.handle ??= makeHandle(this));
   }
 
   get pending(): boolean {
