@@ -295,7 +295,8 @@ export class Socket extends Duplex {
     try {
       // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
       while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : READ_CHUNK);
+        // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
+        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
         if (!c) break;
         moved = true;
         this.received += c.byteLength;
