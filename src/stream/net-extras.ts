@@ -49,6 +49,13 @@ export interface SocketHandle {
   readonly fd: number;
   /** node:http reads it when a keep-alive socket goes back to its Agent. */
   getAsyncId(): number;
+  /**
+   * node:http's server calls these on the socket's 'pause'/'resume' (as net's handle starts and
+   * stops reading the kernel). Flow control here is the stream's own: they only track `reading`.
+   */
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
   setNoDelay(enable?: boolean): number;
   /** As the TCP handle: the delay in seconds. */
   setKeepAlive(enable: boolean, initialDelaySecs?: number): number;
@@ -64,6 +71,15 @@ export function makeHandle(socket: HandleOwner): SocketHandle {
   return {
     fd: -1, // no file descriptor of its own: the connection shares a UDP socket
     getAsyncId: () => asyncId,
+    reading: true,
+    readStart() {
+      this.reading = true;
+      return 0;
+    },
+    readStop() {
+      this.reading = false;
+      return 0;
+    },
     setNoDelay(enable = true) {
       socket.setNoDelay(enable);
       return 0;

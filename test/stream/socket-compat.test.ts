@@ -36,6 +36,7 @@ describe('net.Socket compatibility', () => {
     const h = c._handle!;
     expect(h).toBe(c._handle); // one object per connection, so wrapping its methods sticks
     expect(typeof h.getAsyncId()).toBe('number');
+    expect([h.readStop(), h.reading, h.readStart(), h.reading]).toEqual([0, false, 0, true]); // node:http's server calls them
     const noDelay = vi.spyOn(c, 'setNoDelay');
     const keepAlive = vi.spyOn(c, 'setKeepAlive');
     h.setNoDelay(true);
