@@ -48,7 +48,7 @@ export interface ConnectOptions extends SocketOptions {
   lookup?: LookupFunction;
   /** Idle timeout in ms, as socket.setTimeout(timeout). */
   timeout?: number;
-  /** Validated as net does; connect() tries one address (no Happy Eyeballs, see the README). */
+  /** As net: try each address of the name in turn (default net.getDefaultAutoSelectFamily()). */
   autoSelectFamily?: boolean;
   autoSelectFamilyAttemptTimeout?: number;
 }

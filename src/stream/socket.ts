@@ -4,7 +4,7 @@
 // window; writes complete once the connection's bounded send buffer took them.
 
 import dns from 'node:dns';
-import { isIP, type AddressInfo } from 'node:net';
+import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type AddressInfo, type LookupFunction } from 'node:net';
 import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
 import type { Address, Clock } from '../endpoint/types.js';
 import { UdpTransport } from '../io/udp-transport.js';
@@ -20,6 +20,7 @@ import {
   endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
   socketClosed, socketClosedBeforeConnection, socketConnecting,
 } from './errors.js';
+import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
 import { IdleTimer } from './idle-timer.js';
 import { deliverOnread, loopbackFor, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
 import { socketStats, type SocketStats } from './stats.js';
@@ -45,6 +46,8 @@ export class Socket extends Duplex {
   server: unknown = null;
   /** The idle timeout set by setTimeout(), undefined if never set. */
   timeout: number | undefined = undefined;
+  /** With autoSelectFamily, `ip:port` of each address tried (as net), else undefined. */
+  autoSelectFamilyAttemptedAddresses: string[] | undefined = undefined;
 
   private readonly sockOpts: SocketOptions;
   private readonly clock: Clock;
@@ -71,6 +74,7 @@ export class Socket extends Duplex {
   private resetOnDestroy = false;
   private onDestroyHook: (() => void) | null = null;
   private handle: SocketHandle | null = null;
+  private eyeballs: AddressAttempts | null = null;
   /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
   private readonly onread: Onread | null;
 
@@ -162,6 +166,10 @@ export class Socket extends Duplex {
     const lookup = o.lookup ?? dns.lookup;
     let hints = o.hints ?? 0;
     if (family !== 4 && family !== 6 && hints === 0) hints = dns.ADDRCONFIG;
+    if (family !== 4 && family !== 6 && !o.localAddress && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) {
+      this.lookupAll(lookup, host, port, hints, o, attempt);
+      return this;
+    }
     lookup(host, { family: family ?? 0, hints }, (err, ip, addressType) => {
       this.emit('lookup', err, ip, addressType, host);
       if (!this.connecting || attempt !== this.attempt) return;
@@ -173,11 +181,70 @@ export class Socket extends Duplex {
     return this;
   }
 
+  /** autoSelectFamily: every address of the name, tried in turn (happy-eyeballs.ts). */
+  private lookupAll(lookup: LookupFunction, host: string, port: number, hints: number, o: ConnectOptions, attempt: number): void {
+    type Answer = { address?: unknown; family?: unknown };
+    const all = lookup as unknown as (h: string, opts: object, cb: (err: Error | null, a: unknown, f?: unknown) => void) => void;
+    all(host, { family: 0, hints, all: true }, (err, addresses, fam) => {
+      const stale = (): boolean => !this.connecting || attempt !== this.attempt;
+      // A lookup that answers with one address although asked for all: take it as that one.
+      const answers: Answer[] = err ? [] : Array.isArray(addresses) ? (addresses as Answer[]) : [{ address: addresses, family: fam }];
+      if (err) this.emit('lookup', err, undefined, undefined, host);
+      if (stale()) return;
+      if (err) {
+        process.nextTick(() => this.destroy(err));
+        return;
+      }
+      const valid: Candidate[] = [];
+      for (const a of answers) {
+        this.emit('lookup', null, a.address, a.family, host);
+        if (stale()) return;
+        if (typeof a.address === 'string' && isIP(a.address) && (a.family === 4 || a.family === 6)) valid.push({ address: a.address, family: a.family });
+      }
+      if (valid.length === 0) {
+        const first = answers[0];
+        const bad = typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
+        process.nextTick(() => this.destroy(bad));
+        return;
+      }
+      const timeout = Math.max(10, o.autoSelectFamilyAttemptTimeout ?? getDefaultAutoSelectFamilyAttemptTimeout());
+      const tries = new AddressAttempts(interleave(valid), port, timeout, this.clock, {
+        start: (c) => this.internalConnect(c.address, port, c.family, o),
+        abandon: () => this.abandonAttempt(),
+      });
+      this.eyeballs = tries;
+      this.autoSelectFamilyAttemptedAddresses = tries.attempted;
+      tries.tryNext();
+    });
+  }
+
+  /** Give up the attempt in progress (its connection and, if its own, its UDP port) for the next address. */
+  private abandonAttempt(): void {
+    this.attempt++; // binds still in flight for it close their socket
+    const conn = this.conn;
+    const ep = this.ep;
+    this.conn = null;
+    this.ep = null;
+    this.target = null;
+    if (ep) {
+      if (conn) ep.detach(conn, 'abort');
+      if (this.refHeld) ep.dropRef();
+      this.refHeld = false;
+      ep.release();
+    }
+  }
+
+  /** A connect attempt failed: the next address if autoSelectFamily has one, else the socket fails. */
+  private connectFailed(err: Error): void {
+    const final = this.eyeballs ? this.eyeballs.failed(err) : err;
+    if (final) this.destroy(final);
+  }
+
   private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
     ip = loopbackFor(ip); // as the kernel connects a TCP socket to 0.0.0.0 / ::
     if (port === 0) {
       // A TCP connect to port 0 is refused by the kernel; net reports it as such.
-      this.destroy(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
+      this.connectFailed(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
       return;
     }
     const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
@@ -186,7 +253,7 @@ export class Socket extends Duplex {
     const shared = this.sockOpts.endpoint;
     const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
     if (shared) {
-      if (shared.closed) this.destroy(socketClosed());
+      if (shared.closed) this.connectFailed(socketClosed());
       else this.start(shared, remote);
       return;
     }
@@ -210,12 +277,12 @@ export class Socket extends Duplex {
           },
           (err: NodeJS.ErrnoException) => {
             t.close();
-            if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
+            if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
           },
         );
       },
       (err: NodeJS.ErrnoException) => {
-        if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
+        if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
       },
     );
   }
@@ -226,7 +293,7 @@ export class Socket extends Duplex {
     try {
       this.conn = this.lastConn = ep.open(remote, connOpts, this.user);
     } catch (err) {
-      this.destroy(err as Error);
+      this.connectFailed(err as Error);
     }
   }
 
@@ -241,6 +308,8 @@ export class Socket extends Duplex {
 
   private afterConnect(): void {
     const conn = this.conn!;
+    this.eyeballs?.stop();
+    this.eyeballs = null;
     this.connecting = false;
     this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
     this.touch();
@@ -275,8 +344,8 @@ export class Socket extends Duplex {
 
   private onConnError(code: ConnErrorCode): void {
     const t = this.target;
-    const err = this.connecting && t ? exceptionWithHostPort(code, 'connect', t.address, t.port) : errnoException(code, 'read');
-    this.destroy(err);
+    if (this.connecting && t) this.connectFailed(exceptionWithHostPort(code, 'connect', t.address, t.port));
+    else this.destroy(errnoException(code, 'read'));
   }
 
   // ---------------------------------------------------------------- Duplex plumbing
@@ -396,6 +465,8 @@ export class Socket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.connecting = false;
+    this.eyeballs?.stop();
+    this.eyeballs = null;
     this.attempt++;
     this.idle.clear();
     const p = this.pendingWrite;
@@ -448,6 +519,7 @@ export class Socket extends Duplex {
     this.dispatched = 0;
     this.resetOnDestroy = false;
     this.handle = null;
+    this.autoSelectFamilyAttemptedAddresses = undefined;
   }
 
   /** Send RST instead of FIN: the peer sees ECONNRESET. */
