@@ -15,7 +15,10 @@ type Callable<C extends new (...args: any[]) => any> = C & ((...args: Constructo
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function callable<C extends new (...args: any[]) => any>(C: C): Callable<C> {
   // Only [[Call]] is trapped: `new`, `instanceof`, `extends`, statics and the prototype are the class's own.
-  return new Proxy(C, { apply: (target, _this, args: unknown[]) => new target(...args) }) as Callable<C>;
+  const wrapped = new Proxy(C, { apply: (target, _this, args: unknown[]) => new target(...args) }) as Callable<C>;
+  // So that `socket.constructor === net.Socket` holds for the exported name too.
+  Object.defineProperty(C.prototype, 'constructor', { value: wrapped, writable: true, configurable: true, enumerable: false });
+  return wrapped;
 }
 
 export const Socket = callable(SocketClass);

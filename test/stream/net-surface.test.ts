@@ -10,6 +10,7 @@ describe('net module surface', () => {
   test('Socket() and Server() called without new construct, as net allows; instanceof still holds', () => {
     const s = (rd.Socket as unknown as () => rd.Socket)();
     expect(s).toBeInstanceOf(rd.Socket);
+    expect(s.constructor).toBe(rd.Socket);
     expect(s.connecting).toBe(false);
     s.destroy();
     const srv = (rd.Server as unknown as (l: () => void) => rd.Server)(() => {});
