@@ -119,6 +119,8 @@ export class Endpoint {
     pathMigrations: 0,
   };
   listening = false;
+  /** The listener's own protocol settings (createServer({ endpoint, connection })). */
+  private listenOpts: Partial<ConnectionOptions> = {};
   private readonly conns = new Map<number, ConnRecord>();
   /** `remoteKey#remoteId` → local id, for retransmitted SYNs. */
   private readonly byPeer = new Map<string, number>();
@@ -187,9 +189,11 @@ export class Endpoint {
     return this.conns.get(conn.localId)?.remote;
   }
 
-  listen(backlog?: number): void {
+  /** Accept connections; `options` (a listener's own protocol settings) apply to passive opens, over the endpoint's. */
+  listen(backlog?: number, options?: Partial<ConnectionOptions>): void {
     this.listening = true;
     if (backlog !== undefined && backlog > 0) this.opts.backlog = backlog;
+    this.listenOpts = options ?? {};
   }
 
   stopListening(): void {
@@ -435,7 +439,7 @@ export class Endpoint {
     const iss = fixed?.iss ?? this.isn.isn(this.now, `${localId}|${remoteKey}|${remoteId}`);
     let rec: ConnRecord;
     const conn = new Connection(
-      { localId, iss, tsOffset: fixed?.tsOffset ?? this.env.random32(), options: { ...this.opts.connection, ...options } },
+      { localId, iss, tsOffset: fixed?.tsOffset ?? this.env.random32(), options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options } },
       {
         transmit: (seg) => this.connSend(rec, seg),
         event: (ev) => this.onConnEvent(rec, ev),
@@ -526,7 +530,7 @@ export class Endpoint {
 
   /** Past the backlog: answer with a SYN cookie and keep nothing (RFC 4987 §3.6). */
   private sendCookie(syn: Segment, from: Address, now: number): void {
-    const o = { ...DEFAULT_OPTIONS, ...this.opts.connection };
+    const o = { ...DEFAULT_OPTIONS, ...this.opts.connection, ...this.listenOpts };
     const { seg, ids } = this.cookies.synAck(syn, from, now, { mss: Math.max(o.mss, o.maxMss), sack: o.sack, window: Math.min(o.rcvBuf, 0xffffffff) });
     if (this.conns.has(ids.localId) || this.timeWait.has(ids.localId)) return;
     this.stats.synCookiesSent++;

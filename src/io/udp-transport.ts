@@ -35,6 +35,8 @@ export interface UdpTransportOptions {
   reusePort?: boolean;
   /** Datagrams queued in libuv (kernel buffer full) beyond which send() drops (default 65536). */
   maxQueued?: number;
+  /** udp6 only: IPV6_V6ONLY, so an unspecified '::' does not also take IPv4 (default false: dual stack). */
+  ipv6Only?: boolean;
 }
 
 export interface UdpTransportStats {
@@ -143,7 +145,7 @@ export class UdpTransport implements Transport {
     return new Promise((resolve, reject) => {
       let socket: dgram.Socket;
       try {
-        const o = { type, lookup: literalLookup as unknown as typeof dns.lookup, ...(reusePort ? { reusePort } : {}) };
+        const o = { type, ipv6Only: opts.ipv6Only, lookup: literalLookup as unknown as typeof dns.lookup, ...(reusePort ? { reusePort } : {}) };
         socket = dgram.createSocket(o as dgram.SocketOptions);
       } catch (err) {
         reject(err as Error);
@@ -166,6 +168,38 @@ export class UdpTransport implements Transport {
         onError(err as Error); // argument validation (bad port, ...)
       }
     });
+  }
+
+  /**
+   * Bind in this call, as net's listen() binds: node:dgram completes a bind synchronously when
+   * its lookup answers at once (`address` an IP literal, as literalLookup answers) and no cluster
+   * primary is involved. Throws the errno error (EADDRINUSE, ...); returns null if the bind did
+   * not complete within the call (the runtime defers it): bind() asynchronously then.
+   */
+  static bindSync(opts: UdpTransportOptions & { address: string }): UdpTransport | null {
+    if (opts.reusePort === true) return null; // the runtime's support is probed asynchronously
+    const type = opts.type ?? (opts.address.includes(':') ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket({ type, ipv6Only: opts.ipv6Only, lookup: literalLookup as unknown as typeof dns.lookup });
+    let error: Error | null = null;
+    let bound = false;
+    const onError = (err: Error): void => {
+      error = err;
+    };
+    socket.once('error', onError);
+    socket.once('listening', () => (bound = true));
+    try {
+      socket.bind({ port: opts.port ?? 0, address: opts.address, exclusive: opts.exclusive ?? false });
+    } catch (err) {
+      error = err as Error;
+    }
+    if (bound) {
+      socket.removeListener('error', onError);
+      return new UdpTransport(socket, opts);
+    }
+    socket.removeAllListeners('listening');
+    try { socket.close(); } catch { /* never bound */ }
+    if (error) throw error;
+    return null;
   }
 
   /**

@@ -364,7 +364,10 @@ export class Connection implements SenderHost, ReceiveHost {
     }
     // A probe or a retransmission went out on a timer: the peer is quiet. The I/O layer may ask the
     // OS whether its port is still open (see `unreachable`).
-    if (this.stats.keepAliveProbes + this.stats.rtoTimeouts > probes && this.established) this.emit({ type: 'unanswered' });
+    // (Not for a SYN-ACK: a flood of spoofed SYNs must not make us probe their sources.)
+    if (this.stats.keepAliveProbes + this.stats.rtoTimeouts > probes && (this.established || this.state === State.SYN_SENT)) {
+      this.emit({ type: 'unanswered' });
+    }
     this.afterCall();
   }
 

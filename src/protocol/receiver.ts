@@ -34,9 +34,16 @@ export class Receiver {
     return this.q.length;
   }
 
-  /** Next chunk for the app (at most `max` bytes), or null. */
+  /**
+   * Every contiguous byte ready, up to `max`, as one chunk (as a TCP read returns what has
+   * arrived), or null. A view when one segment holds them, else one copy joining the segments.
+   */
   read(max: number): Uint8Array | null {
-    return this.q.shift(max);
+    const n = Math.min(this.q.length, max);
+    if (n <= 0) return null;
+    const out = this.q.slice(0, n);
+    this.q.consume(n);
+    return out;
   }
 
   /** The receive buffer now: `rcvBuf`, or what right-sizing grew it to. */

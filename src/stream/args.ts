@@ -33,6 +33,8 @@ export interface SocketOptions extends TransportOptions {
   endpoint?: LocalEndpoint;
   /** Protocol settings for this connection (mss, sndBuf, rcvBuf, msl, rto, ...). */
   connection?: Partial<ConnectionOptions>;
+  /** As net: reads go into `buffer` (or a buffer from `buffer()` per read) and to `callback`, not to 'data'. */
+  onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (bytesRead: number, buffer: Uint8Array) => boolean | void };
 }
 
 export interface ConnectOptions extends SocketOptions {
@@ -46,6 +48,9 @@ export interface ConnectOptions extends SocketOptions {
   lookup?: LookupFunction;
   /** Idle timeout in ms, as socket.setTimeout(timeout). */
   timeout?: number;
+  /** As net: try each address of the name in turn (default net.getDefaultAutoSelectFamily()). */
+  autoSelectFamily?: boolean;
+  autoSelectFamilyAttemptTimeout?: number;
 }
 
 export interface ListenOptions {

@@ -11,7 +11,7 @@ import type { Address, Clock, Env, TimerHandle, Transport } from '../endpoint/ty
 import { NodeClock } from '../io/node-clock.js';
 import { nodeEnv } from '../io/node-env.js';
 import { bindUdp } from '../io/bind.js';
-import { processOwnerId } from '../io/udp-transport.js';
+import { processOwnerId, UdpTransport, type UdpTransportOptions } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
@@ -42,6 +42,8 @@ export interface CreateEndpointOptions extends LocalEndpointOptions {
   exclusive?: boolean;
   /** SO_REUSEPORT: share the port with other processes; connection ids then carry this process's `owner` id (default: processOwnerId(8)). */
   reusePort?: boolean;
+  /** With host '::': IPv6 only, no IPv4 (default false: dual stack). */
+  ipv6Only?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
   /** Use this transport instead of binding a node:dgram socket (e.g. `SimNetwork.bind(addr)`). */
@@ -267,9 +269,9 @@ export class LocalEndpoint extends EventEmitter {
   }
 
   /** @internal A Server takes (or, with null, gives up) the connections the listener accepts. */
-  setAcceptor(fn: Acceptor | null, backlog?: number): void {
+  setAcceptor(fn: Acceptor | null, backlog?: number, connection?: Partial<ConnectionOptions>): void {
     this.acceptor = fn;
-    if (fn) this.host.endpoint.listen(backlog);
+    if (fn) this.host.endpoint.listen(backlog, connection);
     else {
       this.host.endpoint.stopListening();
       this.maybeClose();
@@ -368,8 +370,8 @@ export type BindOptions = Omit<CreateEndpointOptions, 'transport'>;
 
 /** Bind a node:dgram socket and wrap it. Without `host`, tries '::' (dual stack), then '0.0.0.0', as net does. */
 export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
-  const base = { port: opts.port ?? 0, exclusive: opts.exclusive, reusePort: opts.reusePort, recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize };
-  if (opts.reusePort === true && opts.owner === undefined) opts = { ...opts, owner: { bits: 8, id: processOwnerId(8) } };
+  const base = bindBase(opts);
+  opts = withOwner(opts);
   let transport: Awaited<ReturnType<typeof bindUdp>>;
   if (opts.host !== undefined) {
     transport = await bindUdp({ ...base, address: opts.host });
@@ -377,12 +379,50 @@ export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
     try {
       transport = await bindUdp({ ...base, address: '::' });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw err;
+      if (!noSuchFamily(err)) throw err;
       transport = await bindUdp({ ...base, address: '0.0.0.0' });
     }
   }
   return new LocalEndpoint(transport, opts);
+}
+
+function bindBase(opts: BindOptions): UdpTransportOptions {
+  return {
+    port: opts.port ?? 0, exclusive: opts.exclusive, reusePort: opts.reusePort, ipv6Only: opts.ipv6Only,
+    recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize,
+  };
+}
+
+/** With reusePort, connection ids carry this process's owner id unless one was given. */
+function withOwner(opts: BindOptions): BindOptions {
+  return opts.reusePort === true && opts.owner === undefined ? { ...opts, owner: { bits: 8, id: processOwnerId(8) } } : opts;
+}
+
+/** Can't bind this family here: try the other unspecified address, as net does. */
+function noSuchFamily(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL' || code === 'EINVAL';
+}
+
+/**
+ * bindEndpoint in this call, for an IP literal `host` or none ('::', else '0.0.0.0'), so that
+ * `server.listen(0); server.address()` works on the next line as with net. Throws the bind
+ * error; null when the runtime does not bind synchronously (use bindEndpoint).
+ */
+export function bindEndpointSync(opts: BindOptions): LocalEndpoint | null {
+  const base = bindBase(opts);
+  let transport: UdpTransport | null;
+  if (opts.host !== undefined) {
+    transport = UdpTransport.bindSync({ ...base, address: opts.host });
+  } else {
+    try {
+      transport = UdpTransport.bindSync({ ...base, address: '::' });
+    } catch (err) {
+      if (!noSuchFamily(err)) throw err;
+      transport = UdpTransport.bindSync({ ...base, address: '0.0.0.0' });
+    }
+  }
+  return transport && new LocalEndpoint(transport, withOwner(opts));
 }
 
 /**

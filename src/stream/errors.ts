@@ -70,6 +70,14 @@ export function invalidIpAddress(ip: unknown): NodeError {
   return make(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(ip)}`);
 }
 
+/** node's ERR_INVALID_ADDRESS_FAMILY: a lookup answered with a family other than 4 or 6. */
+export function invalidAddressFamily(addressType: unknown, host: string, port: number): NodeError & { host: string; port: number } {
+  const e = make(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`) as NodeError & { host: string; port: number };
+  e.host = host;
+  e.port = port;
+  return e;
+}
+
 export const serverAlreadyListen = (): NodeError =>
   make(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
 export const serverNotRunning = (): NodeError => make(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.');

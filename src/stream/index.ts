@@ -1,7 +1,13 @@
 // The node:net-compatible API: Socket, Server, connect, createServer, and the
 // LocalEndpoint that lets one UDP port carry many connections both ways.
-export { Socket, connect, createConnection } from './socket.js';
-export { Server, createServer } from './server.js';
+export { connect, createConnection } from './socket.js';
+export { createServer } from './server.js';
+// Socket and Server callable without `new`, as net's are.
+export {
+  Socket, Server, Stream, isIP, isIPv4, isIPv6, SocketAddress, BlockList, _setSimultaneousAccepts,
+  getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
+  default,
+} from './compat.js';
 export type { ServerOptions, DropInfo } from './server.js';
 export { LocalEndpoint, createEndpoint } from './endpoint.js';
 export type { LocalEndpointOptions, CreateEndpointOptions } from './endpoint.js';

@@ -10,7 +10,7 @@ import type { Address } from '../endpoint/types.js';
 import {
   normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
 } from './args.js';
-import { bindEndpoint, LocalEndpoint, type Acceptor } from './endpoint.js';
+import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
 import type { ConnectionOptions } from '../protocol/options.js';
@@ -28,6 +28,8 @@ export interface ServerOptions extends TransportOptions {
   connection?: Partial<ConnectionOptions>;
   /** Connections in the endpoint's table at most. */
   maxTableSize?: number;
+  /** EventEmitter's: a rejected promise from an async listener is handled (see captureRejectionSymbol). */
+  captureRejections?: boolean;
 }
 
 export interface DropInfo {
@@ -37,6 +39,12 @@ export interface DropInfo {
   remoteAddress?: string;
   remotePort?: number;
   remoteFamily?: string;
+}
+
+interface BindFlags {
+  exclusive: boolean | undefined;
+  ipv6Only: boolean;
+  reusePort: boolean;
 }
 
 function toNumber(x: unknown): number | false {
@@ -61,11 +69,12 @@ export class Server extends EventEmitter {
   private unrefd = false;
   private refHeld = false;
   private listeningId = 0;
-  private reusePort = false;
   private readonly acceptor: Acceptor;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
-    super();
+    // captureRejections: the option, else events.captureRejections (EventEmitter's default).
+    const capture = options !== null && typeof options === 'object' ? options.captureRejections : undefined;
+    super(capture !== undefined ? { captureRejections: capture } : undefined);
     let o: ServerOptions;
     if (typeof options === 'function') {
       o = {};
@@ -107,7 +116,7 @@ export class Server extends EventEmitter {
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
     const o = { ...given } as ListenOptions & Record<string, unknown>;
     this.listeningId++;
-    if (o.handle !== undefined || o._handle !== undefined || typeof o.fd === 'number') {
+    if ((o.handle !== undefined && o.handle !== null) || (o._handle !== undefined && o._handle !== null) || (typeof o.fd === 'number' && o.fd >= 0)) {
       throw invalidArgValue('options', given, 'handles and file descriptors are not supported');
     }
     this.addAbortSignal(o.signal);
@@ -115,12 +124,12 @@ export class Server extends EventEmitter {
     if (typeof o.port === 'number' || typeof o.port === 'string') {
       const p = validatePort(o.port, 'options.port');
       const bl = o.backlog || backlogFromArgs || undefined;
-      this.reusePort = o.reusePort === true;
-      if (o.host) this.lookupAndListen(p, o.host, bl, o.exclusive);
-      else this.doListen(undefined, p, bl, o.exclusive);
+      const bind = { exclusive: o.exclusive, ipv6Only: Boolean(o.ipv6Only), reusePort: o.reusePort === true };
+      if (o.host) this.lookupAndListen(p, o.host, bl, bind);
+      else this.doListen(undefined, p, bl, bind);
       return this;
     }
-    if (o.path != null) throw invalidArgValue('options.path', o.path, 'is not supported (reliable-dgram runs over UDP only)');
+    if (typeof o.path === 'string' && o.path !== '') throw invalidArgValue('options.path', o.path, 'is not supported (reliable-dgram runs over UDP only)');
     if (!('port' in o || 'path' in o)) throw invalidArgValue('options', given, 'must have the property "port" or "path"');
     throw invalidArgValue('options', given);
   }
@@ -139,7 +148,7 @@ export class Server extends EventEmitter {
     }
   }
 
-  private lookupAndListen(port: number, host: string, backlog: number | undefined, exclusive: boolean | undefined): void {
+  private lookupAndListen(port: number, host: string, backlog: number | undefined, bind: BindFlags): void {
     const id = this.listeningId;
     this.binding = true;
     dns.lookup(host, { all: true }, (err, addresses) => {
@@ -150,11 +159,11 @@ export class Server extends EventEmitter {
         return;
       }
       const a = addresses.find((x) => !/^fe80:/i.test(x.address)) ?? addresses[0];
-      this.doListen(a?.address, port, backlog, exclusive);
+      this.doListen(a?.address, port, backlog, bind);
     });
   }
 
-  private doListen(host: string | undefined, port: number, backlog: number | undefined, exclusive: boolean | undefined): void {
+  private doListen(host: string | undefined, port: number, backlog: number | undefined, bind: BindFlags): void {
     const { endpoint, transport } = this.opts;
     if (endpoint) {
       this.setup(endpoint, backlog);
@@ -164,9 +173,25 @@ export class Server extends EventEmitter {
       this.setup(new LocalEndpoint(transport, this.endpointOptions()), backlog);
       return;
     }
+    const opts = { ...this.endpointOptions(), host, port, ...bind };
+    if (host === undefined) {
+      // As net: without a host, listen() binds in the call, so address() answers on the next line.
+      let ep: LocalEndpoint | null;
+      try {
+        ep = bindEndpointSync(opts);
+      } catch (err) {
+        const e = uvExceptionWithHostPort((err as NodeJS.ErrnoException).code ?? 'EINVAL', 'listen', '::', port);
+        process.nextTick(() => this.emit('error', e));
+        return;
+      }
+      if (ep) {
+        this.setup(ep, backlog);
+        return;
+      }
+    }
     const id = this.listeningId;
     this.binding = true;
-    bindEndpoint({ ...this.endpointOptions(), host, port, exclusive, reusePort: this.reusePort }).then(
+    bindEndpoint(opts).then(
       (ep) => {
         if (id !== this.listeningId) {
           ep.close();
@@ -197,7 +222,7 @@ export class Server extends EventEmitter {
     }
     this.ep = ep;
     ep.retain();
-    ep.setAcceptor(this.acceptor, backlog || 511);
+    ep.setAcceptor(this.acceptor, backlog || 511, this.opts.connection); // on a shared endpoint too
     if (!this.unrefd) {
       ep.addRef();
       this.refHeld = true;
@@ -297,6 +322,18 @@ export class Server extends EventEmitter {
       this.refHeld = false;
     }
     return this;
+  }
+
+  /** A rejected async 'connection' handler destroys that socket with the error (as net), not the server. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string | symbol, ...args: unknown[]): void {
+    if (event === 'connection') (args[0] as Socket | undefined)?.destroy(err);
+    else this.emit('error', err);
+  }
+
+  /** `await using server = ...`: close it (and wait for its connections), as net's Server does. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.ep) return;
+    await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
   }
 
   private emitCloseIfDrained(): void {

@@ -4,7 +4,7 @@
 // window; writes complete once the connection's bounded send buffer took them.
 
 import dns from 'node:dns';
-import { isIP, type AddressInfo } from 'node:net';
+import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type AddressInfo, type LookupFunction } from 'node:net';
 import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
 import type { Address, Clock } from '../endpoint/types.js';
 import { UdpTransport } from '../io/udp-transport.js';
@@ -17,10 +17,12 @@ import {
 } from './args.js';
 import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
+  endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
   socketClosed, socketClosedBeforeConnection, socketConnecting,
 } from './errors.js';
+import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
 import { IdleTimer } from './idle-timer.js';
+import { deliverOnread, loopbackFor, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
 import { emptyStats, socketStats, type SocketStats } from './stats.js';
 
 /** @internal How a Server hands an accepted connection to a new Socket. */
@@ -47,6 +49,8 @@ export class Socket extends Duplex {
   server: unknown = null;
   /** The idle timeout set by setTimeout(), undefined if never set. */
   timeout: number | undefined = undefined;
+  /** With autoSelectFamily, `ip:port` of each address tried (as net), else undefined. */
+  autoSelectFamilyAttemptedAddresses: string[] | undefined = undefined;
 
   private readonly sockOpts: SocketOptions;
   private readonly clock: Clock;
@@ -75,6 +79,10 @@ export class Socket extends Duplex {
   private readonly idle: IdleTimer;
   private resetOnDestroy = false;
   private onDestroyHook: (() => void) | null = null;
+  private handle: SocketHandle | null = null;
+  private eyeballs: AddressAttempts | null = null;
+  /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
+  private readonly onread: Onread | null;
 
   constructor(options: SocketOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
@@ -97,6 +105,7 @@ export class Socket extends Duplex {
       writableHighWaterMark: o.writableHighWaterMark,
     } as DuplexOptions);
     this.sockOpts = o;
+    this.onread = onreadOption(o.onread);
     this.noDelay = Boolean(o.noDelay);
     this.keepAlive = Boolean(o.keepAlive);
     this.keepAliveDelay = wholeSeconds(o.keepAliveInitialDelay);
@@ -137,13 +146,14 @@ export class Socket extends Duplex {
     if (this.connecting || this.conn) throw socketConnecting();
     if (this.destroyed) {
       if (this.sockOpts.signal?.aborted) return this; // aborted before connecting: the AbortError is on its way
-      throw socketClosed();
+      this.reopen(); // as net: a closed socket can connect again
     }
     const o = options as unknown as ConnectOptions;
     if (o.localAddress && !isIP(o.localAddress)) throw invalidIpAddress(o.localAddress);
     if (o.localPort) validateNumber(o.localPort, 'options.localPort');
     if (typeof o.port !== 'number' && typeof o.port !== 'string') throw invalidArgType('options.port', ['number', 'string'], o.port);
     const port = validatePort(o.port);
+    validateAutoSelectFamily(o);
     const host = o.host || 'localhost';
     // Node 20's net lets dns.lookup report it ('hostname'); from Node 22 net checks it itself ('options.host').
     if (typeof host !== 'string') throw invalidArgType(NET_CHECKS_HOST ? 'options.host' : 'hostname', 'string', host);
@@ -163,24 +173,94 @@ export class Socket extends Duplex {
     const lookup = o.lookup ?? dns.lookup;
     let hints = o.hints ?? 0;
     if (family !== 4 && family !== 6 && hints === 0) hints = dns.ADDRCONFIG;
+    if (family !== 4 && family !== 6 && !o.localAddress && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) {
+      this.lookupAll(lookup, host, port, hints, o, attempt);
+      return this;
+    }
     lookup(host, { family: family ?? 0, hints }, (err, ip, addressType) => {
       this.emit('lookup', err, ip, addressType, host);
       if (!this.connecting || attempt !== this.attempt) return;
       if (err) process.nextTick(() => this.destroy(err));
       else if (typeof ip !== 'string' || !isIP(ip)) process.nextTick(() => this.destroy(invalidIpAddress(ip)));
+      else if (addressType !== 4 && addressType !== 6) process.nextTick(() => this.destroy(invalidAddressFamily(addressType, host, port)));
       else this.internalConnect(ip, port, isIP(ip), o);
     });
     return this;
   }
 
+  /** autoSelectFamily: every address of the name, tried in turn (happy-eyeballs.ts). */
+  private lookupAll(lookup: LookupFunction, host: string, port: number, hints: number, o: ConnectOptions, attempt: number): void {
+    type Answer = { address?: unknown; family?: unknown };
+    const all = lookup as unknown as (h: string, opts: object, cb: (err: Error | null, a: unknown, f?: unknown) => void) => void;
+    all(host, { family: 0, hints, all: true }, (err, addresses, fam) => {
+      const stale = (): boolean => !this.connecting || attempt !== this.attempt;
+      // A lookup that answers with one address although asked for all: take it as that one.
+      const answers: Answer[] = err ? [] : Array.isArray(addresses) ? (addresses as Answer[]) : [{ address: addresses, family: fam }];
+      if (err) this.emit('lookup', err, undefined, undefined, host);
+      if (stale()) return;
+      if (err) {
+        process.nextTick(() => this.destroy(err));
+        return;
+      }
+      const valid: Candidate[] = [];
+      for (const a of answers) {
+        this.emit('lookup', null, a.address, a.family, host);
+        if (stale()) return;
+        if (typeof a.address === 'string' && isIP(a.address) && (a.family === 4 || a.family === 6)) valid.push({ address: a.address, family: a.family });
+      }
+      if (valid.length === 0) {
+        const first = answers[0];
+        const bad = typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
+        process.nextTick(() => this.destroy(bad));
+        return;
+      }
+      const timeout = Math.max(10, o.autoSelectFamilyAttemptTimeout ?? getDefaultAutoSelectFamilyAttemptTimeout());
+      const tries = new AddressAttempts(interleave(valid), port, timeout, this.clock, {
+        start: (c) => this.internalConnect(c.address, port, c.family, o),
+        abandon: () => this.abandonAttempt(),
+      });
+      this.eyeballs = tries;
+      this.autoSelectFamilyAttemptedAddresses = tries.attempted;
+      tries.tryNext();
+    });
+  }
+
+  /** Give up the attempt in progress (its connection and, if its own, its UDP port) for the next address. */
+  private abandonAttempt(): void {
+    this.attempt++; // binds still in flight for it close their socket
+    const conn = this.conn;
+    const ep = this.ep;
+    this.conn = null;
+    this.ep = null;
+    this.target = null;
+    if (ep) {
+      if (conn) ep.detach(conn, 'abort');
+      if (this.refHeld) ep.dropRef();
+      this.refHeld = false;
+      ep.release();
+    }
+  }
+
+  /** A connect attempt failed: the next address if autoSelectFamily has one, else the socket fails. */
+  private connectFailed(err: Error): void {
+    const final = this.eyeballs ? this.eyeballs.failed(err) : err;
+    if (final) this.destroy(final);
+  }
+
   private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
+    ip = loopbackFor(ip); // as the kernel connects a TCP socket to 0.0.0.0 / ::
+    if (port === 0) {
+      // A TCP connect to port 0 is refused by the kernel; net reports it as such.
+      this.connectFailed(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
+      return;
+    }
     const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
     this.target = remote;
     this.emit('connectionAttempt', ip, port, addressType);
     const shared = this.sockOpts.endpoint;
     const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
     if (shared) {
-      if (shared.closed) this.destroy(socketClosed());
+      if (shared.closed) this.connectFailed(socketClosed());
       else this.start(shared, remote);
       return;
     }
@@ -204,12 +284,12 @@ export class Socket extends Duplex {
           },
           (err: NodeJS.ErrnoException) => {
             t.close();
-            if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
+            if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
           },
         );
       },
       (err: NodeJS.ErrnoException) => {
-        if (!stale()) this.destroy(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
+        if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
       },
     );
   }
@@ -220,7 +300,7 @@ export class Socket extends Duplex {
     try {
       this.conn = ep.open(remote, connOpts, this.user);
     } catch (err) {
-      this.destroy(err as Error);
+      this.connectFailed(err as Error);
     }
   }
 
@@ -255,6 +335,8 @@ export class Socket extends Duplex {
 
   private afterConnect(): void {
     const conn = this.conn!;
+    this.eyeballs?.stop();
+    this.eyeballs = null;
     this.connecting = false;
     this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
     this.touch();
@@ -292,8 +374,8 @@ export class Socket extends Duplex {
 
   private onConnError(code: ConnErrorCode): void {
     const t = this.target;
-    const err = this.connecting && t ? exceptionWithHostPort(code, 'connect', t.address, t.port) : errnoException(code, 'read');
-    this.destroy(err);
+    if (this.connecting && t) this.connectFailed(exceptionWithHostPort(code, 'connect', t.address, t.port));
+    else this.destroy(errnoException(code, 'read'));
   }
 
   // ---------------------------------------------------------------- Duplex plumbing
@@ -313,13 +395,16 @@ export class Socket extends Duplex {
     try {
       // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
       while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        const c = conn.read(this.clock.now(), READ_CHUNK);
+        // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
+        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
         if (!c) break;
         moved = true;
         this.received += c.byteLength;
         this.touch();
         // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
-        if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
+        if (this.onread) {
+          if (!deliverOnread(this, this.onread, c)) this.wantRead = false;
+        } else if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
       }
       if (!this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
         this.eofPushed = true;
@@ -416,6 +501,8 @@ export class Socket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.connecting = false;
+    this.eyeballs?.stop();
+    this.eyeballs = null;
     this.attempt++;
     this.idle.clear();
     const p = this.pendingWrite;
@@ -428,6 +515,7 @@ export class Socket extends Duplex {
     if (conn) this.closedStats = socketStats(conn);
     if (ep) {
       const onGone = (c: Connection): void => {
+        if (this.draining !== c) return; // the socket connected again since
         this.draining = null;
         this.closedStats = socketStats(c);
       };
@@ -445,6 +533,41 @@ export class Socket extends Duplex {
   }
 
   // ---------------------------------------------------------------- net.Socket methods
+
+  /** With `onread`, pausing stops the reads (nothing is buffered in the stream), as net's readStop. */
+  override pause(): this {
+    if (this.onread) {
+      this.wantRead = false;
+      this.updateRef(); // not reading: as net's readStop, no longer keeps the process alive
+    }
+    return super.pause();
+  }
+
+  override resume(): this {
+    super.resume();
+    if (this.onread && !this.wantRead && !this.destroyed) {
+      this.wantRead = true;
+      if (!this.connecting && this.conn) this.pull();
+    }
+    return this;
+  }
+
+  /** Back to a fresh, unconnected socket after destroy, for connect() again (net's _undestroy). */
+  private reopen(): void {
+    (this as unknown as { _undestroy(): void })._undestroy();
+    if (Object.hasOwn(this, 'write')) delete (this as { write?: unknown }).write; // writeAfterFIN from the last connection
+    this.wantRead = false;
+    this.eofPushed = false;
+    this.peer = null;
+    this.target = null;
+    this.received = 0;
+    this.dispatched = 0;
+    this.resetOnDestroy = false;
+    this.handle = null;
+    this.closedStats = null;
+    this.draining = null;
+    this.autoSelectFamilyAttemptedAddresses = undefined;
+  }
 
   /** Send RST instead of FIN: the peer sees ECONNRESET. */
   resetAndDestroy(): this {
@@ -569,7 +692,21 @@ export class Socket extends Duplex {
 
   /** Deprecated in net; writableLength while there is a connection. */
   get bufferSize(): number | undefined {
-    return this.conn ? this.writableLength : undefined;
+    return this.conn || this.connecting ? this.writableLength : undefined;
+  }
+
+  /** net's private alias of `connecting`, which some code reads. */
+  get _connecting(): boolean {
+    return this.connecting;
+  }
+
+  /**
+   * net's `_handle`: null without a connection, else a stand-in whose setNoDelay/setKeepAlive
+   * forward to the socket (code that reaches into the handle for them keeps working).
+   */
+  get _handle(): SocketHandle | null {
+    if (!this.conn && !this.connecting) return null;
+    return (this.handle ??= makeHandle(this));
   }
 
   get pending(): boolean {

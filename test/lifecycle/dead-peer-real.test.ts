@@ -56,3 +56,19 @@ describe('a killed peer process on real sockets', () => {
     expect(ms).toBeLessThan(5_000);
   });
 });
+
+describe('a dial from a shared, unconnected endpoint to a closed port', () => {
+  it('fails with ECONNREFUSED about a second in (the OS asked from a connected socket), not after the SYN budget', async () => {
+    const { createEndpoint } = await import('../../src/index.js');
+    const ep = await createEndpoint({ host: '127.0.0.1' });
+    const closed = await createEndpoint({ host: '127.0.0.1' });
+    const port = closed.address().port;
+    closed.close(); // nothing listens there now
+    const t0 = performance.now();
+    const c = connect({ endpoint: ep, port, host: '127.0.0.1' });
+    const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(performance.now() - t0).toBeLessThan(4_000);
+    ep.close();
+  });
+});

@@ -1,0 +1,73 @@
+// What one 'data' event carries: as a TCP read, everything that has arrived
+// contiguously (up to readableHighWaterMark), not one event per segment; and
+// a lone small message still comes at once.
+import { describe, expect, test } from 'vitest';
+import { connect, createServer, type Socket } from '../../src/index.js';
+import { HOST, listen, once, pattern, sleep } from './helpers.js';
+
+/** A server whose sockets start paused; resolves with the accepted socket once `n` bytes wait in its receive buffer. */
+async function pausedReceiver(n: number, highWaterMark?: number): Promise<{ s: Socket; c: Socket; close: () => void }> {
+  const server = createServer({ pauseOnConnect: true, highWaterMark });
+  const port = await listen(server);
+  const accepted = once(server, 'connection');
+  const c = connect(port, HOST);
+  const [s] = (await accepted) as [Socket];
+  c.write(pattern(n));
+  for (let i = 0; i < 400 && (s.getStats()?.receiveBuffered ?? 0) < n; i++) await sleep(5);
+  expect(s.getStats()!.receiveBuffered).toBe(n);
+  return {
+    s, c,
+    close: () => {
+      c.destroy();
+      s.destroy();
+      server.close();
+    },
+  };
+}
+
+function chunksUntil(s: Socket, total: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    const sizes: number[] = [];
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      sizes.push(d.length);
+      got += d.length;
+      if (got >= total) resolve(sizes);
+    });
+  });
+}
+
+describe("'data' chunks", () => {
+  test('bytes that arrived in many segments come out as one chunk when read', async () => {
+    const n = 10_000; // 9 segments at the default MSS
+    const { s, close } = await pausedReceiver(n);
+    const sizes = chunksUntil(s, n);
+    s.resume();
+    expect(await sizes).toEqual([n]);
+    close();
+  });
+
+  test('a chunk is at most readableHighWaterMark bytes', async () => {
+    const n = 20_000;
+    const { s, close } = await pausedReceiver(n, 8192);
+    expect(s.readableHighWaterMark).toBe(8192);
+    const sizes = chunksUntil(s, n);
+    s.resume();
+    expect(await sizes).toEqual([8192, 8192, n - 2 * 8192]);
+    close();
+  });
+
+  test('a lone small message is delivered at once, as its own chunk', async () => {
+    const server = createServer((s) => s.pipe(s));
+    const port = await listen(server);
+    const c = connect(port, HOST);
+    await once(c, 'connect');
+    const t0 = performance.now();
+    c.write('ping');
+    const [d] = (await once(c, 'data')) as [Buffer];
+    expect(d.toString()).toBe('ping');
+    expect(performance.now() - t0).toBeLessThan(100); // no batching delay (the delayed-ACK timer is 40 ms)
+    c.destroy();
+    server.close();
+  });
+});
