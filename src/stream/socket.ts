@@ -37,6 +37,7 @@ export interface AcceptedInit {
 }
 
 type WriteCb = (err?: Error | null) => void;
+const IS_BUN = typeof (process.versions as { bun?: string }).bun === 'string';
 const READ_CHUNK = 64 * 1024;
 
 /** net validates `options.host` itself from Node 22 on (checked on 20.20, 22.23 and 24.22). */
@@ -702,10 +703,11 @@ export class Socket extends Duplex {
 
   /**
    * net's `_handle`: null without a connection, else a stand-in whose setNoDelay/setKeepAlive
-   * forward to the socket (code that reaches into the handle for them keeps working).
+   * forward to the socket (code that reaches into the handle for them keeps working). Under Bun,
+   * always null: its node:tls takes a socket with a `_handle` for a native one and never shakes hands.
    */
   get _handle(): SocketHandle | null {
-    if (!this.conn && !this.connecting) return null;
+    if ((!this.conn && !this.connecting) || IS_BUN) return null;
     return (this.handle ??= makeHandle(this));
   }
 
