@@ -250,8 +250,8 @@ export class LocalEndpoint extends EventEmitter {
 
   /** Past `maxOrphans` or `maxOrphanMemory`, reset the oldest (as Linux past tcp_max_orphans). */
   private capOrphans(): void {
-    if (this.orphans.size <= this.maxOrphans && this.orphanStats.bytes <= this.maxOrphanMemory) return;
     let bytes = this.orphanStats.bytes;
+    if (this.orphans.size <= this.maxOrphans && bytes <= this.maxOrphanMemory) return;
     for (const conn of [...this.orphans.keys()]) {
       if (this.orphans.size <= this.maxOrphans && bytes <= this.maxOrphanMemory) break;
       bytes -= conn.bufferedAmount;
