@@ -61,9 +61,10 @@ export interface SocketHandle {
   setKeepAlive(enable: boolean, initialDelaySecs?: number): number;
 }
 
+/** What the stand-in handle does for real (net's handle sets the TCP options). */
 interface HandleOwner {
-  setNoDelay(noDelay?: boolean): unknown;
-  setKeepAlive(enable?: boolean, initialDelay?: number): unknown;
+  noDelay(enable: boolean): void;
+  keepAlive(enable: boolean, initialDelayMs: number): void;
 }
 
 export function makeHandle(socket: HandleOwner): SocketHandle {
@@ -81,11 +82,11 @@ export function makeHandle(socket: HandleOwner): SocketHandle {
       return 0;
     },
     setNoDelay(enable = true) {
-      socket.setNoDelay(enable);
+      socket.noDelay(Boolean(enable));
       return 0;
     },
     setKeepAlive(enable, initialDelaySecs = 0) {
-      socket.setKeepAlive(enable, initialDelaySecs * 1000);
+      socket.keepAlive(Boolean(enable), initialDelaySecs * 1000);
       return 0;
     },
   };

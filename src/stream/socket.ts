@@ -341,7 +341,13 @@ export class Socket extends Duplex {
     this.connecting = false;
     this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
     this.touch();
-    if (this.keepAlive) this.applyKeepAlive();
+    // As net: the options reach the handle once connected (the stand-in applies them).
+    const h = this._handle;
+    if (this.noDelay) h?.setNoDelay(true); // (without a handle it went with the connection's options)
+    if (this.keepAlive) {
+      if (h) h.setKeepAlive(true, this.keepAliveDelay / 1000);
+      else this.applyKeepAlive();
+    }
     this.emit('connect');
     this.emit('ready');
     if (this.wantRead) this.pull();
@@ -611,18 +617,29 @@ export class Socket extends Duplex {
     const enable = noDelay === undefined ? true : Boolean(noDelay);
     if (enable !== this.noDelay) {
       this.noDelay = enable;
-      if (this.conn && this.ep) {
-        this.conn.setNoDelay(enable, this.clock.now());
-        this.ep.flush();
-      }
+      const h = this._handle; // as net, through the handle (a test or library may have wrapped it)
+      if (h) h.setNoDelay(enable);
+      else this.applyNoDelay(enable);
     }
     return this;
+  }
+
+  private applyNoDelay(enable: boolean): void {
+    this.noDelay = enable;
+    if (this.conn && this.ep) {
+      this.conn.setNoDelay(enable, this.clock.now());
+      this.ep.flush();
+    }
   }
 
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
     this.keepAlive = Boolean(enable);
     this.keepAliveDelay = wholeSeconds(initialDelay);
-    if (this.conn && !this.connecting) this.applyKeepAlive();
+    if (this.conn && !this.connecting) {
+      const h = this._handle;
+      if (h) h.setKeepAlive(this.keepAlive, this.keepAliveDelay / 1000);
+      else this.applyKeepAlive();
+    }
     return this;
   }
 
@@ -708,7 +725,14 @@ export class Socket extends Duplex {
    */
   get _handle(): SocketHandle | null {
     if ((!this.conn && !this.connecting) || IS_BUN) return null;
-    return (this.handle ??= makeHandle(this));
+    return (this.handle ??= makeHandle({
+      noDelay: (enable) => this.applyNoDelay(enable),
+      keepAlive: (enable, ms) => {
+        this.keepAlive = enable;
+        this.keepAliveDelay = wholeSeconds(ms);
+        if (this.conn && !this.connecting) this.applyKeepAlive();
+      },
+    }));
   }
 
   get pending(): boolean {

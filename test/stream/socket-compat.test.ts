@@ -37,12 +37,15 @@ describe('net.Socket compatibility', () => {
     expect(h).toBe(c._handle); // one object per connection, so wrapping its methods sticks
     expect(typeof h.getAsyncId()).toBe('number');
     expect([h.readStop(), h.reading, h.readStart(), h.reading]).toEqual([0, false, 0, true]); // node:http's server calls them
-    const noDelay = vi.spyOn(c, 'setNoDelay');
-    const keepAlive = vi.spyOn(c, 'setKeepAlive');
-    h.setNoDelay(true);
-    h.setKeepAlive(true, 5);
+    // As net's: the socket's setters go through the handle, which sets the connection's options.
+    const noDelay = vi.spyOn(h, 'setNoDelay');
+    const keepAlive = vi.spyOn(h, 'setKeepAlive');
+    c.setNoDelay(true);
+    c.setKeepAlive(true, 5000);
     expect(noDelay).toHaveBeenCalledWith(true);
-    expect(keepAlive).toHaveBeenCalledWith(true, 5000);
+    expect(keepAlive).toHaveBeenCalledWith(true, 5);
+    const opts = (c as unknown as { conn: { opts: { noDelay: boolean; keepAlive: boolean; keepAliveIdle: number } } }).conn.opts;
+    expect([opts.noDelay, opts.keepAlive, opts.keepAliveIdle]).toEqual([true, true, 5000]);
     c.destroy();
     expect(c._handle).toBeNull();
     server.close();
@@ -170,5 +173,25 @@ describe('net.Socket compatibility', () => {
     expect(server.listening).toBe(true);
     server.close();
     c.destroy();
+  });
+
+  test("connect's noDelay and keepAlive options reach _handle once connected, as net's; false ones never do", async () => {
+    const { server, port } = await echoServer();
+    for (const on of [true, false]) {
+      const c = connect({ port, host: HOST, noDelay: on, keepAlive: on, keepAliveInitialDelay: 3000 });
+      const h = c._handle!; // connecting: the stand-in exists
+      const noDelay = vi.spyOn(h, 'setNoDelay');
+      const keepAlive = vi.spyOn(h, 'setKeepAlive');
+      await once(c, 'connect');
+      if (on) {
+        expect(noDelay).toHaveBeenCalledWith(true);
+        expect(keepAlive).toHaveBeenCalledWith(true, 3);
+      } else {
+        expect(noDelay).not.toHaveBeenCalled();
+        expect(keepAlive).not.toHaveBeenCalled();
+      }
+      c.destroy();
+    }
+    server.close();
   });
 });
