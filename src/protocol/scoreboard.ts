@@ -88,9 +88,7 @@ export class Scoreboard {
    * an RTT sample free of Karn's ambiguity and of the timestamp clock's granularity.
    */
   private sampleSentAt = -Infinity;
-  /** A retransmitted entry was delivered since `takeRttSample`: no sample from send times. */
-  private retransDelivered = false;
-  /** The latest send time of a retransmitted entry delivered since `takeRttSample` (-Infinity if none). */
+  /** The latest send time of a retransmitted entry delivered since `takeRttSample` (-Infinity if none: then a send-time sample may be taken). */
   retransSentAt = -Infinity;
   /** Whether entries delivered now may give the RTT sample (false for SACK blocks past the first). */
   private sampling = true;
@@ -397,9 +395,8 @@ export class Scoreboard {
   /** The RTT of the newest first transmission delivered since the last call, or -1 (RFC 6298 §3, Karn). */
   takeRttSample(now: number): number {
     const at = this.sampleSentAt;
-    const spansRetransmission = this.retransDelivered;
+    const spansRetransmission = this.retransSentAt !== -Infinity;
     this.sampleSentAt = -Infinity;
-    this.retransDelivered = false;
     this.retransSentAt = -Infinity;
     // Karn (RFC 6298 §3), as Linux's FLAG_RETRANS_DATA_ACKED: an ACK that also delivers a retransmission
     // may have been sent only when that filled a hole, long after the first transmissions it covers arrived.
@@ -409,7 +406,6 @@ export class Scoreboard {
   /** `una`: SND.UNA as of this ACK. */
   private onDelivered(e: TxEntry, now: number, una: number): void {
     if (e.retransmits > 0) {
-      this.retransDelivered = true;
       if (e.sentAt > this.retransSentAt) this.retransSentAt = e.sentAt;
     } else if (this.sampling && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;
     this.rate.onDelivered(e, e.len, now);

@@ -770,8 +770,8 @@ export class Sender implements ProbeListener {
   }
 
   /**
-   * The peer was heard from while our retransmissions go unanswered (any acceptable segment, also one
-   * that acknowledges nothing new): the path works at least one way, so the backed-off timer is brought
+   * The peer was heard from while our retransmissions go unanswered (any segment the endpoint routed
+   * here, even one dropped as old or acknowledging nothing new): the path works at least one way, so the backed-off timer is brought
    * back to one unbacked RTO from now. After an outage the first segment through restarts the transfer
    * within an RTO, not after the rest of a backoff of up to a minute (as RFC 6069 reverts the backoff on
    * signs of a connectivity disruption); at most one retransmission per RTO, so no burst.
