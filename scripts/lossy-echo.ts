@@ -5,7 +5,7 @@
 //
 //   npx tsx scripts/lossy-echo.ts [seeds=200]
 
-import { RttEstimator } from '../src/protocol/rtt.js';
+import { RttEstimator } from '../src/protocol/recovery/rtt.js';
 import { echo } from '../test/lifecycle/lossy-echo.js';
 
 let maxSample = 0;

@@ -7,12 +7,12 @@
 
 import { ACK, FIN, RST, SYN, emptySegment, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt, seqInRange, seqLe, seqLt, seqMax } from '../wire/seq.js';
-import type { CongestionController } from './congestion.js';
+import type { CongestionController } from './cc/congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
-import type { RttEstimator } from './rtt.js';
-import type { Scoreboard } from './scoreboard.js';
-import { ReceiveSide, type ReceiveHost } from './receive-side.js';
-import { Sender, type SenderHost } from './sender.js';
+import type { RttEstimator } from './recovery/rtt.js';
+import type { Scoreboard } from './recovery/scoreboard.js';
+import { ReceiveSide, type ReceiveHost } from './receive/receive-side.js';
+import { Sender, type SenderHost } from './send/sender.js';
 import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 

@@ -1,8 +1,8 @@
 // Per-connection settings and the events a connection reports.
 
-import { DEFAULT_RTO, type RtoOptions } from './rtt.js';
-import type { CongestionFactory } from './congestion.js';
-import { cubic } from './cubic.js';
+import { DEFAULT_RTO, type RtoOptions } from './recovery/rtt.js';
+import type { CongestionFactory } from './cc/congestion.js';
+import { cubic } from './cc/cubic.js';
 import type { State } from './state.js';
 
 export interface ConnectionOptions {

@@ -13,8 +13,8 @@
 
 import { expect } from 'vitest';
 import { Connection } from '../../src/protocol/connection.js';
-import { newReno } from '../../src/protocol/congestion.js';
-import { DEFAULT_RTO } from '../../src/protocol/rtt.js';
+import { newReno } from '../../src/protocol/cc/congestion.js';
+import { DEFAULT_RTO } from '../../src/protocol/recovery/rtt.js';
 import type { ConnEvent, ConnectionOptions } from '../../src/protocol/options.js';
 import type { State } from '../../src/protocol/state.js';
 import { ACK, FIN, RST, SYN, type Segment } from '../../src/wire/segment.js';

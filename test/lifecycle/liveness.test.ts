@@ -3,7 +3,7 @@
 // set, a peer that is gone is reported, and an idle connection to a live peer stays up.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS } from '../../src/protocol/options.js';
-import { retryBudget } from '../../src/protocol/sender.js';
+import { retryBudget } from '../../src/protocol/send/sender.js';
 import { blackhole, simPair } from './sim-pair.js';
 
 const MIB = 1 << 20;

@@ -3,7 +3,7 @@
 // by a retransmission (RFC 6298 §3, Karn; RFC 7323 §4.1), nor a lost SYN.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RttEstimator } from '../../src/protocol/rtt.js';
+import { RttEstimator } from '../../src/protocol/recovery/rtt.js';
 import { simTransfer } from '../helpers/sim-transfer.js';
 
 /** One-way delay, ms: the path's RTT is twice it. */

@@ -3,7 +3,7 @@
 // options, forged datagrams. harness.ts plays one on the simulator.
 
 import { DEFAULT_OPTIONS } from '../../src/protocol/options.js';
-import { DEFAULT_RTO } from '../../src/protocol/rtt.js';
+import { DEFAULT_RTO } from '../../src/protocol/recovery/rtt.js';
 import fc from 'fast-check';
 import type { LinkOptions } from '../../src/sim/index.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';

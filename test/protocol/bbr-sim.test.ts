@@ -2,10 +2,10 @@
 // queue, shrugs off random loss, collapses to one segment on an RTO, re-measures min_rtt with
 // ProbeRTT, and paces at its own pacing rate.
 import { describe, expect, it } from 'vitest';
-import { Bbr, bbr } from '../../src/protocol/bbr.js';
-import type { CongestionController, CongestionFactory, RateSample } from '../../src/protocol/congestion.js';
+import { Bbr, bbr } from '../../src/protocol/cc/bbr.js';
+import type { CongestionController, CongestionFactory, RateSample } from '../../src/protocol/cc/congestion.js';
 import type { Connection } from '../../src/protocol/connection.js';
-import { cubic } from '../../src/protocol/cubic.js';
+import { cubic } from '../../src/protocol/cc/cubic.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';

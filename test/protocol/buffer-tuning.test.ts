@@ -1,7 +1,7 @@
 // Send and receive buffers that grow with the path (after Linux's autotuning and dynamic
 // right-sizing): a window of `rcvBuf` per RTT would cap a long fat path at rcvBuf / RTT.
 import { describe, expect, it } from 'vitest';
-import { Receiver } from '../../src/protocol/receiver.js';
+import { Receiver } from '../../src/protocol/receive/receiver.js';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from '../../src/protocol/options.js';
 import { simTransfer } from '../helpers/sim-transfer.js';
 

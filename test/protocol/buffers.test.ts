@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteQueue, Reassembly, SendQueue } from '../../src/protocol/buffers.js';
+import { ByteQueue } from '../../src/protocol/byte-queue.js';
+import { Reassembly } from '../../src/protocol/receive/reassembly.js';
+import { SendQueue } from '../../src/protocol/send/send-queue.js';
 import { seqAdd, seqDiff } from '../../src/wire/seq.js';
 
 const bytes = (...v: number[]) => new Uint8Array(v);

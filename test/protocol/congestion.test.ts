@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NewReno, newReno } from '../../src/protocol/congestion.js';
-import { Cubic } from '../../src/protocol/cubic.js';
+import { NewReno, newReno } from '../../src/protocol/cc/congestion.js';
+import { Cubic } from '../../src/protocol/cc/cubic.js';
 
 const MSS = 1000;
 

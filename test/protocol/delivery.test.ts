@@ -2,9 +2,9 @@
 // DeliveryRate against small hand-driven packet schedules, and the samples a connection takes
 // on a bandwidth-limited simulated link.
 import { describe, expect, it } from 'vitest';
-import type { CongestionFactory, RateSample } from '../../src/protocol/congestion.js';
-import { cubic } from '../../src/protocol/cubic.js';
-import { DeliveryRate, type DeliveryStamp } from '../../src/protocol/delivery.js';
+import type { CongestionFactory, RateSample } from '../../src/protocol/cc/congestion.js';
+import { cubic } from '../../src/protocol/cc/cubic.js';
+import { DeliveryRate, type DeliveryStamp } from '../../src/protocol/cc/delivery.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import type { LinkOptions } from '../../src/sim/index.js';
 import { simTransfer } from '../helpers/sim-transfer.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bbr } from '../../src/protocol/bbr.js';
-import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
-import { cubic } from '../../src/protocol/cubic.js';
+import { bbr } from '../../src/protocol/cc/bbr.js';
+import { newReno, type CongestionFactory } from '../../src/protocol/cc/congestion.js';
+import { cubic } from '../../src/protocol/cc/cubic.js';
 import { activeOpen, passiveOpen, script, type Script } from '../helpers/script.js';
 
 describe('opening a connection', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RTO } from '../../src/protocol/rtt.js';
+import { DEFAULT_RTO } from '../../src/protocol/recovery/rtt.js';
 import { activeOpen, type Script } from '../helpers/script.js';
 
 /** Times at which segments starting at relative `seq` were sent, stepping the clock 1 ms at a time. */

@@ -1,9 +1,9 @@
 // End to end on the simulator: at a few per cent loss with hundreds of segments in flight
 // (many holes at once) on a FIFO link, the sender retransmits exactly what was lost.
 import { describe, expect, it } from 'vitest';
-import { bbr } from '../../src/protocol/bbr.js';
-import type { CongestionFactory } from '../../src/protocol/congestion.js';
-import { cubic } from '../../src/protocol/cubic.js';
+import { bbr } from '../../src/protocol/cc/bbr.js';
+import type { CongestionFactory } from '../../src/protocol/cc/congestion.js';
+import { cubic } from '../../src/protocol/cc/cubic.js';
 import { Prng } from '../../src/sim/prng.js';
 import { decode } from '../../src/wire/segment.js';
 import { simTransfer } from '../helpers/sim-transfer.js';

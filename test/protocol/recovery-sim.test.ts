@@ -2,10 +2,10 @@
 // scripted loss patterns, pacing, path MTU probing, and properties from issue 4.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newReno, type CongestionFactory } from '../../src/protocol/congestion.js';
-import { Cubic, cubic } from '../../src/protocol/cubic.js';
-import { Pacer } from '../../src/protocol/pacer.js';
-import { PmtuSearch } from '../../src/protocol/pmtu.js';
+import { newReno, type CongestionFactory } from '../../src/protocol/cc/congestion.js';
+import { Cubic, cubic } from '../../src/protocol/cc/cubic.js';
+import { Pacer } from '../../src/protocol/cc/pacer.js';
+import { PmtuSearch } from '../../src/protocol/send/pmtu.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';

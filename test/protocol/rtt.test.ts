@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
+import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/recovery/rtt.js';
 
 const opts = { rtoMin: 200, rtoMax: 60_000, rtoInitial: 1000, granularity: 1 };
 

@@ -2,9 +2,9 @@
 // and where DupThresh defers to RACK (RFC 8985 §6.2, RFC 6675 §5).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/rtt.js';
-import { Rack } from '../../src/protocol/rack.js';
-import { DUP_THRESH, Scoreboard } from '../../src/protocol/scoreboard.js';
+import { DEFAULT_RTO, RttEstimator } from '../../src/protocol/recovery/rtt.js';
+import { Rack } from '../../src/protocol/recovery/rack.js';
+import { DUP_THRESH, Scoreboard } from '../../src/protocol/recovery/scoreboard.js';
 import { ACK } from '../../src/wire/segment.js';
 
 const MSS = 100;

@@ -7,7 +7,7 @@ import { Host } from '../../src/endpoint/host.js';
 import { NodeClock, UdpTransport, nodeEnv } from '../../src/io/index.js';
 import { State } from '../../src/protocol/state.js';
 import { DEFAULT_OPTIONS } from '../../src/protocol/options.js';
-import { retryBudget } from '../../src/protocol/sender.js';
+import { retryBudget } from '../../src/protocol/send/sender.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import { CLIENT, SERVER, transferPair, type Pair } from './util.js';
 

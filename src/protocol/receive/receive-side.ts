@@ -6,12 +6,12 @@
 // receive side's fields of every segment we send. State changes stay with the
 // connection: it acts on the verdicts returned here.
 
-import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, clearOptions, type SackBlock, type Segment } from '../wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../wire/seq.js';
-import type { ConnectionHooks } from './connection.js';
-import { READABLE, type ConnectionOptions, type ConnectionStats } from './options.js';
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, clearOptions, type SackBlock, type Segment } from '../../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../../wire/seq.js';
+import type { ConnectionHooks } from '../connection.js';
+import { READABLE, type ConnectionOptions, type ConnectionStats } from '../options.js';
 import { Receiver } from './receiver.js';
-import { isSynchronized, State } from './state.js';
+import { isSynchronized, State } from '../state.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -3,9 +3,9 @@
 // the pipe (bytes in flight, RFC 6675 §2); loss is inferred by RACK (RFC 8985)
 // and by DupThresh (RFC 6675 §5). Policy (recovery, cwnd, timers) is the caller's.
 
-import { FIN, SYN, type SackBlock } from '../wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqSearch } from '../wire/seq.js';
-import { DeliveryRate, type DeliveryStamp } from './delivery.js';
+import { FIN, SYN, type SackBlock } from '../../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqSearch } from '../../wire/seq.js';
+import { DeliveryRate, type DeliveryStamp } from '../cc/delivery.js';
 import { Rack } from './rack.js';
 import type { RttEstimator } from './rtt.js';
 

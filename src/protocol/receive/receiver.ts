@@ -2,10 +2,11 @@
 // above a hole, and the window we offer (RFC 9293 §3.8.6). RCV.NXT itself stays
 // with the connection and is passed in; ACK timing is the connection's too.
 
-import { seqAdd, seqDiff, seqInRange, seqMax } from '../wire/seq.js';
-import type { SackBlock } from '../wire/segment.js';
-import { ByteQueue, Reassembly } from './buffers.js';
-import type { ConnectionOptions } from './options.js';
+import { seqAdd, seqDiff, seqInRange, seqMax } from '../../wire/seq.js';
+import type { SackBlock } from '../../wire/segment.js';
+import { ByteQueue } from '../byte-queue.js';
+import { Reassembly } from './reassembly.js';
+import type { ConnectionOptions } from '../options.js';
 
 /** Receive-buffer growth state (after Linux's dynamic right-sizing): made with the first RTT sample. */
 interface RightSizing {

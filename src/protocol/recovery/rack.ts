@@ -1,7 +1,7 @@
 // RACK-TLP time-based loss detection (RFC 8985): a segment is lost once a
 // segment sent after it has been delivered and a reordering window has passed.
 
-import { seqGe } from '../wire/seq.js';
+import { seqGe } from '../../wire/seq.js';
 
 export interface RackEntry {
   /** Transmission order: raised by every send of the entry, new or again. */

@@ -6,18 +6,18 @@
 // the receive side's numbers. Pure like the connection: `now` comes in, timers
 // are absolute times the connection reports.
 
-import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, type Segment } from '../wire/segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
-import { SendQueue } from './buffers.js';
-import type { CongestionController } from './congestion.js';
-import type { ConnectionHooks } from './connection.js';
-import type { ConnectionOptions, ConnectionStats } from './options.js';
-import { Pacer } from './pacer.js';
+import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, type Segment } from '../../wire/segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/seq.js';
+import { SendQueue } from './send-queue.js';
+import type { CongestionController } from '../cc/congestion.js';
+import type { ConnectionHooks } from '../connection.js';
+import type { ConnectionOptions, ConnectionStats } from '../options.js';
+import { Pacer } from '../cc/pacer.js';
 import { PmtuSearch } from './pmtu.js';
-import { probeTimeout } from './rack.js';
-import { RttEstimator } from './rtt.js';
-import { DUP_THRESH, Scoreboard, type ProbeListener, type TxEntry } from './scoreboard.js';
-import { State } from './state.js';
+import { probeTimeout } from '../recovery/rack.js';
+import { RttEstimator } from '../recovery/rtt.js';
+import { DUP_THRESH, Scoreboard, type ProbeListener, type TxEntry } from '../recovery/scoreboard.js';
+import { State } from '../state.js';
 
 const EMPTY = new Uint8Array(0);
 /** Floor of the tail-loss probe timeout, ms (Linux uses 10; timers here are ms-granular and probes are cheap). */
