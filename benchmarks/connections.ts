@@ -27,7 +27,8 @@ const server = new Host(serverT, new NodeClock({ ref: true }), nodeEnv(), { back
 server.endpoint.listen();
 const echo = (c: Connection): void => {
   let d;
-  while ((d = c.read(server.now))) c.write(d, server.now);
+  while ((d = c.read(server.now))) c.write(d);
+  server.service(c);
 };
 let accepted = 0;
 server.onEvent = (ev) => {
@@ -75,6 +76,7 @@ await new Promise<void>((resolve) => {
       }
       if (ev.ev.type === 'readable') {
         while (ev.conn.read(h.now)) echoed++;
+        h.service(ev.conn);
       }
     };
   }
@@ -86,8 +88,8 @@ const tEcho0 = performance.now();
 const ping = new Uint8Array(16);
 for (let i = 0; i < conns.length; ) {
   if (i - echoed < WINDOW) {
-    conns[i]!.write(ping, clients[i % SOCKETS]!.now);
-    clients[i % SOCKETS]!.flush();
+    conns[i]!.write(ping);
+    clients[i % SOCKETS]!.service(conns[i]!);
     i++;
   } else await new Promise((r) => setImmediate(r));
 }

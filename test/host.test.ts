@@ -30,17 +30,17 @@ describe('Host.flush from inside an event handler', () => {
       maxDepth = Math.max(maxDepth, depth);
       if (ev.type === 'accept') {
         server = ev.conn;
-        server.setNoDelay(true, net.now);
+        server.setNoDelay(true);
       } else if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
         const d = ev.conn.read(net.now);
         if (d) {
           // Two replies, each followed by a flush: each leaves during the handler, in order.
           const before = sentB.length;
-          ev.conn.write(d.subarray(0, 10), net.now);
-          b.flush();
+          ev.conn.write(d.subarray(0, 10));
+          b.service(ev.conn);
           handedOver.push(sentB.length - before);
-          ev.conn.write(d.subarray(10), net.now);
-          b.flush();
+          ev.conn.write(d.subarray(10));
+          b.service(ev.conn);
           handedOver.push(sentB.length - before);
         }
       }
@@ -51,8 +51,8 @@ describe('Host.flush from inside an event handler', () => {
     a.onEvent = (ev) => {
       if (ev.type !== 'conn' || ev.conn !== c) return;
       if (ev.ev.type === 'established') {
-        c.write(new Uint8Array(30).fill(1), net.now);
-        a.flush();
+        c.write(new Uint8Array(30).fill(1));
+        a.service(c);
       }
       if (ev.ev.type === 'readable') for (let d = c.read(net.now); d; d = c.read(net.now)) got += d.length;
     };

@@ -25,8 +25,8 @@ class ShimSocket extends Duplex {
   }
 
   setNoDelay(b = true): this {
-    this.conn.setNoDelay(b, this.host.now);
-    this.host.flush();
+    this.conn.setNoDelay(b);
+    this.host.service(this.conn);
     return this;
   }
 
@@ -68,11 +68,11 @@ class ShimSocket extends Duplex {
     const p = this.pending;
     if (!p) return;
     while (p.off < p.chunk.length) {
-      const n = this.conn.write(p.chunk.subarray(p.off), this.host.now);
+      const n = this.conn.write(p.chunk.subarray(p.off));
       if (n === 0) break;
       p.off += n;
     }
-    this.host.flush();
+    this.host.service(this.conn);
     if (p.off >= p.chunk.length) {
       this.pending = null;
       p.cb();
@@ -80,8 +80,8 @@ class ShimSocket extends Duplex {
   }
 
   override _final(cb: (e?: Error | null) => void): void {
-    this.conn.shutdown(this.host.now);
-    this.host.flush();
+    this.conn.shutdown();
+    this.host.service(this.conn);
     cb();
   }
 
@@ -98,7 +98,7 @@ class ShimSocket extends Duplex {
       any = true;
       this.wantRead = this.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     }
-    if (any) this.host.flush(); // window update
+    if (any) this.host.service(this.conn); // window update
     if (this.conn.peerFinished && this.conn.readableLength === 0 && !this.pushedEnd) {
       this.pushedEnd = true;
       this.push(null);
@@ -109,7 +109,7 @@ class ShimSocket extends Duplex {
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
     if (!this.finished || !this.pushedEnd) {
       this.conn.abort(this.host.now);
-      this.host.flush();
+      this.host.service(this.conn);
     }
     this.onGone();
     cb(err);

@@ -26,7 +26,10 @@ export interface EndpointOptions {
   maxConnections?: number;
   /** TIME_WAIT records at most; the oldest is dropped past it. */
   maxTimeWait?: number;
-  /** Hold ACKs for in-order data until `flushAcks()`, so one ACK covers a batch of datagrams. */
+  /**
+   * Drain the connections a datagram reached once per batch of datagrams (`endBatch()`), not after
+   * each: one ACK then covers the batch, and the sender decides what to send once, after all its ACKs.
+   */
   coalesceAcks?: boolean;
   /**
    * This endpoint is one of several sharing a UDP port (SO_REUSEPORT): every local connection id
@@ -70,7 +73,6 @@ interface ConnRecord {
   conn: Connection;
   remote: Address;
   remoteKey: string;
-  passive: boolean;
   /** Passive open whose peer has not yet acknowledged our SYN: bytes from and to it (RFC 9000 §8). */
   unvalidated: boolean;
   rx: number;
@@ -79,6 +81,10 @@ interface ConnRecord {
   peerKey: string | undefined;
   /** Its 'readable' event, made at the first (frozen: every one is the same). */
   readable?: EndpointEvent;
+  /** The wake-up time last registered for it (Infinity: none pending). */
+  wakeAt: number;
+  /** Reached by a datagram of the batch in progress: its segments wait for `endBatch`. */
+  dirty: boolean;
 }
 
 interface TimeWaitEntry extends TimeWaitRecord {
@@ -142,11 +148,13 @@ export class Endpoint {
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   private readonly paths: PathValidator;
-  private deferredAcks: Connection[] = [];
+  /** Connections reached by the batch in progress (`coalesceAcks`). */
+  private dirty: ConnRecord[] = [];
+  /** Every connection's record, also after it left the table (an app call on it still drains it). */
+  private readonly recs = new WeakMap<Connection, ConnRecord>();
   private readonly pool: DatagramPool;
   /** The segment each datagram is decoded into (`handleDatagram`). */
   private readonly inSeg = emptySegment();
-  private now = 0;
 
   constructor(
     private readonly env: Env,
@@ -202,19 +210,18 @@ export class Endpoint {
 
   /** Active open to `remote`. */
   connect(remote: Address, now: number, options?: Partial<ConnectionOptions>): Connection {
-    this.now = now;
     if (this.conns.size >= this.opts.maxConnections) {
       throw Object.assign(new Error('connection table full'), { code: 'EMFILE' });
     }
-    const rec = this.create(remote, false, options);
+    const rec = this.create(remote, now, false, options);
     this.synSent.add(rec.conn.localId);
     rec.conn.connect(now);
+    this.drain(rec, now);
     return rec.conn;
   }
 
   /** One datagram from `from`. Never throws on its contents. */
   handleDatagram(data: Uint8Array, from: Address, now: number): void {
-    this.now = now;
     this.stats.datagramsIn++;
     // One object for every datagram: what the input path keeps of a segment, it copies.
     const seg = this.inSeg;
@@ -243,7 +250,7 @@ export class Endpoint {
         }
         if (rec.unvalidated) rec.rx += data.length;
         if ((seg.pathChallenge || seg.pathResponse || this.paths.size > 0) && this.paths.fromPeer(rec.conn, seg, from, now)) return;
-        rec.conn.input(seg, now);
+        this.input(rec, seg, now);
         return;
       }
       if (((seg.dstId & this.ownerMask) >>> 0) !== this.ownerBits) {
@@ -271,8 +278,10 @@ export class Endpoint {
     const known = this.byPeer.get(`${addressKey(from)}#${seg.srcId}`);
     if (known !== undefined) {
       const krec = this.conns.get(known);
-      if (krec?.unvalidated) krec.rx += data.length;
-      krec?.conn.input(seg, now);
+      if (krec) {
+        if (krec.unvalidated) krec.rx += data.length;
+        this.input(krec, seg, now);
+      }
       return;
     }
     // With a listener, a SYN is a new passive open: matching it to one of our own opens
@@ -281,7 +290,7 @@ export class Endpoint {
       const rec = this.conns.get(id);
       if (rec && rec.conn.state === State.SYN_SENT && sameAddress(rec.remote, from)) {
         // Simultaneous open (RFC 9293 §3.5).
-        rec.conn.input(seg, now);
+        this.input(rec, seg, now);
         return;
       }
     }
@@ -298,11 +307,11 @@ export class Endpoint {
       this.stats.tableFull++;
       return;
     }
-    const rec = this.create(from, true, undefined, seg.srcId);
+    const rec = this.create(from, now, true, undefined, seg.srcId);
     rec.rx = data.length;
     this.halfOpen++;
     rec.conn.listen();
-    rec.conn.input(seg, now);
+    this.input(rec, seg, now);
   }
 
   /**
@@ -311,15 +320,15 @@ export class Endpoint {
    * probes or retransmissions to it go unanswered (its process is gone: see `Connection.unreachable`).
    */
   handleUnreachable(peer: Address, now: number): void {
-    this.now = now;
     for (const rec of [...this.conns.values()]) {
-      if (sameAddress(rec.remote, peer)) rec.conn.unreachable(now);
+      if (!sameAddress(rec.remote, peer)) continue;
+      rec.conn.unreachable(now);
+      this.drain(rec, now);
     }
   }
 
   /** Run every timer due at `now`. */
   handleTimeout(now: number): void {
-    this.now = now;
     for (;;) {
       const w = this.wakes.peek();
       if (!w || w.at > now) break;
@@ -333,7 +342,10 @@ export class Endpoint {
         continue;
       }
       const rec = this.conns.get(w.id);
-      if (rec && rec.conn.nextTimeout() <= now) rec.conn.onTimeout(now);
+      if (!rec) continue;
+      if (w.at === rec.wakeAt) rec.wakeAt = Infinity; // spent: `drain` registers the next
+      if (rec.conn.pollTimeout() <= now) rec.conn.handleTimeout(now);
+      this.drain(rec, now);
     }
   }
 
@@ -347,26 +359,43 @@ export class Endpoint {
         if (tw && tw.expiresAt === w.at) return w.at;
       } else {
         const rec = this.conns.get(w.id);
-        if (rec && rec.conn.nextTimeout() <= w.at) return w.at;
+        if (rec && rec.conn.pollTimeout() <= w.at) return w.at;
       }
       this.wakes.pop(); // stale
     }
   }
 
-  /** Whether an ACK held for the batch's end is still owed. Ones that the app's replies carried meanwhile are dropped. */
-  get hasDeferredAcks(): boolean {
-    const list = this.deferredAcks;
-    for (let i = 0; i < list.length; i++) if (list[i]!.ackHeld) return true;
+  /**
+   * A connection reached by the batch of datagrams in progress holds an ACK for `endBatch` (see
+   * `coalesceAcks`). Those whose ACK the app's replies carried meanwhile are let go.
+   */
+  get batchOpen(): boolean {
+    const list = this.dirty;
+    for (let i = 0; i < list.length; i++) if (list[i]!.conn.ackHeld) return true;
+    for (let i = 0; i < list.length; i++) list[i]!.dirty = false;
     list.length = 0;
     return false;
   }
 
-  /** Send the ACKs held since the last call (see `coalesceAcks`). */
-  flushAcks(now: number): void {
-    this.now = now;
-    const list = this.deferredAcks;
-    this.deferredAcks = [];
-    for (const c of list) c.flushAck(now);
+  /** The batch of datagrams is over: send what the connections it reached have to send. */
+  endBatch(now: number): void {
+    const list = this.dirty;
+    if (list.length === 0) return;
+    this.dirty = [];
+    for (const rec of list) {
+      rec.dirty = false;
+      this.drain(rec, now);
+    }
+  }
+
+  /**
+   * After an app call on `conn` (write, read, shutdown, close, abort, a setter): send its segments (a
+   * reply written in a 'data' handler leaves before write() returns), hand on its events, re-arm its
+   * timer. Every call into a connection from outside the endpoint is followed by this.
+   */
+  service(conn: Connection, now: number): void {
+    const rec = this.recs.get(conn);
+    if (rec) this.drain(rec, now);
   }
 
   pollTransmit(): Datagram | undefined {
@@ -433,42 +462,95 @@ export class Endpoint {
     return ((bits & ~this.ownerMask) | this.ownerBits) >>> 0 || (this.ownerBits | 1) >>> 0;
   }
 
-  private create(remote: Address, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0, fixed?: CookieIds): ConnRecord {
+  private create(remote: Address, now: number, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0, fixed?: CookieIds): ConnRecord {
     const localId = fixed?.localId ?? this.newId();
     const remoteKey = addressKey(remote);
-    const iss = fixed?.iss ?? this.isn.isn(this.now, `${localId}|${remoteKey}|${remoteId}`);
-    let rec: ConnRecord;
-    const conn = new Connection(
-      { localId, iss, tsOffset: fixed?.tsOffset ?? this.env.random32(), options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options } },
-      {
-        transmit: (seg) => this.connSend(rec, seg),
-        event: (ev) => this.onConnEvent(rec, ev),
-        timer: (at) => {
-          if (at !== Infinity) this.wakes.push({ at, id: localId, tw: false });
-        },
-        deferAck: this.opts.coalesceAcks ? () => this.deferAck(rec.conn) : undefined,
-      },
-    );
-    rec = { conn, remote, remoteKey, passive, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined };
+    const iss = fixed?.iss ?? this.isn.isn(now, `${localId}|${remoteKey}|${remoteId}`);
+    const conn = new Connection({
+      localId,
+      iss,
+      tsOffset: fixed?.tsOffset ?? this.env.random32(),
+      options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options },
+    });
+    const rec: ConnRecord = { conn, remote, remoteKey, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined, wakeAt: Infinity, dirty: false };
     this.conns.set(localId, rec);
+    this.recs.set(conn, rec);
     if (remoteId !== 0) this.byPeer.set((rec.peerKey = `${remoteKey}#${remoteId}`), localId);
     return rec;
   }
 
-  private onConnEvent(rec: ConnRecord, ev: ConnEvent): void {
+  /** A segment for `rec`'s connection. With `coalesceAcks` the bare ACK it owes waits for `endBatch`. */
+  private input(rec: ConnRecord, seg: Segment, now: number): void {
+    rec.conn.handleSegment(seg, now);
+    if (this.opts.coalesceAcks && !rec.dirty) {
+      rec.dirty = true;
+      this.dirty.push(rec);
+    }
+    this.drain(rec, now);
+  }
+
+  /**
+   * Take a connection's output (docs/ARCHITECTURE.md): its segments (but a bare ACK while its batch is
+   * open), its events (which keep the tables in step with its state), and its next wake-up.
+   */
+  private drain(rec: ConnRecord, now: number): void {
+    const conn = rec.conn;
+    this.transmitConn(rec, now);
+    for (let ev = conn.pollEvent(); ev !== undefined; ev = conn.pollEvent()) this.onConnEvent(rec, ev, now);
+    if (!this.conns.has(conn.localId)) return; // left the table: no timers (TIME_WAIT's are the record's)
+    const t = conn.pollTimeout();
+    if (t !== rec.wakeAt) {
+      rec.wakeAt = t;
+      if (t !== Infinity) this.wakes.push({ at: t, id: conn.localId, tw: false });
+    }
+  }
+
+  /** Every segment the connection has to send. Until a passive open's peer acknowledges our SYN, at most 3× what it sent (RFC 9000 §8.1). */
+  private transmitConn(rec: ConnRecord, now: number): void {
+    const conn = rec.conn;
+    const max = conn.maxDatagramSize;
+    const holdAck = rec.dirty;
+    for (;;) {
+      const buf = this.pool.reserve(max);
+      const n = conn.pollTransmit(now, buf, holdAck);
+      if (n === 0) return;
+      if (rec.unvalidated) {
+        if (seqGt(conn.sndUna, conn.iss)) {
+          rec.unvalidated = false;
+        } else if (rec.tx + n > AMPLIFICATION_FACTOR * rec.rx) {
+          this.stats.amplificationLimited++;
+          continue;
+        } else {
+          rec.tx += n;
+        }
+      }
+      this.stats.datagramsOut++;
+      const i = this.outTail++;
+      this.outData[i] = this.pool.commit(buf, n);
+      this.outTo[i] = rec.remote;
+    }
+  }
+
+  private onConnEvent(rec: ConnRecord, ev: ConnEvent, now: number): void {
     const conn = rec.conn;
     if (ev === READABLE) {
       this.emit((rec.readable ??= Object.freeze({ type: 'conn', conn, ev })));
       return;
     }
     if (ev.type === 'state') {
+      const passive = !conn.active;
       if (ev.from === State.SYN_SENT) this.synSent.delete(conn.localId);
       if (ev.to !== State.SYN_SENT && conn.remoteId !== 0) this.indexPeer(rec);
-      if (rec.passive && ev.from === State.SYN_RECEIVED) this.halfOpen--;
-      if (rec.passive && ev.from === State.SYN_RECEIVED && ev.to === State.ESTABLISHED) {
+      if (passive && ev.from === State.SYN_RECEIVED) this.halfOpen--;
+      if (passive && ev.from === State.SYN_RECEIVED && ev.to === State.ESTABLISHED) {
         this.emit({ type: 'conn', conn, ev });
         this.emit({ type: 'accept', conn, remote: rec.remote });
         return;
+      }
+      // Leaving the table: its last segments go first, a held ACK included (in TIME_WAIT the record answers).
+      if (ev.to === State.TIME_WAIT || ev.to === State.CLOSED) {
+        rec.dirty = false;
+        this.transmitConn(rec, now);
       }
       if (ev.to === State.TIME_WAIT) {
         this.emit({ type: 'conn', conn, ev });
@@ -547,10 +629,11 @@ export class Endpoint {
       return true;
     }
     this.stats.synCookiesAccepted++;
-    const rec = this.create(from, true, undefined, ack.srcId, c);
+    const rec = this.create(from, now, true, undefined, ack.srcId, c);
     this.halfOpen++; // balanced by the SYN_RECEIVED exit
     rec.conn.openFromCookie(c.syn, ack, now);
     if (rec.conn.state === State.SYN_RECEIVED) rec.conn.abort(now);
+    this.drain(rec, now);
     return true;
   }
 
@@ -562,23 +645,6 @@ export class Endpoint {
     this.send(rec.conn.probeSegment(now), rec.remote); // an ACK on the new path: the peer need not wait for its RTO
   }
 
-  /** A connection's segment. Until a passive open's peer acknowledges our SYN, at most 3× what it sent (RFC 9000 §8.1). */
-  private connSend(rec: ConnRecord, seg: Segment): void {
-    if (rec.unvalidated) {
-      if (seqGt(rec.conn.sndUna, rec.conn.iss)) {
-        rec.unvalidated = false;
-      } else {
-        const n = encodedSize(seg);
-        if (rec.tx + n > AMPLIFICATION_FACTOR * rec.rx) {
-          this.stats.amplificationLimited++;
-          return;
-        }
-        rec.tx += n;
-      }
-    }
-    this.send(seg, rec.remote);
-  }
-
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
     const i = this.outTail++;
@@ -588,12 +654,6 @@ export class Endpoint {
 
   private emit(ev: EndpointEvent): void {
     this.events[this.evTail++] = ev;
-  }
-
-  /** A connection owes an ACK at the end of the batch. It asks again for every further segment: list it once, not per ask. */
-  private deferAck(conn: Connection): void {
-    const list = this.deferredAcks;
-    if (list.length === 0 || list[list.length - 1] !== conn) list.push(conn);
   }
 }
 
@@ -617,6 +677,11 @@ class DatagramPool {
   constructor(private readonly allocChunk: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {}
 
   alloc(size: number): Uint8Array {
+    return this.commit(this.reserve(size), size);
+  }
+
+  /** Room for a datagram of at most `size` bytes, not yet taken: `commit` takes what was written. */
+  reserve(size: number): Uint8Array {
     if (size > POOL_CHUNK / 8) return this.allocChunk(size);
     if (this.offset + size > this.end) {
       const c = this.allocChunk(POOL_CHUNK);
@@ -625,10 +690,15 @@ class DatagramPool {
       this.end = c.byteOffset + c.length;
       this.pinned = false;
     }
-    const b = new Uint8Array(this.chunk, this.offset, size);
+    return new Uint8Array(this.chunk, this.offset, size);
+  }
+
+  /** Take the first `n` bytes of the room `reserve` gave. */
+  commit(room: Uint8Array, n: number): Uint8Array {
+    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return room.subarray(0, n); // its own allocation
     // 8-byte aligned starts, as Node's own Buffer pool keeps them.
-    this.offset += (size + 7) & ~7;
-    return b;
+    this.offset += (n + 7) & ~7;
+    return room.subarray(0, n);
   }
 
   pin(): void {

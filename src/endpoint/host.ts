@@ -20,7 +20,7 @@ export class Host {
   private flushing = false;
   private closed = false;
   private refed = false;
-  private ackFlushPending = false;
+  private batchEndPending = false;
 
   constructor(
     public transport: Transport,
@@ -28,7 +28,7 @@ export class Host {
     env: Env,
     opts?: EndpointOptions,
   ) {
-    // With a clock that can defer, ACKs for a batch of datagrams go out as one.
+    // With a clock that can defer, connections are drained once per batch of datagrams (one ACK covers it).
     this.endpoint = new Endpoint(env, { coalesceAcks: clock.defer !== undefined, ...opts });
     transport.onError = (err, peer) => {
       if (this.closed) return;
@@ -44,12 +44,12 @@ export class Host {
       if (this.closed) return;
       this.endpoint.handleDatagram(data, from, this.clock.now());
       this.flush();
-      if (this.endpoint.hasDeferredAcks && !this.ackFlushPending) {
-        this.ackFlushPending = true;
+      if (this.endpoint.batchOpen && !this.batchEndPending) {
+        this.batchEndPending = true;
         this.clock.defer!(() => {
-          this.ackFlushPending = false;
+          this.batchEndPending = false;
           if (this.closed) return;
-          this.endpoint.flushAcks(this.clock.now());
+          this.endpoint.endBatch(this.clock.now());
           this.flush();
         });
       }
@@ -74,6 +74,13 @@ export class Host {
     const conn = this.endpoint.connect(remote, this.clock.now(), options);
     this.flush();
     return conn;
+  }
+
+  /** After an app call on `conn`: take its output (`Endpoint.service`), then `flush`. */
+  service(conn: Connection): void {
+    if (this.closed) return;
+    this.endpoint.service(conn, this.clock.now());
+    this.flush();
   }
 
   /** Send what the core queued, hand on its events, re-arm the timer. A re-entrant call sends at once and leaves events to the running one. */

@@ -1,11 +1,13 @@
-// One connection: the transmission control block of RFC 9293 §3.3.1 as a pure
-// state machine. Time comes in as `now` (ms); segments go out through
-// `hooks.transmit`, events through `hooks.event`. Nothing here reads a clock,
-// draws randomness or arms a timer: `nextTimeout()` says when to call `onTimeout`.
-// The send side (send buffer, retransmission, loss recovery) is the Sender's,
-// the receive side (RCV.NXT, segment text, ACKs, timestamps) the ReceiveSide's.
+// One connection: the transmission control block of RFC 9293 §3.3.1 as a pure,
+// poll-driven state machine (docs/ARCHITECTURE.md). Inputs — `handleSegment`,
+// `handleTimeout` and the app's calls — change state only; the owner then pulls
+// the output: `pollTransmit` (segments, each header built at that moment from
+// the current state), `pollEvent` and `pollTimeout`. Nothing here reads a clock,
+// draws randomness or arms a timer. The send side (send buffer, retransmission,
+// loss recovery) is the Sender's, the receive side (RCV.NXT, segment text,
+// ACKs, timestamps) the ReceiveSide's.
 
-import { ACK, FIN, RST, SYN, emptySegment, type Segment } from '../wire/segment.js';
+import { ACK, FIN, MAX_HEADER_SIZE, RST, SYN, emptySegment, encode, encodedSize, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt, seqInRange, seqLe, seqLt, seqMax } from '../wire/seq.js';
 import type { CongestionController } from './cc/congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
@@ -17,24 +19,10 @@ import { isEdge, isSynchronized, State } from './state.js';
 import { timeWaitInput, type TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
+/** A queued segment's flag (beyond the wire's): it carries the SYN options. */
+const SYN_OPTIONS = 0x100;
 /** How long the peer must have been silent before an ICMP port unreachable ends a synchronized connection, ms. */
 export const UNREACHABLE_SILENCE = 1000;
-
-export interface ConnectionHooks {
-  /**
-   * Send `seg`. The object is reused for the next segment any connection builds: encode or copy it
-   * (`{ ...seg }`) before the call returns or calls into a connection. Its payload stays valid.
-   */
-  transmit(seg: Segment): void;
-  event(ev: ConnEvent): void;
-  /** The earliest wake-up time changed (may be Infinity). */
-  timer?(at: number): void;
-  /**
-   * If given, an ACK owed for in-order data is not sent at once: the owner calls
-   * `flushAck` after the current batch of datagrams, so one cumulative ACK covers them.
-   */
-  deferAck?(): void;
-}
 
 export interface ConnectionInit {
   localId: number;
@@ -46,13 +34,16 @@ export interface ConnectionInit {
 }
 
 /**
- * The segment every connection builds its output in, refilled each time: no object per segment, and
- * none kept per connection (see `ConnectionHooks.transmit`).
+ * The segment every connection builds its output in, refilled by each `pollSegment`: no object per
+ * segment, and none kept per connection.
  */
 const OUT: Segment = emptySegment();
 
 export class Connection implements SenderHost, ReceiveHost {
-  readonly opts: ConnectionOptions;
+  /** The options it was made with; never changed after construction (the setters below keep their own fields). */
+  readonly opts: Readonly<ConnectionOptions>;
+  /** Nagle off (node:net's setNoDelay). */
+  noDelay: boolean;
   readonly localId: number;
   remoteId = 0;
   state: State = State.CLOSED;
@@ -75,7 +66,21 @@ export class Connection implements SenderHost, ReceiveHost {
   private finWait2At = Infinity;
   /** The app closed the connection (close(), not shutdown()): nobody reads what arrives. */
   private closedByApp = false;
-  private reportedTimeout = Infinity;
+
+  // Output (docs/ARCHITECTURE.md, "the poll interface"). Segments decided but not yet built, as parallel
+  // queues (flags, seq, payload; `raw` for a reply built whole from the segment it answers):
+  // `pollSegment` builds each header only when it is taken, from the state at that moment.
+  private readonly qFlags: number[] = [];
+  private readonly qSeq: number[] = [];
+  private readonly qPayload: Array<Uint8Array | undefined> = [];
+  private readonly qRaw: Array<Segment | undefined> = [];
+  private qHead = 0;
+  private qTail = 0;
+  /** Input changed what the windows allow: the Sender's `output` runs at the next poll. */
+  private outputDue = false;
+  private readonly events: Array<ConnEvent | undefined> = [];
+  private evHead = 0;
+  private evTail = 0;
 
   private tw: TimeWaitRecord | undefined;
   /** The error this connection ended with, if any. */
@@ -83,21 +88,20 @@ export class Connection implements SenderHost, ReceiveHost {
   /** 'established' was emitted (also when the SYN is ACKed after a close moved us to FIN_WAIT_1). */
   private announced = false;
 
-  constructor(
-    init: ConnectionInit,
-    private readonly hooks: ConnectionHooks,
-  ) {
+  constructor(init: ConnectionInit) {
     // `rto` merges field by field: a partial object from a user keeps the other defaults.
     const o = init.options;
-    this.opts = { ...DEFAULT_OPTIONS, ...o, rto: { ...DEFAULT_OPTIONS.rto, ...o?.rto } };
+    const opts: ConnectionOptions = { ...DEFAULT_OPTIONS, ...o, rto: { ...DEFAULT_OPTIONS.rto, ...o?.rto } };
     // As setting SO_SNDBUF / SO_RCVBUF locks Linux's autotuning: a buffer size given without a ceiling stays put.
-    if (o?.sndBuf !== undefined && o.maxSndBuf === undefined) this.opts.maxSndBuf = o.sndBuf;
-    if (o?.rcvBuf !== undefined && o.maxRcvBuf === undefined) this.opts.maxRcvBuf = o.rcvBuf;
+    if (o?.sndBuf !== undefined && o.maxSndBuf === undefined) opts.maxSndBuf = o.sndBuf;
+    if (o?.rcvBuf !== undefined && o.maxRcvBuf === undefined) opts.maxRcvBuf = o.rcvBuf;
+    this.opts = opts;
+    this.noDelay = opts.noDelay;
     this.localId = init.localId;
     this.iss = init.iss >>> 0;
     this.tsOffset = init.tsOffset >>> 0;
-    this.rx = new ReceiveSide(this, hooks);
-    this.tx = new Sender(this, hooks);
+    this.rx = new ReceiveSide(this);
+    this.tx = new Sender(this);
   }
 
   // RFC 9293 §3.3.1 sequence variables, and what the sender measures.
@@ -135,8 +139,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.active = true;
     this.transition(State.SYN_SENT, 'connect');
     this.tx.queueSyn(SYN, now);
-    this.tx.output(now);
-    this.afterCall();
+    this.outputDue = true;
   }
 
   /** Passive open: wait for a SYN (the endpoint feeds it right away). */
@@ -146,12 +149,11 @@ export class Connection implements SenderHost, ReceiveHost {
   }
 
   /** Queue bytes to send. Returns how many were accepted (the send buffer is bounded). */
-  write(data: Uint8Array, now: number): number {
+  write(data: Uint8Array): number {
     if (this.tx.finQueued || this.state === State.CLOSED || this.state === State.TIME_WAIT) return 0;
     const n = this.tx.write(data);
     if (n < 0) return 0;
-    this.tx.output(now);
-    this.afterCall();
+    this.outputDue = true;
     return n;
   }
 
@@ -176,7 +178,7 @@ export class Connection implements SenderHost, ReceiveHost {
   }
 
   /** Half-close (RFC 9293 §3.10.4): FIN after everything written so far. */
-  shutdown(now: number): void {
+  shutdown(): void {
     const tx = this.tx;
     if (tx.finQueued) return;
     switch (this.state) {
@@ -200,8 +202,7 @@ export class Connection implements SenderHost, ReceiveHost {
       default:
         return;
     }
-    tx.output(now);
-    this.afterCall();
+    this.outputDue = true;
   }
 
   /**
@@ -211,28 +212,30 @@ export class Connection implements SenderHost, ReceiveHost {
   close(now: number): void {
     if (this.state === State.LISTEN || this.state === State.SYN_SENT) {
       this.enterClosed('close', undefined);
-      this.afterCall();
       return;
     }
     this.closedByApp = true;
     if (this.state === State.FIN_WAIT_2) this.finWait2At = now + this.opts.finTimeout;
-    this.shutdown(now);
+    this.shutdown();
   }
 
   /** Abort (RFC 9293 §3.10.5): RST in synchronized states, then CLOSED. */
   abort(now: number): void {
     if (this.state === State.CLOSED) return;
     if (isSynchronized(this.state) && this.state !== State.TIME_WAIT) {
-      this.sendSegment(RST | ACK, this.sndNxt, EMPTY, now);
+      // What was written before goes out first, as net's data handed to the kernel before destroy() does.
+      if (this.outputDue) {
+        this.outputDue = false;
+        this.tx.output(now);
+      }
+      this.queueSegment(RST | ACK, this.sndNxt, EMPTY);
     }
     this.enterClosed('abort', undefined);
-    this.afterCall();
   }
 
   /** Take the next chunk of in-order received bytes (at most `max`), or null. */
   read(now: number, max = Infinity): Uint8Array | null {
     const chunk = this.rx.read(max, now);
-    if (chunk) this.afterCall();
     return chunk;
   }
 
@@ -260,15 +263,11 @@ export class Connection implements SenderHost, ReceiveHost {
     } else {
       return;
     }
-    this.afterCall();
   }
 
-  setNoDelay(noDelay: boolean, now: number): void {
-    this.opts.noDelay = noDelay;
-    if (noDelay) {
-      this.tx.output(now);
-      this.afterCall();
-    }
+  setNoDelay(noDelay: boolean): void {
+    this.noDelay = noDelay;
+    if (noDelay) this.outputDue = true;
   }
 
   /** Past the handshake and not yet closed or in TIME_WAIT. */
@@ -291,7 +290,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.transition(State.SYN_RECEIVED, 'rcv SYN (cookie)');
     this.tx.sndNxt = seqAdd(this.iss, 1);
     this.rx.buf.advertise(this.rcvNxt); // the window the SYN-ACK offered
-    this.input(ack, now);
+    this.handleSegment(ack, now);
   }
 
   /**
@@ -327,19 +326,13 @@ export class Connection implements SenderHost, ReceiveHost {
 
   // ---------------------------------------------------------------- timers
 
-  nextTimeout(): number {
-    return Math.min(this.tx.nextTimeout(), this.rx.delAckAt, this.timeWaitAt, this.rx.keepAliveAt, this.finWait2At);
-  }
-
   /** Turn keepalive on or off; `idleMs` > 0 replaces the idle time (node:net's initialDelay). */
   setKeepAlive(enable: boolean, idleMs: number, now: number): void {
     this.rx.setKeepAlive(enable, idleMs, now);
-    this.afterCall();
   }
 
-  onTimeout(now: number): void {
-    // The owner's wake-up for the reported deadline is spent: report the next one even if it is the same time.
-    this.reportedTimeout = Infinity;
+  /** The timers due at `now` (see `pollTimeout`). */
+  handleTimeout(now: number): void {
     const tx = this.tx;
     const probes = this.stats.keepAliveProbes + this.stats.rtoTimeouts;
     if (now >= this.timeWaitAt) {
@@ -351,7 +344,7 @@ export class Connection implements SenderHost, ReceiveHost {
       this.abort(now); // the peer never sent its FIN: RST, as Linux does past tcp_fin_timeout
       return;
     }
-    if (now >= this.rx.delAckAt) this.rx.onDelayedAck(now);
+    if (now >= this.rx.delAckAt) this.rx.onDelayedAck();
     if (this.opts.userTimeout > 0 && now >= tx.stallSince + this.opts.userTimeout && this.state !== State.CLOSED) {
       this.enterClosed('user timeout', 'ETIMEDOUT');
     }
@@ -368,13 +361,12 @@ export class Connection implements SenderHost, ReceiveHost {
     if (this.stats.keepAliveProbes + this.stats.rtoTimeouts > probes && (this.established || this.state === State.SYN_SENT)) {
       this.emit({ type: 'unanswered' });
     }
-    this.afterCall();
   }
 
   // ---------------------------------------------------------------- network
 
   /** A segment addressed to this connection (RFC 9293 §3.10.7). */
-  input(seg: Segment, now: number): void {
+  handleSegment(seg: Segment, now: number): void {
     this.stats.segmentsReceived++;
     this.rx.heard(now);
     switch (this.state) {
@@ -394,7 +386,6 @@ export class Connection implements SenderHost, ReceiveHost {
         this.inputSynchronized(seg, now);
         if ((this.state as State) !== State.CLOSED && (this.state as State) !== State.TIME_WAIT) this.tx.onPeerHeard(now);
     }
-    this.afterCall();
   }
 
   /** RFC 9293 §3.10.7.2. */
@@ -409,7 +400,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.acceptSyn(seg);
     this.transition(State.SYN_RECEIVED, 'rcv SYN');
     this.tx.queueSyn(SYN | ACK, now);
-    this.tx.output(now);
+    this.outputDue = true;
   }
 
   private acceptSyn(seg: Segment): void {
@@ -451,9 +442,9 @@ export class Connection implements SenderHost, ReceiveHost {
     this.transition(State.ESTABLISHED, 'rcv SYN,ACK');
     this.onEstablished(now);
     this.tx.updateWindow(seg);
-    this.rx.ackAtOnce(now); // at the batch's end: data written on 'connect' carries it
-    if (this.tx.finQueued) this.startFinAfterOpen(now);
-    this.tx.output(now);
+    this.rx.ackAtOnce(); // at the batch's end: data written on 'connect' carries it
+    if (this.tx.finQueued) this.startFinAfterOpen();
+    this.outputDue = true;
   }
 
   private onEstablished(now: number): void {
@@ -463,9 +454,9 @@ export class Connection implements SenderHost, ReceiveHost {
     this.emit({ type: 'established' });
   }
 
-  private startFinAfterOpen(now: number): void {
+  private startFinAfterOpen(): void {
     if (this.state === State.ESTABLISHED) this.transition(State.FIN_WAIT_1, 'close');
-    this.tx.output(now);
+    this.outputDue = true;
   }
 
   private inputTimeWait(seg: Segment, now: number): void {
@@ -473,7 +464,7 @@ export class Connection implements SenderHost, ReceiveHost {
     tw.tsRecent = this.rx.tsRecent;
     const v = timeWaitInput(tw, seg, now, 2 * this.opts.msl);
     if (v.restarted) this.timeWaitAt = tw.expiresAt;
-    if (v.reply) this.transmit(v.reply);
+    if (v.reply) this.queueRaw({ ...v.reply });
   }
 
   /** RFC 9293 §3.10.7.4: SYN_RECEIVED and every later state. */
@@ -503,7 +494,7 @@ export class Connection implements SenderHost, ReceiveHost {
       if (this.state !== State.SYN_RECEIVED) {
         // A duplicate SYN-ACK once synchronized lies below the window: re-ACK it and drop it
         // (RFC 9293 §3.10.7.4), never read its ACK field or payload.
-        rx.sendAck(now);
+        rx.sendAck();
         return;
       }
       // The simultaneous-open SYN-ACK: trim the SYN and go on.
@@ -557,7 +548,7 @@ export class Connection implements SenderHost, ReceiveHost {
     this.maybeProcessFin(now);
     if (this.state === State.FIN_WAIT_1 && this.tx.finAcked) this.enterFinWait2(now);
     // Only now what the ACK allows goes out: each segment carries the RCV.NXT this one moved.
-    this.tx.output(now);
+    this.outputDue = true;
   }
 
   /** ACK processing for synchronized states. Returns false if the segment is to be dropped. */
@@ -605,8 +596,8 @@ export class Connection implements SenderHost, ReceiveHost {
     if (!this.rx.finReached()) return;
     // From ESTABLISHED (to CLOSE_WAIT) the ACK waits for the batch's end, so a FIN the app sends on
     // 'end' carries it. Elsewhere the connection may become a TIME_WAIT record first: ACK now.
-    if (this.state === State.ESTABLISHED) this.rx.ackAtOnce(now);
-    else this.rx.sendAck(now);
+    if (this.state === State.ESTABLISHED) this.rx.ackAtOnce();
+    else this.rx.sendAck();
     this.emit({ type: 'end' });
     switch (this.state) {
       case State.SYN_RECEIVED:
@@ -625,22 +616,9 @@ export class Connection implements SenderHost, ReceiveHost {
 
   // ---------------------------------------------------------------- sending
 
-  /** An ACK deferred through `hooks.deferAck` is still owed (no segment since has carried it). */
-  get ackHeld(): boolean {
-    return this.rx.flushDue && isSynchronized(this.state);
-  }
-
-  /** End of a batch of datagrams: send the ACK deferred through `hooks.deferAck`, if still owed. */
-  flushAck(now: number): void {
-    if (this.ackHeld) {
-      this.rx.sendAck(now);
-      this.afterCall();
-    }
-  }
-
   /** RST in answer to an unacceptable ACK (RFC 9293 §3.10.7.3-4): <SEQ=SEG.ACK><CTL=RST>. */
   private sendRstFor(seg: Segment, now: number): void {
-    this.transmit({
+    this.queueRaw({
       flags: RST,
       dstId: seg.srcId,
       srcId: this.localId,
@@ -653,11 +631,106 @@ export class Connection implements SenderHost, ReceiveHost {
     });
   }
 
-  /** @internal Build one segment and transmit it: the Sender's and the ReceiveSide's way out. */
-  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number, syn = false): void {
-    this.transmit(this.rx.segment(OUT, flags, seq, payload, syn, this.remoteId, this.localId, this.tx.peerSack, now));
+  /**
+   * @internal The Sender's and the ReceiveSide's way out: a segment with these flags, sequence number and
+   * payload is to go. Its header (ids, ACK, window, timestamps, SACK) is built when it is polled.
+   * `syn`: it carries the MSS and SACK-permitted options.
+   */
+  queueSegment(flags: number, seq: number, payload: Uint8Array, syn = false): void {
+    const i = this.qTail++;
+    this.qFlags[i] = syn ? flags | SYN_OPTIONS : flags;
+    this.qSeq[i] = seq;
+    this.qPayload[i] = payload;
+  }
+
+  /** A reply built whole from the segment it answers (an RST, a TIME_WAIT ACK), not from our state. */
+  private queueRaw(seg: Segment): void {
+    const i = this.qTail++;
+    this.qRaw[i] = seg;
+  }
+
+  // ---------------------------------------------------------------- output (polled)
+
+  /**
+   * The next segment to send, or undefined: first those decided by input, timers and app calls, in
+   * order; then what the windows allow (the Sender's `output`, run here); last a bare ACK still owed
+   * (RFC 5681 §4.2: every second full segment, out-of-order data, a filled hole) unless a segment before
+   * it carried it. `holdAck`: a batch of datagrams is still arriving, so that ACK waits for its end and
+   * covers the whole batch (what the app sends meanwhile carries it).
+   * The object is reused by the next call on any connection: encode or copy it first.
+   */
+  pollSegment(now: number, holdAck = false): Segment | undefined {
+    for (;;) {
+      if (this.qHead !== this.qTail) {
+        const i = this.qHead++;
+        const raw = this.qRaw[i];
+        let seg: Segment;
+        if (raw !== undefined) {
+          this.qRaw[i] = undefined;
+          seg = raw;
+        } else {
+          const flags = this.qFlags[i]!;
+          const payload = this.qPayload[i]!;
+          this.qPayload[i] = undefined;
+          const syn = (flags & SYN_OPTIONS) !== 0;
+          seg = this.rx.segment(OUT, flags & ~SYN_OPTIONS, this.qSeq[i]!, payload, syn, this.remoteId, this.localId, this.tx.peerSack, now);
+        }
+        if (this.qHead === this.qTail) this.qHead = this.qTail = 0;
+        this.stats.segmentsSent++;
+        return seg;
+      }
+      if (this.outputDue) {
+        this.outputDue = false;
+        this.tx.output(now);
+        if (this.qHead !== this.qTail) continue;
+      }
+      if (!holdAck && this.ackHeld) {
+        this.rx.sendAck();
+        continue;
+      }
+      return undefined;
+    }
+  }
+
+  /** `pollSegment`, encoded into `buf` (at least `maxDatagramSize` bytes). Returns the bytes written, 0 when there is nothing to send. */
+  pollTransmit(now: number, buf: Uint8Array, holdAck = false): number {
+    const seg = this.pollSegment(now, holdAck);
+    if (seg === undefined) return 0;
+    const n = encodedSize(seg);
+    encode(seg, buf);
     OUT.payload = EMPTY; // hold on to no app data (or SACK blocks) between segments
     OUT.sack = undefined;
+    return n;
+  }
+
+  /** A bare ACK is owed: what `pollSegment` sends last unless told to hold it. */
+  get ackHeld(): boolean {
+    return this.rx.ackHeld && isSynchronized(this.state);
+  }
+
+  /** The most bytes one `pollTransmit` writes. */
+  get maxDatagramSize(): number {
+    return MAX_HEADER_SIZE + Math.max(this.opts.mss, this.opts.maxMss, this.tx.mss);
+  }
+
+  /** The next event for the app (and the endpoint), or undefined. */
+  pollEvent(): ConnEvent | undefined {
+    if (this.evHead === this.evTail) {
+      this.evHead = this.evTail = 0;
+      return undefined;
+    }
+    const ev = this.events[this.evHead]!;
+    this.events[this.evHead++] = undefined;
+    return ev;
+  }
+
+  /**
+   * When `handleTimeout` has work next (absolute ms, Infinity for none), from one timer table:
+   * TIME_WAIT, FIN_WAIT_2, delayed ACK, keepalive, and the Sender's retransmission/persist, loss
+   * probe, RACK reordering, pacing and user timeout. Poll after draining `pollSegment`: sending arms timers.
+   */
+  pollTimeout(): number {
+    return Math.min(this.tx.nextTimeout(), this.rx.delAckAt, this.timeWaitAt, this.rx.keepAliveAt, this.finWait2At);
   }
 
   /** @internal Time since the peer was last heard from. */
@@ -668,11 +741,6 @@ export class Connection implements SenderHost, ReceiveHost {
   /** @internal Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number {
     return seqAdd(Math.floor(now), this.tsOffset);
-  }
-
-  private transmit(seg: Segment): void {
-    this.stats.segmentsSent++;
-    this.hooks.transmit(seg);
   }
 
   // ---------------------------------------------------------------- states
@@ -728,16 +796,9 @@ export class Connection implements SenderHost, ReceiveHost {
     return this.state === State.TIME_WAIT ? this.tw : undefined;
   }
 
-  private emit(ev: ConnEvent): void {
-    this.hooks.event(ev);
-  }
-
-  private afterCall(): void {
-    const t = this.nextTimeout();
-    if (t !== this.reportedTimeout) {
-      this.reportedTimeout = t;
-      this.hooks.timer?.(t);
-    }
+  /** @internal Queue an event for `pollEvent`. */
+  emit(ev: ConnEvent): void {
+    this.events[this.evTail++] = ev;
   }
 
   /** Introspection for stats and tests. */

@@ -151,11 +151,13 @@ export class LocalEndpoint extends EventEmitter {
     for (const [conn, u] of [...this.users]) {
       u.onEndpointClosed();
       if (conn.state !== State.CLOSED) conn.abort(this.now);
+      this.host.endpoint.service(conn, this.now);
     }
     this.acceptor?.onEndpointClosed?.();
     this.acceptor = null;
     for (const [conn, o] of [...this.orphans]) {
       conn.abort(this.now);
+      this.host.endpoint.service(conn, this.now);
       o.onGone?.(conn);
     }
     this.orphans.clear();
@@ -209,8 +211,10 @@ export class LocalEndpoint extends EventEmitter {
     if (!this.isClosed && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
       if (how === 'abort' || conn.readableLength > 0) {
         conn.abort(this.now);
+        this.host.endpoint.service(conn, this.now);
       } else {
         conn.close(this.now);
+        this.host.endpoint.service(conn, this.now);
         const st = conn.state as State;
         if (st !== State.CLOSED && st !== State.TIME_WAIT) {
           this.orphans.set(conn, { ref, onGone });
@@ -258,6 +262,7 @@ export class LocalEndpoint extends EventEmitter {
       this.orphansAborted++;
       this.dropOrphan(conn);
       conn.abort(this.now);
+      this.host.service(conn);
     }
   }
 
@@ -305,9 +310,9 @@ export class LocalEndpoint extends EventEmitter {
     this.applyRef();
   }
 
-  /** @internal Send what the core queued and re-arm its timer. */
-  flush(): void {
-    if (!this.isClosed) this.host.flush();
+  /** @internal After a call on `conn`: send what it queued, hand on its events, re-arm its timer. */
+  service(conn: Connection): void {
+    if (!this.isClosed) this.host.service(conn);
   }
 
   // ---------------------------------------------------------------- internals
@@ -322,7 +327,10 @@ export class LocalEndpoint extends EventEmitter {
 
   private onAccept(conn: Connection, remote: Address): void {
     if (this.acceptor) this.acceptor(conn, remote);
-    else conn.abort(this.now); // handshake finished after the server closed
+    else {
+      conn.abort(this.now); // handshake finished after the server closed
+      this.host.service(conn);
+    }
   }
 
   private route(conn: Connection, ev: ConnEvent): void {
@@ -332,7 +340,10 @@ export class LocalEndpoint extends EventEmitter {
       return;
     }
     if (!this.orphans.has(conn)) return; // a passive open not yet accepted
-    if (ev.type === 'readable') conn.abort(this.now); // data for a closed socket: RST (RFC 9293 §3.10.7.4 spirit; Linux does this)
+    if (ev.type === 'readable') {
+      conn.abort(this.now); // data for a closed socket: RST (RFC 9293 §3.10.7.4 spirit; Linux does this)
+      this.host.service(conn);
+    }
     if (ev.type === 'closed' || conn.state === State.CLOSED) {
       this.dropOrphan(conn);
       this.maybeClose();

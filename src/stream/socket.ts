@@ -127,7 +127,10 @@ export class Socket extends Duplex {
       this.conn = acc.conn;
       acc.ep.attach(acc.conn, this.user);
       this.peer = addressInfo(acc.remote);
-      if (this.noDelay) acc.conn.setNoDelay(true, this.clock.now());
+      if (this.noDelay) {
+        acc.conn.setNoDelay(true);
+        acc.ep.service(acc.conn);
+      }
       if (this.keepAlive) this.applyKeepAlive();
       if (acc.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
       else if (o.readable !== false) this.read(0);
@@ -422,7 +425,7 @@ export class Socket extends Duplex {
     } finally {
       this.pulling = false;
     }
-    if (moved) this.ep?.flush(); // window updates
+    if (moved) this.ep?.service(conn); // window updates
     this.updateRef();
   }
 
@@ -450,9 +453,9 @@ export class Socket extends Duplex {
     // Most writes fit in the send buffer: hand the chunk over at once, with no pending record.
     const conn = this.conn;
     if (this.pendingWrite === null && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
-      const n = conn.write(chunk, this.clock.now());
+      const n = conn.write(chunk);
       this.dispatched += n;
-      this.ep?.flush(); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
+      this.ep?.service(conn); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
       this.updateRef();
       if (n === chunk.byteLength) {
         cb();
@@ -479,10 +482,10 @@ export class Socket extends Duplex {
       p.cb(errnoException('EPIPE', 'write'));
       return;
     }
-    const n = conn.write(p.chunk, this.clock.now());
+    const n = conn.write(p.chunk);
     this.dispatched += n;
     if (n > 0) this.touch();
-    this.ep?.flush();
+    this.ep?.service(conn);
     if (n === p.chunk.byteLength) {
       this.pendingWrite = null;
       p.cb();
@@ -500,8 +503,8 @@ export class Socket extends Duplex {
       cb();
       return;
     }
-    this.conn.shutdown(this.clock.now()); // FIN after everything written (RFC 9293 §3.10.4)
-    this.ep?.flush();
+    this.conn.shutdown(); // FIN after everything written (RFC 9293 §3.10.4)
+    this.ep?.service(this.conn);
     this.updateRef();
     cb();
   }
@@ -627,8 +630,8 @@ export class Socket extends Duplex {
   private applyNoDelay(enable: boolean): void {
     this.noDelay = enable;
     if (this.conn && this.ep) {
-      this.conn.setNoDelay(enable, this.clock.now());
-      this.ep.flush();
+      this.conn.setNoDelay(enable);
+      this.ep.service(this.conn);
     }
   }
 
@@ -648,7 +651,7 @@ export class Socket extends Duplex {
     if (!conn || typeof conn.setKeepAlive !== 'function') return;
     // RFC 9293 §3.8.4 keepalive in the core; a delay of 0 keeps its default idle time (2 h), as the OS does.
     conn.setKeepAlive(this.keepAlive, this.keepAliveDelay, this.clock.now());
-    this.ep?.flush();
+    this.ep?.service(conn);
   }
 
   /** Keep the process alive while this socket has work in hand (the default; see updateRef). */

@@ -38,6 +38,8 @@ export const PATH_DATA_SIZE = 8;
 export const MAX_SACK_BLOCKS = 16;
 /** A segment that carries data carries at most this many, so the room kept for options stays small. */
 export const MAX_SACK_BLOCKS_ON_DATA = 4;
+/** The largest header with options: MSS, SACK-permitted, the most SACK blocks, a path challenge and response. */
+export const MAX_HEADER_SIZE = HEADER_SIZE + 4 + 2 + 2 + 8 * MAX_SACK_BLOCKS + 2 * (2 + PATH_DATA_SIZE);
 
 export interface SackBlock {
   /** First sequence number of the block. */

@@ -126,8 +126,8 @@ export function buildZoo(seed: number): Zoo {
     net.after(3, () => {
       const c = h.connect(TARGET);
       peerConn.set(i, c);
-      c.write(new Uint8Array(3000).fill(i), now());
-      h.flush();
+      c.write(new Uint8Array(3000).fill(i));
+      h.service(c);
     });
   }
   const p9 = mkPeer(9);
@@ -143,31 +143,31 @@ export function buildZoo(seed: number): Zoo {
   const tc = (i: number): Connection => targetConn.get(i)!;
   const pc = (i: number): Connection => peerConn.get(i)!;
   const flushAll = (): void => {
-    target.flush();
-    for (const p of peers) p.flush();
+    for (const h of [target, ...peers]) for (const c of h.endpoint.connections()) h.service(c);
+    
   };
   net.at(2500, () => {
     // 3: FIN_WAIT_1 (our FIN never arrives).
     net.setLink(TARGET.address, peerAddr(3).address, { blackhole: true });
-    tc(3).shutdown(now());
+    tc(3).shutdown();
     // 4: FIN_WAIT_2 (the peer ACKs our FIN and never sends its own).
-    tc(4).shutdown(now());
+    tc(4).shutdown();
     // 5: CLOSE_WAIT (the peer closes, we do not).
-    pc(5).shutdown(now());
+    pc(5).shutdown();
     // 6: CLOSING (both FINs cross; ours and our ACK are lost).
     net.setLink(TARGET.address, peerAddr(6).address, { blackhole: true });
-    tc(6).shutdown(now());
-    pc(6).shutdown(now());
+    tc(6).shutdown();
+    pc(6).shutdown();
     // 7: LAST_ACK (the peer closes; we close; our FIN never arrives).
-    pc(7).shutdown(now());
+    pc(7).shutdown();
     // 8: TIME_WAIT (we close first, the peer follows).
-    tc(8).shutdown(now());
-    pc(8).shutdown(now());
+    tc(8).shutdown();
+    pc(8).shutdown();
     flushAll();
   });
   net.at(2600, () => {
     net.setLink(TARGET.address, peerAddr(7).address, { blackhole: true });
-    tc(7).shutdown(now());
+    tc(7).shutdown();
     flushAll();
   });
 
@@ -177,12 +177,12 @@ export function buildZoo(seed: number): Zoo {
     byConn.set(c, (t) => {
       if (t === 'readable') {
         let chunk;
-        while ((chunk = c.read(now()))) c.write(chunk, now());
-        target.flush();
+        while ((chunk = c.read(now()))) c.write(chunk);
+        target.service(c);
       }
       if (t === 'end') {
-        c.shutdown(now());
-        target.flush();
+        c.shutdown();
+        target.service(c);
       }
     });
   });
@@ -191,19 +191,19 @@ export function buildZoo(seed: number): Zoo {
   for (let i = 0; i < payload.length; i++) payload[i] = pattern(i);
   const pump = (): void => {
     while (monitor.sent < payload.length) {
-      const n = mc.write(payload.subarray(monitor.sent, Math.min(payload.length, monitor.sent + 1024)), now());
+      const n = mc.write(payload.subarray(monitor.sent, Math.min(payload.length, monitor.sent + 1024)));
       if (n === 0) break;
       monitor.sent += n;
     }
-    if (monitor.sent === payload.length) mc.shutdown(now());
-    m.flush();
+    if (monitor.sent === payload.length) mc.shutdown();
+    m.service(mc);
   };
   // Paced writes: the transfer runs for as long as the fuzz does.
   const tick = (): void => {
     if (monitor.sent < payload.length && mc.state === State.ESTABLISHED) {
-      const n = mc.write(payload.subarray(monitor.sent, Math.min(payload.length, monitor.sent + 512)), now());
+      const n = mc.write(payload.subarray(monitor.sent, Math.min(payload.length, monitor.sent + 512)));
       monitor.sent += n;
-      m.flush();
+      m.service(mc);
     }
     if (monitor.sent < payload.length && !monitor.error) net.after(20, tick);
     else if (monitor.sent === payload.length) pump();

@@ -32,7 +32,7 @@ export interface ScriptInit {
   options?: Partial<ConnectionOptions>;
   /** Window in injected segments unless given (default 65535). */
   peerWin?: number;
-  /** Batch ACKs as the endpoint does (`hooks.deferAck`); `endBatch()` ends a batch. */
+  /** Drain once per batch of injected segments, as the endpoint does (`coalesceAcks`); `endBatch()` ends a batch. */
   batchAcks?: boolean;
 }
 
@@ -109,16 +109,17 @@ export class Script {
   readonly peerWin: number;
   now = 0;
   /** Transmitted, not yet matched by expect(). */
-  readonly pending: Segment[] = [];
+  private readonly unmatched: Segment[] = [];
   /** Every segment the connection transmitted. */
-  readonly sent: Segment[] = [];
-  readonly events: ConnEvent[] = [];
+  private readonly sentLog: Segment[] = [];
+  private readonly eventLog: ConnEvent[] = [];
   /** Every state change, in order. */
-  readonly transitions: Array<[State, State]> = [];
+  private readonly transitionLog: Array<[State, State]> = [];
   /** Next relative sequence number of the peer (advanced by inject). */
   peerNxt = 0;
-  /** Times the connection asked for an ACK at the end of the batch (with `batchAcks`). */
-  deferred = 0;
+  /** With `batchAcks`: segments were injected since the last `endBatch` (the connection is not drained until then). */
+  private batchOpen = false;
+  private readonly batchAcks: boolean;
   private expected = 0;
 
   constructor(init: ScriptInit = {}) {
@@ -128,21 +129,54 @@ export class Script {
     this.peerTsOffset = (init.peerTsOffset ?? 7_000_000) >>> 0;
     this.remoteId = init.remoteId ?? 0xbeef;
     this.peerWin = init.peerWin ?? 65535;
-    this.conn = new Connection(
-      { localId: init.localId ?? 0xc0de, iss: this.iss, tsOffset: this.tsOffset, options: { ...SCRIPT_DEFAULTS(init.options?.mss ?? 1000), ...init.options } },
-      {
-        transmit: (out) => {
-          const seg = { ...out }; // the connection reuses `out` for its next segment
-          this.pending.push(seg);
-          this.sent.push(seg);
-        },
-        event: (ev) => {
-          this.events.push(ev);
-          if (ev.type === 'state') this.transitions.push([ev.from, ev.to]);
-        },
-        ...(init.batchAcks ? { deferAck: () => void this.deferred++ } : {}),
-      },
-    );
+    this.batchAcks = init.batchAcks === true;
+    this.conn = new Connection({
+      localId: init.localId ?? 0xc0de,
+      iss: this.iss,
+      tsOffset: this.tsOffset,
+      options: { ...SCRIPT_DEFAULTS(init.options?.mss ?? 1000), ...init.options },
+    });
+  }
+
+  /**
+   * Take the connection's output, as an endpoint does after each call: its events, then its segments
+   * (with `batchAcks`, a bare ACK owed waits while a batch of injected segments is open: `endBatch` ends it).
+   */
+  drain(): this {
+    for (let ev = this.conn.pollEvent(); ev; ev = this.conn.pollEvent()) {
+      this.eventLog.push(ev);
+      if (ev.type === 'state') this.transitionLog.push([ev.from, ev.to]);
+    }
+    for (let out = this.conn.pollSegment(this.now, this.batchOpen); out; out = this.conn.pollSegment(this.now, this.batchOpen)) {
+      const seg = { ...out }; // the connection reuses `out` for its next segment
+      this.unmatched.push(seg);
+      this.sentLog.push(seg);
+    }
+    for (let ev = this.conn.pollEvent(); ev; ev = this.conn.pollEvent()) {
+      this.eventLog.push(ev);
+      if (ev.type === 'state') this.transitionLog.push([ev.from, ev.to]);
+    }
+    return this;
+  }
+
+  /** Transmitted, not yet matched by expect(). */
+  get pending(): Segment[] {
+    this.drain();
+    return this.unmatched;
+  }
+  /** Every segment the connection transmitted. */
+  get sent(): Segment[] {
+    this.drain();
+    return this.sentLog;
+  }
+  get events(): ConnEvent[] {
+    this.drain();
+    return this.eventLog;
+  }
+  /** Every state change, in order. */
+  get transitions(): Array<[State, State]> {
+    this.drain();
+    return this.transitionLog;
   }
 
   get state(): State {
@@ -154,12 +188,14 @@ export class Script {
   /** Run every due timer up to `t` in order, then stand at `t`. */
   advance(t: number): this {
     if (t < this.now) throw new Error(`time goes backwards: ${t} < ${this.now}`);
+    this.endBatch();
     for (let i = 0; ; i++) {
       if (i > 100_000) throw new Error('timers do not settle');
-      const due = this.conn.nextTimeout();
+      this.drain(); // sending arms timers: poll the timeout after the segments
+      const due = this.conn.pollTimeout();
       if (due > t) break;
       this.now = Math.max(this.now, due);
-      this.conn.onTimeout(this.now);
+      this.conn.handleTimeout(this.now);
     }
     this.now = t;
     return this;
@@ -169,10 +205,10 @@ export class Script {
     return this.advance(t);
   }
 
-  /** End of a datagram batch: the connection sends the ACK it deferred, if one is still owed. */
+  /** End of a datagram batch: the connection sends what it has, a held ACK included. */
   endBatch(): this {
-    this.conn.flushAck(this.now);
-    return this;
+    this.batchOpen = false;
+    return this.drain();
   }
 
   wait(ms: number): this {
@@ -210,8 +246,9 @@ export class Script {
     const seg = this.build(spec);
     const end = seqDiff(seg.seq, this.peerIss) + seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
     if (!(seg.flags & RST) && seqGt(seqAdd(this.peerIss, end), seqAdd(this.peerIss, this.peerNxt))) this.peerNxt = end;
-    this.conn.input(seg, this.now);
-    return this;
+    this.conn.handleSegment(seg, this.now);
+    if (this.batchAcks) this.batchOpen = true;
+    return this.drain();
   }
 
   // ------------------------------------------------------------- our side
@@ -273,18 +310,20 @@ export class Script {
 
   connect(): this {
     this.conn.connect(this.now);
-    return this;
+    return this.drain();
   }
 
   listen(): this {
     this.conn.listen();
-    return this;
+    return this.drain();
   }
 
   /** Write text, bytes, or `n` bytes of a fixed pattern. Returns the bytes accepted. */
   write(data: string | Uint8Array | number): number {
     const d = typeof data === 'number' ? new Uint8Array(data).fill(0x61) : bytes(data);
-    return this.conn.write(d, this.now);
+    const n = this.conn.write(d);
+    this.drain();
+    return n;
   }
 
   /** Read up to `max` bytes (everything readable by default). */
@@ -297,22 +336,23 @@ export class Script {
       parts.push(c);
       left -= c.length;
     }
+    this.drain();
     return new Uint8Array(Buffer.concat(parts));
   }
 
   shutdown(): this {
-    this.conn.shutdown(this.now);
-    return this;
+    this.conn.shutdown();
+    return this.drain();
   }
 
   close(): this {
     this.conn.close(this.now);
-    return this;
+    return this.drain();
   }
 
   abort(): this {
     this.conn.abort(this.now);
-    return this;
+    return this.drain();
   }
 
   // ------------------------------------------------------------- events

@@ -60,7 +60,7 @@ export function simTransfer(size: number, o: SimTransferOptions = {}): SimTransf
       let c;
       while ((c = server.read(net.now))) run.received += c.length;
       if (run.received >= size && run.doneAt < 0) run.doneAt = net.now;
-      b.flush();
+      b.service(server);
     }
   };
   const chunk = new Uint8Array(64 * 1024);
@@ -70,11 +70,11 @@ export function simTransfer(size: number, o: SimTransferOptions = {}): SimTransf
   run.client = client = c;
   const pump = () => {
     while (off < size) {
-      const n = c.write(chunk.subarray(0, Math.min(chunk.length, size - off)), net.now);
+      const n = c.write(chunk.subarray(0, Math.min(chunk.length, size - off)));
       if (n === 0) break;
       off += n;
     }
-    a.flush();
+    a.service(c);
   };
   a.onEvent = (ev) => {
     if (ev.type !== 'conn' || ev.conn !== c) return;

@@ -37,24 +37,24 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
   const c = a.connect(B);
   const pump = (): void => {
     while (sent < SIZE) {
-      const n = c.write(data.subarray(sent, Math.min(SIZE, sent + 16384)), net.now);
+      const n = c.write(data.subarray(sent, Math.min(SIZE, sent + 16384)));
       if (n === 0) break;
       sent += n;
     }
-    if (sent === SIZE) c.shutdown(net.now);
-    a.flush();
+    if (sent === SIZE) c.shutdown();
+    a.service(c);
   };
   const srvPump = (): void => {
     while (srvQueue.length > 0) {
       const head = srvQueue[0]!;
-      const n = server!.write(head, net.now);
+      const n = server!.write(head);
       if (n === head.length) srvQueue.shift();
       else {
         srvQueue[0] = head.subarray(n);
         break;
       }
     }
-    b.flush();
+    b.service(server!);
   };
   a.onEvent = (ev) => {
     if (ev.type !== 'conn') return;
@@ -66,7 +66,7 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
         got += k.length;
       }
       if (got === SIZE && doneAt < 0) doneAt = net.now;
-      a.flush();
+      a.service(c);
     }
     if (ev.ev.type === 'error') error ??= `client ${ev.ev.code}`;
   };
@@ -81,8 +81,8 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
     if (ev.ev.type === 'writable') srvPump();
     if (ev.ev.type === 'end') {
       srvPump();
-      server.shutdown(net.now);
-      b.flush();
+      server.shutdown();
+      b.service(server!);
     }
     if (ev.ev.type === 'error') error ??= `server ${ev.ev.code}`;
   };

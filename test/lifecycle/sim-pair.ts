@@ -58,11 +58,11 @@ export function simPair(o: PairOptions = {}): Pair {
   const chunk = new Uint8Array(64 * 1024);
   const pump = (): void => {
     while (pending > 0) {
-      const n = p.client.write(chunk.subarray(0, Math.min(chunk.length, pending)), net.now);
+      const n = p.client.write(chunk.subarray(0, Math.min(chunk.length, pending)));
       if (n === 0) break;
       pending -= n;
     }
-    a.flush();
+    a.service(p.client);
   };
   for (const [h, side] of [[a, 'client'], [b, 'server']] as const) {
     const send = h.transport.send.bind(h.transport);
@@ -77,7 +77,7 @@ export function simPair(o: PairOptions = {}): Pair {
       if (ev.ev.type === 'readable') {
         let c;
         while ((c = ev.conn.read(net.now))) p.read[side] += c.length;
-        h.flush();
+        h.service(ev.conn);
       }
       if (side === 'client' && (ev.ev.type === 'established' || ev.ev.type === 'writable')) pump();
     };

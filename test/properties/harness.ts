@@ -140,8 +140,8 @@ interface EndpointInternals {
   isn: { isn(now: number, id: string): number };
 }
 interface ConnInternals {
-  transmit(seg: Segment): void;
-  input(seg: Segment, now: number): void;
+  pollSegment(now: number, holdAck?: boolean): Segment | undefined;
+  handleSegment(seg: Segment, now: number): void;
 }
 
 /** Test-only hooks: see every connection the endpoint creates before it sends; optionally force its ISN. */
@@ -159,20 +159,22 @@ function instrumentEndpoint(ep: Endpoint, onCreate: (c: Connection) => void, iss
 
 function instrumentConn(conn: Connection, sideOf: () => Side, now: () => number): void {
   const c = conn as unknown as ConnInternals;
-  if (typeof c.transmit !== 'function' || typeof c.input !== 'function') throw new Error('harness: Connection internals (transmit/input) changed');
-  const transmit = c.transmit.bind(conn);
-  c.transmit = (seg: Segment) => {
+  if (typeof c.pollSegment !== 'function' || typeof c.handleSegment !== 'function') throw new Error('harness: Connection internals (pollSegment/handleSegment) changed');
+  const poll = c.pollSegment.bind(conn);
+  c.pollSegment = (t: number, holdAck?: boolean) => {
+    const seg = poll(t, holdAck);
+    if (!seg) return seg;
     sideOf().tx.push({
       t: now(), seq: seg.seq, flags: seg.flags, len: segmentLength(seg), payload: seg.payload.length, tsVal: seg.tsVal,
       state: conn.state, sndUna: conn.sndUna, sndNxt: conn.sndNxt, sndWnd: conn.sndWnd, cwnd: conn.cwnd, pipe: conn.bytesInFlight,
       tlp: (conn.stats as { tailLossProbes?: number }).tailLossProbes ?? 0,
       frx: conn.stats.fastRetransmits,
     });
-    transmit(seg);
+    return seg;
   };
   let cur: Segment | undefined;
-  const input = c.input.bind(conn);
-  c.input = (seg: Segment, t: number) => {
+  const input = c.handleSegment.bind(conn);
+  c.handleSegment = (seg: Segment, t: number) => {
     cur = seg;
     try {
       input(seg, t);
@@ -322,23 +324,23 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
       }
       s.received += chunk.length;
     }
-    hostOf(s).flush();
+    hostOf(s).service(conn);
   };
   const pump = (s: Side) => {
     const conn = s.conn;
     if (!conn || s.destroyedAt !== undefined) return;
     while (s.pending > 0) {
       const n = Math.min(s.pending, 65536);
-      const got = conn.write(pattern(s.tagOut, s.written, n), net.now);
+      const got = conn.write(pattern(s.tagOut, s.written, n));
       s.written += got;
       s.pending -= got;
       if (got < n) break;
     }
     if (s.endRequested && s.pending === 0 && s.shutdownAt === undefined) {
       s.shutdownAt = net.now;
-      conn.shutdown(net.now);
+      conn.shutdown();
     }
-    hostOf(s).flush();
+    hostOf(s).service(conn);
   };
   const runOp = (s: Side, op: AppOp) => {
     const conn = s.conn!;
@@ -346,7 +348,7 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
     switch (op.op) {
       case 'write':
         if (s.endRequested) return;
-        if (op.size === 0) conn.write(new Uint8Array(0), net.now);
+        if (op.size === 0) conn.write(new Uint8Array(0));
         s.intended += op.size;
         s.pending += op.size;
         pump(s);
@@ -363,7 +365,7 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
         s.destroyedAt = net.now;
         s.pending = 0;
         conn.abort(net.now);
-        hostOf(s).flush();
+        hostOf(s).service(conn);
         return;
     }
   };
@@ -522,7 +524,7 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
       if (!c) continue;
       const last = s.snaps[s.snaps.length - 1];
       const st = c.state;
-      const hang = OPEN_STATES.has(st) && (c.retransmitQueueLength > 0 || c.bufferedAmount > 0) && c.nextTimeout() === Infinity;
+      const hang = OPEN_STATES.has(st) && (c.retransmitQueueLength > 0 || c.bufferedAmount > 0) && c.pollTimeout() === Infinity;
       if (last && last.state === st && last.sndUna === c.sndUna && last.sndNxt === c.sndNxt && last.rcvNxt === c.rcvNxt &&
           last.cwnd === c.cwnd && last.pipe === c.bytesInFlight && last.sndWnd === c.sndWnd && last.rto === c.rtt.rto && !hang) continue;
       s.snaps.push({ t: net.now, state: st, sndUna: c.sndUna, sndNxt: c.sndNxt, rcvNxt: c.rcvNxt, cwnd: c.cwnd, pipe: c.bytesInFlight, sndWnd: c.sndWnd, rto: c.rtt.rto, hang });

@@ -55,7 +55,7 @@ describe('closing a connection', () => {
     expect(s.has('closed')).toBe(true);
     expect(s.has('error')).toBe(false);
     expect(s.path).not.toContain('TIME_WAIT');
-    expect(s.conn.nextTimeout()).toBe(Infinity);
+    expect(s.drain().conn.pollTimeout()).toBe(Infinity);
   });
 
   it('RFC 9293 §3.6.1: TIME_WAIT lasts exactly 2·MSL', () => {

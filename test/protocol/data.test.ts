@@ -277,7 +277,7 @@ describe('sending: segmentation and Nagle', () => {
     s.write('y');
     s.expect({ flags: 'A', data: 'x' });
     s.expectNothing();
-    s.conn.setNoDelay(true, s.now);
+    s.conn.setNoDelay(true);
     s.expect({ flags: 'A', data: 'y' });
   });
 

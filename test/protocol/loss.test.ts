@@ -58,7 +58,7 @@ describe('retransmission timer (RFC 6298)', () => {
     s.at(1000).write(100);
     s.discard();
     s.inject({ flags: 'A', seq: 1, ack: 101, tsEcr: 'none' });
-    expect(s.conn.nextTimeout()).toBe(Infinity);
+    expect(s.drain().conn.pollTimeout()).toBe(Infinity);
   });
 
   it('RFC 6298 §5.7 / RFC 7323 §4: a fresh RTT sample after a retransmission ends the backoff', () => {

@@ -12,7 +12,8 @@ const imm = (seg: Segment): boolean => (seg.flags & IMMEDIATE_ACK) !== 0;
 function injectImmediate(s: Script, spec: SegSpec): void {
   const seg = s.build(spec);
   seg.flags |= IMMEDIATE_ACK;
-  s.conn.input(seg, s.now);
+  s.conn.handleSegment(seg, s.now);
+  s.drain();
 }
 
 /** A noDelay connection (SRTT `peer.rtt` from the handshake) that writes `bytes` at t=1000; it, and what went out then. */

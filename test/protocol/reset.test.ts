@@ -113,6 +113,6 @@ describe('RST and SYN validation (RFC 5961)', () => {
     s.abort();
     s.inject({ flags: 'A', seq: 1, ack: 4 });
     s.expectNothing();
-    expect(s.conn.nextTimeout()).toBe(Infinity);
+    expect(s.drain().conn.pollTimeout()).toBe(Infinity);
   });
 });

@@ -19,7 +19,7 @@ describe('SACK reports under batched ACKs', () => {
     s.at(10);
     holes(s, 3);
     s.expectNothing(); // held for the end of the batch
-    expect(s.deferred).toBeGreaterThan(0);
+    
     s.endBatch();
     expect(starts(s)).toEqual([[5001, 3001, 1001]]);
   });

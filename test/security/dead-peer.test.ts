@@ -159,8 +159,8 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
         host.onEvent = (ev) => {
           if (ev.type !== 'conn' || ev.conn !== conn) return;
           if (ev.ev.type === 'established' || ev.ev.type === 'writable') {
-            while (conn.write(chunk, host.now) > 0);
-            host.flush();
+            while (conn.write(chunk) > 0);
+            host.service(conn);
           }
           if (ev.ev.type === 'error') resolve({ code: ev.ev.code, after: performance.now() - killedAt });
         };

@@ -28,8 +28,8 @@ async function connectAndEcho(host: Host, port: number): Promise<number> {
     host.onEvent = (ev) => {
       if (ev.type !== 'conn' || ev.conn !== conn) return;
       if (ev.ev.type === 'established') {
-        conn.write(data, host.now);
-        host.flush();
+        conn.write(data);
+        host.service(conn);
       }
       if (ev.ev.type === 'readable') {
         let c;
@@ -41,7 +41,7 @@ async function connectAndEcho(host: Host, port: number): Promise<number> {
   });
   const ms = performance.now() - t0;
   conn.abort(host.now);
-  host.flush();
+  host.service(conn);
   return ms;
 }
 

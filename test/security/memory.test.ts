@@ -56,14 +56,20 @@ describe('resource bounds', () => {
         any = false;
         for (let d = a.pollTransmit(); d; d = a.pollTransmit(), any = true) b.handleDatagram(d.data, A, now);
         for (let d = b.pollTransmit(); d; d = b.pollTransmit(), any = true) a.handleDatagram(d.data, B, now);
-        for (let e = b.pollEvent(); e; e = b.pollEvent()) if (e.type === 'conn' && e.ev.type === 'end') e.conn.shutdown(now);
+        for (let e = b.pollEvent(); e; e = b.pollEvent(), any = true) {
+          if (e.type === 'conn' && e.ev.type === 'end') {
+            e.conn.shutdown();
+            b.service(e.conn, now);
+          }
+        }
         while (a.pollEvent());
       }
     };
     for (let i = 0; i < 400; i++) {
       const c = a.connect(B, now);
       pump();
-      c.shutdown(now); // a closes first: a keeps the TIME_WAIT record
+      c.shutdown(); // a closes first: a keeps the TIME_WAIT record
+      a.service(c, now);
       pump();
       now += 1;
       a.handleTimeout(now);

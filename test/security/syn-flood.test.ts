@@ -48,9 +48,9 @@ function echoClient(net: SimNetwork, mss = 1200) {
     if (ev.type !== 'conn' || ev.conn !== conn) return;
     if (ev.ev.type === 'established') {
       establishedAt = net.now;
-      conn.write(pattern(5000, 3), net.now);
-      conn.shutdown(net.now);
-      client.flush();
+      conn.write(pattern(5000, 3));
+      conn.shutdown();
+      client.service(conn);
     }
     if (ev.ev.type === 'readable') sink.take(conn, net.now);
   };
@@ -64,10 +64,10 @@ function echoServer(server: ReturnType<typeof simHost>, net: SimNetwork): Connec
     if (ev.type !== 'conn' || !accepted.includes(ev.conn)) return;
     if (ev.ev.type === 'readable') {
       let c;
-      while ((c = ev.conn.read(net.now))) ev.conn.write(c, net.now);
+      while ((c = ev.conn.read(net.now))) ev.conn.write(c);
     }
-    if (ev.ev.type === 'end') ev.conn.shutdown(net.now);
-    server.flush();
+    if (ev.ev.type === 'end') ev.conn.shutdown();
+    server.service(ev.conn);
   };
   return accepted;
 }
@@ -102,12 +102,12 @@ describe('SYN floods (RFC 4987) and amplification (RFC 9000 §8)', () => {
     let off = 0;
     const pump = (): void => {
       while (off < data.length) {
-        const n = conn.write(data.subarray(off, off + 16384), net.now);
+        const n = conn.write(data.subarray(off, off + 16384));
         if (n === 0) break;
         off += n;
       }
-      if (off === data.length) conn.shutdown(net.now);
-      client.flush();
+      if (off === data.length) conn.shutdown();
+      client.service(conn);
     };
     client.onEvent = (ev) => {
       if (ev.type !== 'conn' || ev.conn !== conn) return;

@@ -85,12 +85,12 @@ export function transferPair(o: {
     const c = side.conn;
     if (!c) return;
     while (side.sent < data.length) {
-      const n = c.write(data.subarray(side.sent, side.sent + 16384), net.now);
+      const n = c.write(data.subarray(side.sent, side.sent + 16384));
       if (n === 0) break;
       side.sent += n;
     }
-    if (side.sent === data.length && (!closesLast(side) || side.sink.ended)) c.shutdown(net.now);
-    side.host.flush();
+    if (side.sent === data.length && (!closesLast(side) || side.sink.ended)) c.shutdown();
+    side.host.service(c);
   };
   const wire = (side: Side, data: Uint8Array): void => {
     side.host.observers.push((ev) => {

@@ -4,7 +4,7 @@
 // code reaches into, and captureRejections on the server.
 import type { AddressInfo } from 'node:net';
 import { describe, expect, test, vi } from 'vitest';
-import { connect, createServer, Socket } from '../../src/index.js';
+import { connect, createServer, Socket, type Connection } from '../../src/index.js';
 import { echoServer, errorOf, HOST, listen, once, readAll } from './helpers.js';
 
 describe('net.Socket compatibility', () => {
@@ -44,8 +44,9 @@ describe('net.Socket compatibility', () => {
     c.setKeepAlive(true, 5000);
     expect(noDelay).toHaveBeenCalledWith(true);
     expect(keepAlive).toHaveBeenCalledWith(true, 5);
-    const opts = (c as unknown as { conn: { opts: { noDelay: boolean; keepAlive: boolean; keepAliveIdle: number } } }).conn.opts;
-    expect([opts.noDelay, opts.keepAlive, opts.keepAliveIdle]).toEqual([true, true, 5000]);
+    const conn = (c as unknown as { conn: Connection }).conn;
+    const rx = (conn as unknown as { rx: { keepAlive: boolean; keepAliveIdle: number } }).rx;
+    expect([conn.noDelay, rx.keepAlive, rx.keepAliveIdle]).toEqual([true, true, 5000]);
     c.destroy();
     expect(c._handle).toBeNull();
     server.close();

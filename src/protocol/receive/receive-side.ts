@@ -8,8 +8,7 @@
 
 import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, clearOptions, type SackBlock, type Segment } from '../../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../../wire/seq.js';
-import type { ConnectionHooks } from '../connection.js';
-import { READABLE, type ConnectionOptions, type ConnectionStats } from '../options.js';
+import { READABLE, type ConnEvent, type ConnectionOptions, type ConnectionStats } from '../options.js';
 import { Receiver } from './receiver.js';
 import { isSynchronized, State } from '../state.js';
 
@@ -25,8 +24,10 @@ export interface ReceiveHost {
   readonly stats: ConnectionStats;
   /** Our timestamp clock (RFC 7323): TSval at `now`. */
   tsNow(now: number): number;
-  /** Build one segment from the connection's state (ids, ACK, window, timestamps) and transmit it. */
-  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number): void;
+  /** Queue a segment; its header (ids, ACK, window, timestamps) is built from the state when it is polled. */
+  queueSegment(flags: number, seq: number, payload: Uint8Array): void;
+  /** Queue an event for the app. */
+  emit(ev: ConnEvent): void;
 }
 
 export class ReceiveSide {
@@ -37,7 +38,7 @@ export class ReceiveSide {
   /** The peer's FIN arrived and every byte before it is readable. */
   peerFinReceived = false;
   private ackOwed = 0;
-  /** An ACK is due at once, held to the end of the datagram batch (`hooks.deferAck`). */
+  /** A bare ACK is owed without delay (see `ackHeld`). */
   private ackDue = false;
   /** The delayed-ACK timer: absolute ms, Infinity when off. */
   delAckAt = Infinity;
@@ -58,14 +59,16 @@ export class ReceiveSide {
 
   // Keepalive (RFC 9293 §3.8.4): its timer, the last time a segment arrived, probes unanswered since.
   keepAliveAt = Infinity;
+  /** On or off, and the idle time before the first probe: the options' values until `setKeepAlive`. */
+  private keepAlive: boolean;
+  private keepAliveIdle: number;
   private lastRecvAt = 0;
   private probesSent = 0;
 
-  constructor(
-    private readonly host: ReceiveHost,
-    private readonly hooks: ConnectionHooks,
-  ) {
+  constructor(private readonly host: ReceiveHost) {
     this.buf = new Receiver(host.opts);
+    this.keepAlive = host.opts.keepAlive;
+    this.keepAliveIdle = host.opts.keepAliveIdle;
   }
 
   private get opts(): ConnectionOptions {
@@ -155,7 +158,7 @@ export class ReceiveSide {
   private oowAck(segLen: number, now: number): void {
     if (segLen === 0 && now - this.lastOowAckAt < 500) return;
     if (segLen === 0) this.lastOowAckAt = now;
-    this.sendAck(now);
+    this.sendAck();
   }
 
   /** Data echoing our timestamp `tsEcr`: an RTT sample for receive-buffer right-sizing. */
@@ -190,7 +193,7 @@ export class ReceiveSide {
       const fin = seqAdd(seq, payload.length);
       if (this.peerFinSeq === undefined) this.peerFinSeq = fin;
       // A FIN above a hole: ACK at once, as for any out-of-order segment.
-      if (fin !== this.rcvNxt && payload.length === 0) this.sendAck(now);
+      if (fin !== this.rcvNxt && payload.length === 0) this.sendAck();
     }
   }
 
@@ -204,16 +207,13 @@ export class ReceiveSide {
     if (seq === this.rcvNxt) {
       const hadHoles = this.buf.hasHoles;
       this.rcvNxt = this.buf.deliver(payload, this.rcvNxt);
-      this.hooks.event(READABLE);
+      this.host.emit(READABLE);
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
       // at once when a hole is filled, or when the sender asks (a probe or retransmission).
-      if (hadHoles || immediate) this.ackAtOnce(now);
-      else if (this.ackOwed >= 2 * this.opts.mss) {
-        if (this.hooks.deferAck) this.hooks.deferAck();
-        else this.sendAck(now);
-      }
-      else if (this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+      // (Every second segment: `ackHeld`, sent when the connection is next drained.)
+      if (hadHoles || immediate) this.ackAtOnce();
+      else if (this.ackOwed < 2 * this.opts.mss && this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
     } else {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
       this.stats.outOfOrderSegments++;
@@ -223,8 +223,8 @@ export class ReceiveSide {
         this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
       }
       // So many blocks changed that the batch's one ACK could not carry them all: report now.
-      if (this.buf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck(now);
-      else this.ackAtOnce(now);
+      if (this.buf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
+      else this.ackAtOnce();
     }
   }
 
@@ -243,40 +243,36 @@ export class ReceiveSide {
     const chunk = this.buf.read(max);
     if (chunk) this.buf.onRead(chunk.length, now);
     if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.buf.windowUpdateDue(this.rcvNxt)) {
-      this.sendAck(now);
+      this.sendAck();
     }
     return chunk;
   }
 
   /** The delayed-ACK timer fired. */
-  onDelayedAck(now: number): void {
+  onDelayedAck(): void {
     this.delAckAt = Infinity;
-    if (this.ackOwed > 0) this.sendAck(now);
-  }
-
-  /** An ACK is owed at the end of a datagram batch (see `flushAck`). */
-  get flushDue(): boolean {
-    return this.ackDue || this.ackOwed >= 2 * this.opts.mss;
+    if (this.ackOwed > 0) this.sendAck();
   }
 
   /**
-   * An ACK owed without delay (RFC 5681 §4.2: out-of-order data, a filled hole; a SYN-ACK, a FIN):
-   * sent at the end of the datagram batch when the host batches, so a burst of out-of-order
-   * segments draws one ACK carrying the latest SACK blocks rather than one per segment, and what
-   * the app sends in answer meanwhile (data after 'connect', its FIN after 'end') carries it.
+   * A bare ACK is owed without delay (RFC 5681 §4.2: every second full segment, out-of-order data, a
+   * filled hole; a SYN-ACK, a FIN). The connection sends it when it is drained, after what else is to go
+   * (which carries it instead): when the owner drains once per batch of datagrams, a burst of
+   * out-of-order segments draws one ACK with the latest SACK blocks, and what the app sends in answer
+   * meanwhile (data after 'connect', its FIN after 'end') carries it.
    */
-  ackAtOnce(now: number): void {
-    if (!this.hooks.deferAck) {
-      this.sendAck(now);
-      return;
-    }
-    this.ackDue = true;
-    this.hooks.deferAck();
+  get ackHeld(): boolean {
+    return this.ackDue || this.ackOwed >= 2 * this.opts.mss;
   }
 
-  /** Send an ACK now (cancels a pending delayed ACK). */
-  sendAck(now: number): void {
-    this.host.sendSegment(ACK, this.host.sndNxt, EMPTY, now);
+  /** Owe an ACK without delay (see `ackHeld`). */
+  ackAtOnce(): void {
+    this.ackDue = true;
+  }
+
+  /** An ACK of its own, whatever else goes (the header is built when it is polled). */
+  sendAck(): void {
+    this.host.queueSegment(ACK, this.host.sndNxt, EMPTY);
   }
 
   /** RFC 5961 §7: a challenge ACK, at most `challengeAckLimit` a second. */
@@ -288,23 +284,23 @@ export class ReceiveSide {
     if (this.challengeCount >= this.opts.challengeAckLimit) return;
     this.challengeCount++;
     this.stats.challengeAcks++;
-    this.sendAck(now);
+    this.sendAck();
   }
 
   // ---------------------------------------------------------------- keepalive
 
   /** Turn keepalive on or off; `idleMs` > 0 replaces the idle time (node:net's initialDelay). */
   setKeepAlive(enable: boolean, idleMs: number, now: number): void {
-    this.opts.keepAlive = enable;
-    if (idleMs > 0) this.opts.keepAliveIdle = idleMs;
+    this.keepAlive = enable;
+    if (idleMs > 0) this.keepAliveIdle = idleMs;
     this.lastRecvAt = Math.max(this.lastRecvAt, now);
     this.probesSent = 0;
-    this.keepAliveAt = enable && isSynchronized(this.host.state) ? now + this.opts.keepAliveIdle : Infinity;
+    this.keepAliveAt = enable && isSynchronized(this.host.state) ? now + this.keepAliveIdle : Infinity;
   }
 
   /** The connection is established: the idle time starts. */
   startKeepAlive(now: number): void {
-    if (this.opts.keepAlive) this.keepAliveAt = now + this.opts.keepAliveIdle;
+    if (this.keepAlive) this.keepAliveAt = now + this.keepAliveIdle;
   }
 
   /**
@@ -314,8 +310,8 @@ export class ReceiveSide {
   onKeepAlive(now: number): boolean {
     this.keepAliveAt = Infinity;
     const s = this.host.state;
-    if (!this.opts.keepAlive || !isSynchronized(s) || s === State.TIME_WAIT) return true;
-    const idleEnd = this.lastRecvAt + this.opts.keepAliveIdle;
+    if (!this.keepAlive || !isSynchronized(s) || s === State.TIME_WAIT) return true;
+    const idleEnd = this.lastRecvAt + this.keepAliveIdle;
     if (this.probesSent === 0 && now < idleEnd) {
       this.keepAliveAt = idleEnd; // something arrived since the timer was set
       return true;
@@ -324,7 +320,7 @@ export class ReceiveSide {
     if (this.host.retransmitQueueLength === 0) {
       this.probesSent++;
       this.stats.keepAliveProbes++;
-      this.host.sendSegment(ACK, seqAdd(this.host.sndNxt, -1), EMPTY, now);
+      this.host.queueSegment(ACK, seqAdd(this.host.sndNxt, -1), EMPTY);
     }
     this.keepAliveAt = now + this.opts.keepAliveInterval;
     return true;

@@ -10,8 +10,7 @@ import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, 
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/seq.js';
 import { SendQueue } from './send-queue.js';
 import type { CongestionController } from '../cc/congestion.js';
-import type { ConnectionHooks } from '../connection.js';
-import type { ConnectionOptions, ConnectionStats } from '../options.js';
+import type { ConnEvent, ConnectionOptions, ConnectionStats } from '../options.js';
 import { Pacer } from '../cc/pacer.js';
 import { PmtuSearch } from './pmtu.js';
 import { probeTimeout } from '../recovery/rack.js';
@@ -41,11 +40,16 @@ export interface SenderHost {
   tsNow(now: number): number;
   /** Time since the peer was last heard from. */
   silentFor(now: number): number;
+  /** Nagle off. */
+  readonly noDelay: boolean;
   /**
-   * Build one segment from the connection's state (ids, ACK, window, timestamps) and transmit it.
-   * `syn`: carries the MSS and SACK-permitted options. Arguments, not an object: no allocation per segment.
+   * Queue one segment; its header (ids, ACK, window, timestamps) is built from the connection's state
+   * when it is polled. `syn`: it carries the MSS and SACK-permitted options. Arguments, not an object:
+   * no allocation per segment.
    */
-  sendSegment(flags: number, seq: number, payload: Uint8Array, now: number, syn?: boolean): void;
+  queueSegment(flags: number, seq: number, payload: Uint8Array, syn?: boolean): void;
+  /** Queue an event for the app. */
+  emit(ev: ConnEvent): void;
 }
 
 /** Window use per round (RFC 7661 §4.3, as Linux's tcp_is_cwnd_limited). */
@@ -134,10 +138,7 @@ export class Sender implements ProbeListener {
   /** Window use per round (RFC 7661): made when data is first in flight, as most connections idle. */
   private use: WindowUse | null = null;
 
-  constructor(
-    private readonly host: SenderHost,
-    private readonly hooks: ConnectionHooks,
-  ) {
+  constructor(private readonly host: SenderHost) {
     const opts = host.opts;
     this.sndUna = host.iss;
     this.sndNxt = host.iss;
@@ -459,11 +460,11 @@ export class Sender implements ProbeListener {
     this.armPto(now);
     if (this.notifyAcked && this.sb.length === 0 && this.sendQ.length === 0) {
       this.notifyAcked = false;
-      this.hooks.event({ type: 'acked' });
+      this.host.emit({ type: 'acked' });
     }
     if (this.writeBlocked && this.sendQ.length < this.sndBufLimit) {
       this.writeBlocked = false;
-      this.hooks.event({ type: 'writable' });
+      this.host.emit({ type: 'writable' });
     }
   }
 
@@ -559,7 +560,7 @@ export class Sender implements ProbeListener {
         // to enlarge a cwnd-limited n (e.g. cwnd below an MSS raised by PMTU probing), so send it: the RFC's
         // override case. A small peer window is different: its window update will come.
         if (n === 0 || (n < this.maxSndWnd / 2 && !this.swsOverride && (sb.length > 0 || n >= wndLeft))) break;
-      } else if (n < this.mss && !this.opts.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
+      } else if (n < this.mss && !this.host.noDelay && !this.finQueued && this.sndNxt !== this.sndUna) {
         // Nagle (RFC 9293 §3.7.4): one small segment in flight at a time.
         break;
       }
@@ -646,7 +647,7 @@ export class Sender implements ProbeListener {
 
   private send(flags: number, seq: number, payload: Uint8Array, now: number, syn = false): void {
     if (payload.length > 0 || flags & (SYN | FIN)) this.lastSendAt = now;
-    this.host.sendSegment(flags, seq, payload, now, syn);
+    this.host.queueSegment(flags, seq, payload, syn);
   }
 
   // ---------------------------------------------------------------- timers
