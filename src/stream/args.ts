@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions } from '../protocol/options.js';
 import type { Clock, Env, Transport } from '../endpoint/types.js';
-import type { LocalEndpoint } from './endpoint.js';
+import type { LocalEndpoint } from './local-endpoint.js';
 import { badPort, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 /** Run on a transport you provide (e.g. `SimNetwork.bind(addr)`) instead of a node:dgram socket. */

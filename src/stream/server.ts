@@ -10,7 +10,7 @@ import type { Address } from '../endpoint/types.js';
 import {
   normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
 } from './args.js';
-import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './endpoint.js';
+import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './local-endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
 import type { ConnectionOptions } from '../protocol/options.js';

@@ -15,7 +15,7 @@ import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
   type ConnectOptions, type SocketOptions,
 } from './args.js';
-import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
+import { LocalEndpoint, realClock, type ConnUser } from './local-endpoint.js';
 import {
   endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
   socketClosed, socketClosedBeforeConnection, socketConnecting,
