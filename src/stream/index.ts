@@ -11,5 +11,5 @@ export {
 export type { ServerOptions, DropInfo } from './server.js';
 export { LocalEndpoint, createEndpoint } from './local-endpoint.js';
 export type { LocalEndpointOptions, CreateEndpointOptions } from './local-endpoint.js';
-export type { SocketOptions, ConnectOptions, ListenOptions, TransportOptions } from './args.js';
+export type { SocketOptions, ConnectOptions, ListenOptions, TransportOptions } from './options.js';
 export type { SocketStats } from './stats.js';

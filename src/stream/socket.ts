@@ -13,8 +13,8 @@ import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
 import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
-  type ConnectOptions, type SocketOptions,
 } from './args.js';
+import type { ConnectOptions, SocketOptions } from './options.js';
 import { LocalEndpoint, realClock, type ConnUser } from './local-endpoint.js';
 import {
   endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
