@@ -305,11 +305,6 @@ export class LocalEndpoint extends EventEmitter {
     this.applyRef();
   }
 
-  /** @internal Send what the core queued and re-arm its timer. */
-  flush(): void {
-    if (!this.isClosed) this.host.flush();
-  }
-
   // ---------------------------------------------------------------- internals
 
   private applyRef(): void {

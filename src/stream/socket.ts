@@ -14,6 +14,7 @@ import { State } from '../protocol/state.js';
 import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
 } from './args.js';
+import { ConnHandle } from './conn-handle.js';
 import type { ConnectOptions, SocketOptions } from './options.js';
 import { LocalEndpoint, realClock, type ConnUser } from './local-endpoint.js';
 import {
@@ -56,7 +57,8 @@ export class Socket extends Duplex {
   private readonly sockOpts: SocketOptions;
   private readonly clock: Clock;
   private ep: LocalEndpoint | null = null;
-  private conn: Connection | null = null;
+  /** The connection, through the handle that flushes after each call. */
+  private conn: ConnHandle | null = null;
   /** getStats() once the socket is destroyed: a snapshot, so the connection (and what was written) is not kept. */
   private closedStats: SocketStats | null = null;
   /** After destroy, the connection while it still delivers what was written (the endpoint holds it too). */
@@ -124,10 +126,10 @@ export class Socket extends Duplex {
       this.server = acc.server;
       this.onDestroyHook = acc.onDestroy;
       this.attachEndpoint(acc.ep);
-      this.conn = acc.conn;
+      this.conn = new ConnHandle(acc.conn, acc.ep, this.clock);
       acc.ep.attach(acc.conn, this.user);
       this.peer = addressInfo(acc.remote);
-      if (this.noDelay) acc.conn.setNoDelay(true, this.clock.now());
+      if (this.noDelay) this.conn.setNoDelay(true);
       if (this.keepAlive) this.applyKeepAlive();
       if (acc.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
       else if (o.readable !== false) this.read(0);
@@ -235,7 +237,7 @@ export class Socket extends Duplex {
     this.ep = null;
     this.target = null;
     if (ep) {
-      if (conn) ep.detach(conn, 'abort');
+      if (conn) ep.detach(conn.conn, 'abort');
       if (this.refHeld) ep.dropRef();
       this.refHeld = false;
       ep.release();
@@ -299,7 +301,7 @@ export class Socket extends Duplex {
     this.attachEndpoint(ep);
     const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
     try {
-      this.conn = ep.open(remote, connOpts, this.user);
+      this.conn = new ConnHandle(ep.open(remote, connOpts, this.user), ep, this.clock);
     } catch (err) {
       this.connectFailed(err as Error);
     }
@@ -339,7 +341,7 @@ export class Socket extends Duplex {
     this.eyeballs?.stop();
     this.eyeballs = null;
     this.connecting = false;
-    this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
+    this.peer = addressInfo(this.ep!.remoteOf(conn.conn) ?? this.target!);
     this.touch();
     // As net: the options reach the handle once connected (the stand-in applies them).
     const h = this._handle;
@@ -398,14 +400,12 @@ export class Socket extends Duplex {
     const conn = this.conn;
     if (this.pulling || !conn || this.destroyed) return;
     this.pulling = true;
-    let moved = false;
     try {
       // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
       while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
         // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
-        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
+        const c = conn.read(this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
         if (!c) break;
-        moved = true;
         this.received += c.byteLength;
         this.touch();
         // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
@@ -422,7 +422,6 @@ export class Socket extends Duplex {
     } finally {
       this.pulling = false;
     }
-    if (moved) this.ep?.flush(); // window updates
     this.updateRef();
   }
 
@@ -450,9 +449,8 @@ export class Socket extends Duplex {
     // Most writes fit in the send buffer: hand the chunk over at once, with no pending record.
     const conn = this.conn;
     if (this.pendingWrite === null && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
-      const n = conn.write(chunk, this.clock.now());
+      const n = conn.write(chunk);
       this.dispatched += n;
-      this.ep?.flush(); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
       this.updateRef();
       if (n === chunk.byteLength) {
         cb();
@@ -479,10 +477,9 @@ export class Socket extends Duplex {
       p.cb(errnoException('EPIPE', 'write'));
       return;
     }
-    const n = conn.write(p.chunk, this.clock.now());
+    const n = conn.write(p.chunk);
     this.dispatched += n;
     if (n > 0) this.touch();
-    this.ep?.flush();
     if (n === p.chunk.byteLength) {
       this.pendingWrite = null;
       p.cb();
@@ -500,8 +497,7 @@ export class Socket extends Duplex {
       cb();
       return;
     }
-    this.conn.shutdown(this.clock.now()); // FIN after everything written (RFC 9293 §3.10.4)
-    this.ep?.flush();
+    this.conn.shutdown(); // FIN after everything written (RFC 9293 §3.10.4)
     this.updateRef();
     cb();
   }
@@ -519,14 +515,14 @@ export class Socket extends Duplex {
     const ep = this.ep;
     this.conn = null;
     this.ep = null;
-    if (conn) this.closedStats = socketStats(conn);
+    if (conn) this.closedStats = socketStats(conn.conn);
     if (ep) {
       const onGone = (c: Connection): void => {
         if (this.draining !== c) return; // the socket connected again since
         this.draining = null;
         this.closedStats = socketStats(c);
       };
-      if (conn && ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close', this.refed, onGone)) this.draining = conn;
+      if (conn && ep.detach(conn.conn, this.resetOnDestroy ? 'abort' : 'close', this.refed, onGone)) this.draining = conn.conn;
       if (this.refHeld) ep.dropRef();
       this.refHeld = false;
       ep.release();
@@ -626,10 +622,7 @@ export class Socket extends Duplex {
 
   private applyNoDelay(enable: boolean): void {
     this.noDelay = enable;
-    if (this.conn && this.ep) {
-      this.conn.setNoDelay(enable, this.clock.now());
-      this.ep.flush();
-    }
+    if (this.conn && this.ep) this.conn.setNoDelay(enable);
   }
 
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
@@ -644,11 +637,8 @@ export class Socket extends Duplex {
   }
 
   private applyKeepAlive(): void {
-    const conn = this.conn as (Connection & { setKeepAlive?: (enable: boolean, idleMs: number, now: number) => void }) | null;
-    if (!conn || typeof conn.setKeepAlive !== 'function') return;
-    // RFC 9293 §3.8.4 keepalive in the core; a delay of 0 keeps its default idle time (2 h), as the OS does.
-    conn.setKeepAlive(this.keepAlive, this.keepAliveDelay, this.clock.now());
-    this.ep?.flush();
+    // A delay of 0 keeps the core's default idle time (2 h), as the OS does.
+    this.conn?.setKeepAlive(this.keepAlive, this.keepAliveDelay);
   }
 
   /** Keep the process alive while this socket has work in hand (the default; see updateRef). */
@@ -752,7 +742,7 @@ export class Socket extends Duplex {
    * written, and then as they stood at its end; before a connection exists, state CLOSED and zeros.
    */
   getStats(): SocketStats {
-    const c = this.conn ?? this.draining;
+    const c = this.conn?.conn ?? this.draining;
     if (c) return socketStats(c);
     return this.closedStats ?? emptyStats();
   }

@@ -44,7 +44,7 @@ describe('net.Socket compatibility', () => {
     c.setKeepAlive(true, 5000);
     expect(noDelay).toHaveBeenCalledWith(true);
     expect(keepAlive).toHaveBeenCalledWith(true, 5);
-    const opts = (c as unknown as { conn: { opts: { noDelay: boolean; keepAlive: boolean; keepAliveIdle: number } } }).conn.opts;
+    const opts = (c as unknown as { conn: { conn: { opts: { noDelay: boolean; keepAlive: boolean; keepAliveIdle: number } } } }).conn.conn.opts; // through the ConnHandle
     expect([opts.noDelay, opts.keepAlive, opts.keepAliveIdle]).toEqual([true, true, 5000]);
     c.destroy();
     expect(c._handle).toBeNull();
