@@ -3,11 +3,9 @@
 // only while the stream wants data, so a paused reader closes the receive
 // window; writes complete once the connection's bounded send buffer took them.
 
-import dns from 'node:dns';
-import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type AddressInfo, type LookupFunction } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
 import type { Address, Clock } from '../endpoint/types.js';
-import { UdpTransport } from '../io/udp-transport.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
@@ -15,15 +13,15 @@ import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
 } from './args.js';
 import { ConnHandle } from './conn-handle.js';
-import type { ConnectOptions, SocketOptions } from './options.js';
-import { LocalEndpoint, realClock, type ConnUser } from './local-endpoint.js';
+import { Dialer } from './dial.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
+  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
   socketClosed, socketClosedBeforeConnection, socketConnecting,
 } from './errors.js';
-import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
 import { IdleTimer } from './idle-timer.js';
-import { deliverOnread, loopbackFor, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
+import { realClock, type ConnUser, type LocalEndpoint } from './local-endpoint.js';
+import { deliverOnread, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
+import type { ConnectOptions, SocketOptions } from './options.js';
 import { emptyStats, socketStats, type SocketStats } from './stats.js';
 
 /** @internal How a Server hands an accepted connection to a new Socket. */
@@ -64,8 +62,7 @@ export class Socket extends Duplex {
   /** After destroy, the connection while it still delivers what was written (the endpoint holds it too). */
   private draining: Connection | null = null;
   private peer: AddressInfo | null = null;
-  private target: Address | null = null;
-  private attempt = 0;
+  private readonly dialer: Dialer;
   private readonly user: ConnUser;
   private wantRead = false;
   private pulling = false;
@@ -83,7 +80,6 @@ export class Socket extends Duplex {
   private resetOnDestroy = false;
   private onDestroyHook: (() => void) | null = null;
   private handle: SocketHandle | null = null;
-  private eyeballs: AddressAttempts | null = null;
   /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
   private readonly onread: Onread | null;
 
@@ -116,6 +112,18 @@ export class Socket extends Duplex {
     this.idle = new IdleTimer(this.clock, () => {
       if (!this.destroyed) this.emit('timeout');
     });
+    this.dialer = new Dialer(
+      {
+        connecting: () => this.connecting,
+        emit: (event, ...args) => this.emit(event, ...args),
+        start: (ep, remote) => this.start(ep, remote),
+        abandon: () => this.abandonAttempt(),
+        destroy: (err) => this.destroy(err),
+        attempted: (list) => (this.autoSelectFamilyAttemptedAddresses = list),
+      },
+      o,
+      this.clock,
+    );
     this.user = { onConnEvent: (ev) => this.onConnEvent(ev), onEndpointClosed: () => this.destroy(socketClosed()) };
     this.on('end', onReadableStreamEnd);
     // After the fields exist: an aborted signal destroys at once (AbortError), as Duplex's own option would.
@@ -165,77 +173,16 @@ export class Socket extends Duplex {
 
     this.connecting = true;
     this.touch();
-    const attempt = ++this.attempt;
-    const ipType = isIP(host);
-    if (ipType) {
-      process.nextTick(() => {
-        if (this.connecting && attempt === this.attempt) this.internalConnect(host, port, ipType, o);
-      });
-      return this;
-    }
-    const lookup = o.lookup ?? dns.lookup;
-    let hints = o.hints ?? 0;
-    if (family !== 4 && family !== 6 && hints === 0) hints = dns.ADDRCONFIG;
-    if (family !== 4 && family !== 6 && !o.localAddress && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) {
-      this.lookupAll(lookup, host, port, hints, o, attempt);
-      return this;
-    }
-    lookup(host, { family: family ?? 0, hints }, (err, ip, addressType) => {
-      this.emit('lookup', err, ip, addressType, host);
-      if (!this.connecting || attempt !== this.attempt) return;
-      if (err) process.nextTick(() => this.destroy(err));
-      else if (typeof ip !== 'string' || !isIP(ip)) process.nextTick(() => this.destroy(invalidIpAddress(ip)));
-      else if (addressType !== 4 && addressType !== 6) process.nextTick(() => this.destroy(invalidAddressFamily(addressType, host, port)));
-      else this.internalConnect(ip, port, isIP(ip), o);
-    });
+    this.dialer.dial(host, port, family, o);
     return this;
-  }
-
-  /** autoSelectFamily: every address of the name, tried in turn (happy-eyeballs.ts). */
-  private lookupAll(lookup: LookupFunction, host: string, port: number, hints: number, o: ConnectOptions, attempt: number): void {
-    type Answer = { address?: unknown; family?: unknown };
-    const all = lookup as unknown as (h: string, opts: object, cb: (err: Error | null, a: unknown, f?: unknown) => void) => void;
-    all(host, { family: 0, hints, all: true }, (err, addresses, fam) => {
-      const stale = (): boolean => !this.connecting || attempt !== this.attempt;
-      // A lookup that answers with one address although asked for all: take it as that one.
-      const answers: Answer[] = err ? [] : Array.isArray(addresses) ? (addresses as Answer[]) : [{ address: addresses, family: fam }];
-      if (err) this.emit('lookup', err, undefined, undefined, host);
-      if (stale()) return;
-      if (err) {
-        process.nextTick(() => this.destroy(err));
-        return;
-      }
-      const valid: Candidate[] = [];
-      for (const a of answers) {
-        this.emit('lookup', null, a.address, a.family, host);
-        if (stale()) return;
-        if (typeof a.address === 'string' && isIP(a.address) && (a.family === 4 || a.family === 6)) valid.push({ address: a.address, family: a.family });
-      }
-      if (valid.length === 0) {
-        const first = answers[0];
-        const bad = typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
-        process.nextTick(() => this.destroy(bad));
-        return;
-      }
-      const timeout = Math.max(10, o.autoSelectFamilyAttemptTimeout ?? getDefaultAutoSelectFamilyAttemptTimeout());
-      const tries = new AddressAttempts(interleave(valid), port, timeout, this.clock, {
-        start: (c) => this.internalConnect(c.address, port, c.family, o),
-        abandon: () => this.abandonAttempt(),
-      });
-      this.eyeballs = tries;
-      this.autoSelectFamilyAttemptedAddresses = tries.attempted;
-      tries.tryNext();
-    });
   }
 
   /** Give up the attempt in progress (its connection and, if its own, its UDP port) for the next address. */
   private abandonAttempt(): void {
-    this.attempt++; // binds still in flight for it close their socket
     const conn = this.conn;
     const ep = this.ep;
     this.conn = null;
     this.ep = null;
-    this.target = null;
     if (ep) {
       if (conn) ep.detach(conn.conn, 'abort');
       if (this.refHeld) ep.dropRef();
@@ -244,66 +191,13 @@ export class Socket extends Duplex {
     }
   }
 
-  /** A connect attempt failed: the next address if autoSelectFamily has one, else the socket fails. */
-  private connectFailed(err: Error): void {
-    const final = this.eyeballs ? this.eyeballs.failed(err) : err;
-    if (final) this.destroy(final);
-  }
-
-  private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
-    ip = loopbackFor(ip); // as the kernel connects a TCP socket to 0.0.0.0 / ::
-    if (port === 0) {
-      // A TCP connect to port 0 is refused by the kernel; net reports it as such.
-      this.connectFailed(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
-      return;
-    }
-    const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
-    this.target = remote;
-    this.emit('connectionAttempt', ip, port, addressType);
-    const shared = this.sockOpts.endpoint;
-    const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
-    if (shared) {
-      if (shared.closed) this.connectFailed(socketClosed());
-      else this.start(shared, remote);
-      return;
-    }
-    if (this.sockOpts.transport) {
-      this.start(new LocalEndpoint(this.sockOpts.transport, epOpts), remote);
-      return;
-    }
-    // A dedicated UDP port, like a TCP client's ephemeral port. Connected to the
-    // peer, so the kernel reports ICMP port unreachable (→ ECONNREFUSED).
-    const attempt = this.attempt;
-    const localAddress = o.localAddress || (addressType === 6 ? '::' : '0.0.0.0');
-    const localPort = o.localPort ?? 0;
-    const stale = (): boolean => !this.connecting || attempt !== this.attempt;
-    UdpTransport.bind({ address: localAddress, port: localPort }).then(
-      (t) => {
-        if (stale()) return t.close();
-        t.connectPeer(remote).then(
-          () => {
-            if (stale()) return t.close();
-            this.start(new LocalEndpoint(t, epOpts), remote);
-          },
-          (err: NodeJS.ErrnoException) => {
-            t.close();
-            if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
-          },
-        );
-      },
-      (err: NodeJS.ErrnoException) => {
-        if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
-      },
-    );
-  }
-
   private start(ep: LocalEndpoint, remote: Address): void {
     this.attachEndpoint(ep);
     const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
     try {
       this.conn = new ConnHandle(ep.open(remote, connOpts, this.user), ep, this.clock);
     } catch (err) {
-      this.connectFailed(err as Error);
+      this.dialer.failed(err as Error);
     }
   }
 
@@ -338,10 +232,9 @@ export class Socket extends Duplex {
 
   private afterConnect(): void {
     const conn = this.conn!;
-    this.eyeballs?.stop();
-    this.eyeballs = null;
+    this.dialer.connected();
     this.connecting = false;
-    this.peer = addressInfo(this.ep!.remoteOf(conn.conn) ?? this.target!);
+    this.peer = addressInfo(this.ep!.remoteOf(conn.conn) ?? this.dialer.target!);
     this.touch();
     // As net: the options reach the handle once connected (the stand-in applies them).
     const h = this._handle;
@@ -382,8 +275,8 @@ export class Socket extends Duplex {
   }
 
   private onConnError(code: ConnErrorCode): void {
-    const t = this.target;
-    if (this.connecting && t) this.connectFailed(exceptionWithHostPort(code, 'connect', t.address, t.port));
+    const t = this.dialer.target;
+    if (this.connecting && t) this.dialer.failed(exceptionWithHostPort(code, 'connect', t.address, t.port));
     else this.destroy(errnoException(code, 'read'));
   }
 
@@ -504,9 +397,7 @@ export class Socket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.connecting = false;
-    this.eyeballs?.stop();
-    this.eyeballs = null;
-    this.attempt++;
+    this.dialer.cancel();
     this.idle.clear();
     const p = this.pendingWrite;
     this.pendingWrite = null;
@@ -562,7 +453,6 @@ export class Socket extends Duplex {
     this.wantRead = false;
     this.eofPushed = false;
     this.peer = null;
-    this.target = null;
     this.received = 0;
     this.dispatched = 0;
     this.resetOnDestroy = false;
