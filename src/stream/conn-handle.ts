@@ -24,6 +24,11 @@ export class ConnHandle {
     return this.conn.readableLength;
   }
 
+  /** The largest segment payload in use. */
+  get mss(): number {
+    return this.conn.mss;
+  }
+
   /** The peer's FIN has been received. */
   get peerFinished(): boolean {
     return this.conn.peerFinished;

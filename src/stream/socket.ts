@@ -66,6 +66,9 @@ export class Socket extends Duplex {
   private readonly user: ConnUser;
   private wantRead = false;
   private pulling = false;
+  private pullDeferred = false;
+  /** readableLength when last seen, to tell how much a 'readable' brought. */
+  private seenLength = 0;
   private eofPushed = false;
   private pendingWrite: { chunk: Uint8Array; cb: WriteCb } | null = null;
   private connectWrite: Uint8Array | null = null;
@@ -257,7 +260,7 @@ export class Socket extends Duplex {
         if (this.connecting) this.afterConnect();
         break;
       case 'readable':
-        if (this.wantRead) this.pull();
+        if (this.wantRead && this.conn) this.onReadable(this.conn);
         break;
       case 'end':
       case 'closed':
@@ -268,6 +271,7 @@ export class Socket extends Duplex {
         this.retryWrite();
         break;
       case 'error':
+        if (this.wantRead) this.pull(); // what arrived before the error first, as a TCP read returns it before ECONNRESET
         this.onConnError(ev.code);
         break;
     }
@@ -286,6 +290,26 @@ export class Socket extends Duplex {
     this.wantRead = true;
     if (!this.connecting && this.conn) this.pull();
     else this.updateRef();
+  }
+
+  /**
+   * Data arrived. A short segment ends a write (where TCP's sender sets PSH): read now, so a lone
+   * message is not held. Full segments are read once this turn's datagrams are all in (Clock.defer:
+   * the check phase after the I/O callbacks, no timer), so a burst is one chunk, not one per segment.
+   */
+  private onReadable(conn: ConnHandle): void {
+    const grew = conn.readableLength - this.seenLength;
+    this.seenLength = conn.readableLength;
+    if (grew < conn.mss || !this.clock.defer) {
+      this.pull();
+      return;
+    }
+    if (this.pullDeferred) return;
+    this.pullDeferred = true;
+    this.clock.defer(() => {
+      this.pullDeferred = false;
+      if (this.wantRead) this.pull();
+    });
   }
 
   /** Move received bytes into the stream while it wants them; EOF once the peer's FIN is reached. */
@@ -314,6 +338,7 @@ export class Socket extends Duplex {
       }
     } finally {
       this.pulling = false;
+      this.seenLength = conn.readableLength;
     }
     this.updateRef();
   }
@@ -452,6 +477,7 @@ export class Socket extends Duplex {
     if (Object.hasOwn(this, 'write')) delete (this as { write?: unknown }).write; // writeAfterFIN from the last connection
     this.wantRead = false;
     this.eofPushed = false;
+    this.seenLength = 0;
     this.peer = null;
     this.received = 0;
     this.dispatched = 0;
