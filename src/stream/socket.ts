@@ -1,26 +1,24 @@
-// Socket: a stream.Duplex over one Connection, with node:net.Socket's names,
-// defaults, event order and error codes. Reads are pulled from the connection
-// only while the stream wants data, so a paused reader closes the receive
-// window; writes complete once the connection's bounded send buffer took them.
+// Socket: node:net.Socket over one Connection: its names, defaults, event
+// order and error codes. The stream itself (reads, writes, FIN, destroy) is
+// ConnStream's (conn-stream.ts); the connect path after the argument checks is
+// the Dialer's (dial.ts). Here: connect(), the setters, the accessors.
 
 import { isIP, type AddressInfo } from 'node:net';
 import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
-import type { Address, Clock } from '../endpoint/types.js';
+import type { Address } from '../endpoint/types.js';
 import type { Connection } from '../protocol/connection.js';
-import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
-import { State } from '../protocol/state.js';
+import type { ConnErrorCode } from '../protocol/options.js';
 import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
 } from './args.js';
 import { ConnHandle } from './conn-handle.js';
+import { ConnStream, type WriteCb } from './conn-stream.js';
 import { Dialer } from './dial.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
-  socketClosed, socketClosedBeforeConnection, socketConnecting,
+  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs, socketClosed, socketConnecting,
 } from './errors.js';
-import { IdleTimer } from './idle-timer.js';
-import { realClock, type ConnUser, type LocalEndpoint } from './local-endpoint.js';
-import { deliverOnread, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
+import { realClock, type LocalEndpoint } from './local-endpoint.js';
+import { makeHandle, onreadOption, validateAutoSelectFamily, type SocketHandle } from './net-extras.js';
 import type { ConnectOptions, SocketOptions } from './options.js';
 import { emptyStats, socketStats, type SocketStats } from './stats.js';
 
@@ -35,16 +33,12 @@ export interface AcceptedInit {
   onDestroy: () => void;
 }
 
-type WriteCb = (err?: Error | null) => void;
 const IS_BUN = typeof (process.versions as { bun?: string }).bun === 'string';
-const READ_CHUNK = 64 * 1024;
 
 /** net validates `options.host` itself from Node 22 on (checked on 20.20, 22.23 and 24.22). */
 const NET_CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
 
-export class Socket extends Duplex {
-  /** True from connect() until 'connect' (or failure). */
-  connecting = false;
+export class Socket extends ConnStream {
   /** The Server that accepted this socket, else null. */
   server: unknown = null;
   /** The idle timeout set by setTimeout(), undefined if never set. */
@@ -53,38 +47,12 @@ export class Socket extends Duplex {
   autoSelectFamilyAttemptedAddresses: string[] | undefined = undefined;
 
   private readonly sockOpts: SocketOptions;
-  private readonly clock: Clock;
-  private ep: LocalEndpoint | null = null;
-  /** The connection, through the handle that flushes after each call. */
-  private conn: ConnHandle | null = null;
-  /** getStats() once the socket is destroyed: a snapshot, so the connection (and what was written) is not kept. */
-  private closedStats: SocketStats | null = null;
-  /** After destroy, the connection while it still delivers what was written (the endpoint holds it too). */
-  private draining: Connection | null = null;
   private peer: AddressInfo | null = null;
   private readonly dialer: Dialer;
-  private readonly user: ConnUser;
-  private wantRead = false;
-  private pulling = false;
-  private pullDeferred = false;
-  /** readableLength when last seen, to tell how much a 'readable' brought. */
-  private seenLength = 0;
-  private eofPushed = false;
-  private pendingWrite: { chunk: Uint8Array; cb: WriteCb } | null = null;
-  private connectWrite: Uint8Array | null = null;
-  private dispatched = 0;
-  private received = 0;
-  private refed = true;
-  private refHeld = false;
   private noDelay: boolean;
   private keepAlive: boolean;
   private keepAliveDelay: number;
-  private readonly idle: IdleTimer;
-  private resetOnDestroy = false;
-  private onDestroyHook: (() => void) | null = null;
   private handle: SocketHandle | null = null;
-  /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
-  private readonly onread: Onread | null;
 
   constructor(options: SocketOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
@@ -96,7 +64,7 @@ export class Socket extends Duplex {
     }
     if (o.keepAliveInitialDelay !== undefined) validateNumber(o.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
     validateConnectionOptions(o.connection);
-    super({
+    const duplexOpts = {
       allowHalfOpen: Boolean(o.allowHalfOpen),
       emitClose: false, // 'close' comes from _destroy, with hadError, as net does
       autoDestroy: true,
@@ -105,16 +73,12 @@ export class Socket extends Duplex {
       highWaterMark: o.highWaterMark,
       readableHighWaterMark: o.readableHighWaterMark,
       writableHighWaterMark: o.writableHighWaterMark,
-    } as DuplexOptions);
+    } as DuplexOptions;
+    super(duplexOpts, o.clock ?? o.endpoint?.clock ?? o[kAccepted]?.ep.clock ?? realClock(), onreadOption(o.onread));
     this.sockOpts = o;
-    this.onread = onreadOption(o.onread);
     this.noDelay = Boolean(o.noDelay);
     this.keepAlive = Boolean(o.keepAlive);
     this.keepAliveDelay = wholeSeconds(o.keepAliveInitialDelay);
-    this.clock = o.clock ?? o.endpoint?.clock ?? o[kAccepted]?.ep.clock ?? realClock();
-    this.idle = new IdleTimer(this.clock, () => {
-      if (!this.destroyed) this.emit('timeout');
-    });
     this.dialer = new Dialer(
       {
         connecting: () => this.connecting,
@@ -127,7 +91,6 @@ export class Socket extends Duplex {
       o,
       this.clock,
     );
-    this.user = { onConnEvent: (ev) => this.onConnEvent(ev), onEndpointClosed: () => this.destroy(socketClosed()) };
     this.on('end', onReadableStreamEnd);
     // After the fields exist: an aborted signal destroys at once (AbortError), as Duplex's own option would.
     if (o.signal !== undefined) addAbortSignal(o.signal, this);
@@ -188,9 +151,7 @@ export class Socket extends Duplex {
     this.ep = null;
     if (ep) {
       if (conn) ep.detach(conn.conn, 'abort');
-      if (this.refHeld) ep.dropRef();
-      this.refHeld = false;
-      ep.release();
+      this.releaseEndpoint(ep);
     }
   }
 
@@ -204,36 +165,7 @@ export class Socket extends Duplex {
     }
   }
 
-  private attachEndpoint(ep: LocalEndpoint): void {
-    this.ep = ep;
-    ep.retain();
-    this.updateRef();
-  }
-
-  /**
-   * Keep the process alive while this socket has something to do, as a libuv handle is active: while
-   * connecting, while reading (the app wants data and the peer has not ended), and while anything
-   * written is unacknowledged (net hands that to the kernel, which outlives the process; here it is
-   * this process that must deliver it). A paused socket with a full buffer, or one past EOF, with
-   * everything acknowledged, lets the process exit, as net's does.
-   */
-  private updateRef(): void {
-    const ep = this.ep;
-    if (!ep) return;
-    const conn = this.conn;
-    let busy = this.connecting || (this.wantRead && !this.eofPushed) || this.pendingWrite !== null || this.connectWrite !== null;
-    if (!busy && conn && conn.unacknowledged) {
-      conn.notifyWhenAcked(); // 'acked' will call again
-      busy = true;
-    }
-    const want = this.refed && busy && !this.destroyed;
-    if (want === this.refHeld) return;
-    this.refHeld = want;
-    if (want) ep.addRef();
-    else ep.dropRef();
-  }
-
-  private afterConnect(): void {
+  protected override afterConnect(): void {
     const conn = this.conn!;
     this.dialer.connected();
     this.connecting = false;
@@ -252,223 +184,16 @@ export class Socket extends Duplex {
     else if (!this.isPaused() && this.readable) this.read(0);
   }
 
-  // ---------------------------------------------------------------- events from the connection
-
-  private onConnEvent(ev: ConnEvent): void {
-    switch (ev.type) {
-      case 'established':
-        if (this.connecting) this.afterConnect();
-        break;
-      case 'readable':
-        if (this.wantRead && this.conn) this.onReadable(this.conn);
-        break;
-      case 'end':
-      case 'closed':
-        this.pull(); // EOF reaches the stream whether or not the app reads (as net's onStreamRead)
-        if (ev.type === 'closed') this.retryWrite();
-        break;
-      case 'writable':
-        this.retryWrite();
-        break;
-      case 'error':
-        if (this.wantRead) this.pull(); // what arrived before the error first, as a TCP read returns it before ECONNRESET
-        this.onConnError(ev.code);
-        break;
-    }
-    this.updateRef();
-  }
-
-  private onConnError(code: ConnErrorCode): void {
+  protected override onConnError(code: ConnErrorCode): void {
     const t = this.dialer.target;
     if (this.connecting && t) this.dialer.failed(exceptionWithHostPort(code, 'connect', t.address, t.port));
     else this.destroy(errnoException(code, 'read'));
   }
 
-  // ---------------------------------------------------------------- Duplex plumbing
-
-  override _read(): void {
-    this.wantRead = true;
-    if (!this.connecting && this.conn) this.pull();
-    else this.updateRef();
-  }
-
-  /**
-   * Data arrived. A short segment ends a write (where TCP's sender sets PSH): read now, so a lone
-   * message is not held. Full segments are read once this turn's datagrams are all in (Clock.defer:
-   * the check phase after the I/O callbacks, no timer), so a burst is one chunk, not one per segment.
-   */
-  private onReadable(conn: ConnHandle): void {
-    const grew = conn.readableLength - this.seenLength;
-    this.seenLength = conn.readableLength;
-    if (grew < conn.mss || !this.clock.defer) {
-      this.pull();
-      return;
-    }
-    if (this.pullDeferred) return;
-    this.pullDeferred = true;
-    this.clock.defer(() => {
-      this.pullDeferred = false;
-      if (this.wantRead) this.pull();
-    });
-  }
-
-  /** Move received bytes into the stream while it wants them; EOF once the peer's FIN is reached. */
-  private pull(): void {
-    const conn = this.conn;
-    if (this.pulling || !conn || this.destroyed) return;
-    this.pulling = true;
-    try {
-      // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
-      while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
-        const c = conn.read(this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
-        if (!c) break;
-        this.received += c.byteLength;
-        this.touch();
-        // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
-        if (this.onread) {
-          if (!deliverOnread(this, this.onread, c)) this.wantRead = false;
-        } else if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
-      }
-      if (!this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
-        this.eofPushed = true;
-        this.push(null);
-        // As net: a paused stream with nothing buffered emits 'end' only from a read().
-        this.read(0);
-      }
-    } finally {
-      this.pulling = false;
-      this.seenLength = conn.readableLength;
-    }
-    this.updateRef();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
-    if (this.connecting) {
-      // As net: hold the write until 'connect'; fail it if the socket closes first.
-      this.connectWrite = chunk;
-      const onClose = (): void => {
-        this.connectWrite = null;
-        cb(socketClosedBeforeConnection());
-      };
-      this.once('connect', () => {
-        this.off('close', onClose);
-        this.connectWrite = null;
-        this._write(chunk, _encoding, cb);
-      });
-      this.once('close', onClose);
-      return;
-    }
-    if (!this.conn) {
-      cb(socketClosed());
-      return;
-    }
-    this.touch();
-    // Most writes fit in the send buffer: hand the chunk over at once, with no pending record.
-    const conn = this.conn;
-    if (this.pendingWrite === null && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
-      const n = conn.write(chunk);
-      this.dispatched += n;
-      this.updateRef();
-      if (n === chunk.byteLength) {
-        cb();
-        return;
-      }
-      if (this.conn !== conn) {
-        cb(socketClosed()); // destroyed by an event the flush delivered: the rest has nowhere to go
-        return;
-      }
-      this.pendingWrite = { chunk: chunk.subarray(n), cb };
-      return;
-    }
-    this.pendingWrite = { chunk, cb };
-    this.retryWrite();
-  }
-
-  /** Hand the pending chunk to the send buffer; the callback waits for room ('writable'). */
-  private retryWrite(): void {
-    const p = this.pendingWrite;
-    const conn = this.conn;
-    if (!p || !conn) return;
-    if (conn.state === State.CLOSED || conn.state === State.TIME_WAIT) {
-      this.pendingWrite = null;
-      p.cb(errnoException('EPIPE', 'write'));
-      return;
-    }
-    const n = conn.write(p.chunk);
-    this.dispatched += n;
-    if (n > 0) this.touch();
-    if (n === p.chunk.byteLength) {
-      this.pendingWrite = null;
-      p.cb();
-    } else {
-      p.chunk = p.chunk.subarray(n);
-    }
-  }
-
-  override _final(cb: WriteCb): void {
-    if (this.connecting) {
-      this.once('connect', () => this._final(cb));
-      return;
-    }
-    if (!this.conn) {
-      cb();
-      return;
-    }
-    this.conn.shutdown(); // FIN after everything written (RFC 9293 §3.10.4)
-    this.updateRef();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.connecting = false;
-    this.dialer.cancel();
-    this.idle.clear();
-    const p = this.pendingWrite;
-    this.pendingWrite = null;
-    if (p) process.nextTick(p.cb, err ?? socketClosed());
-    const conn = this.conn;
-    const ep = this.ep;
-    this.conn = null;
-    this.ep = null;
-    if (conn) this.closedStats = socketStats(conn.conn);
-    if (ep) {
-      const onGone = (c: Connection): void => {
-        if (this.draining !== c) return; // the socket connected again since
-        this.draining = null;
-        this.closedStats = socketStats(c);
-      };
-      if (conn && ep.detach(conn.conn, this.resetOnDestroy ? 'abort' : 'close', this.refed, onGone)) this.draining = conn.conn;
-      if (this.refHeld) ep.dropRef();
-      this.refHeld = false;
-      ep.release();
-    }
-    cb(err);
-    // net emits 'close' from the handle's close callback, a later loop phase than 'error'.
-    setImmediate(() => this.emit('close', Boolean(err)));
-    const hook = this.onDestroyHook;
-    this.onDestroyHook = null;
-    hook?.();
-  }
-
   // ---------------------------------------------------------------- net.Socket methods
 
-  /** With `onread`, pausing stops the reads (nothing is buffered in the stream), as net's readStop. */
-  override pause(): this {
-    if (this.onread) {
-      this.wantRead = false;
-      this.updateRef(); // not reading: as net's readStop, no longer keeps the process alive
-    }
-    return super.pause();
-  }
-
-  override resume(): this {
-    super.resume();
-    if (this.onread && !this.wantRead && !this.destroyed) {
-      this.wantRead = true;
-      if (!this.connecting && this.conn) this.pull();
-    }
-    return this;
+  protected override stopConnecting(): void {
+    this.dialer.cancel();
   }
 
   /** Back to a fresh, unconnected socket after destroy, for connect() again (net's _undestroy). */
@@ -663,9 +388,6 @@ export class Socket extends Duplex {
     return this.closedStats ?? emptyStats();
   }
 
-  private touch(): void {
-    this.idle.touch();
-  }
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
