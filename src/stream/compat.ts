@@ -6,7 +6,7 @@
 import nodeNet from 'node:net';
 import { connect, createConnection, Socket as SocketClass } from './socket.js';
 import { createServer, Server as ServerClass } from './server.js';
-import { createEndpoint, LocalEndpoint } from './endpoint.js';
+import { createEndpoint, LocalEndpoint } from './local-endpoint.js';
 
 /** A class that can also be called as a function, as net's constructors can (`net.Socket()` === `new net.Socket()`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -9,7 +9,7 @@ export {
   default,
 } from './compat.js';
 export type { ServerOptions, DropInfo } from './server.js';
-export { LocalEndpoint, createEndpoint } from './endpoint.js';
-export type { LocalEndpointOptions, CreateEndpointOptions } from './endpoint.js';
-export type { SocketOptions, ConnectOptions, ListenOptions, TransportOptions } from './args.js';
+export { LocalEndpoint, createEndpoint } from './local-endpoint.js';
+export type { LocalEndpointOptions, CreateEndpointOptions } from './local-endpoint.js';
+export type { SocketOptions, ConnectOptions, ListenOptions, TransportOptions } from './options.js';
 export type { SocketStats } from './stats.js';

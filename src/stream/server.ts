@@ -7,10 +7,9 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from '../protocol/connection.js';
 import type { Address } from '../endpoint/types.js';
-import {
-  normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
-} from './args.js';
-import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './endpoint.js';
+import { normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort } from './args.js';
+import type { ListenOptions, SocketOptions, TransportOptions } from './options.js';
+import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './local-endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
 import type { ConnectionOptions } from '../protocol/options.js';

@@ -1,28 +1,25 @@
-// Socket: a stream.Duplex over one Connection, with node:net.Socket's names,
-// defaults, event order and error codes. Reads are pulled from the connection
-// only while the stream wants data, so a paused reader closes the receive
-// window; writes complete once the connection's bounded send buffer took them.
+// Socket: node:net.Socket over one Connection: its names, defaults, event
+// order and error codes. The stream itself (reads, writes, FIN, destroy) is
+// ConnStream's (conn-stream.ts); the connect path after the argument checks is
+// the Dialer's (dial.ts). Here: connect(), the setters, the accessors.
 
-import dns from 'node:dns';
-import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type AddressInfo, type LookupFunction } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { addAbortSignal, Duplex, type DuplexOptions } from 'node:stream';
-import type { Address, Clock } from '../endpoint/types.js';
-import { UdpTransport } from '../io/udp-transport.js';
+import type { Address } from '../endpoint/types.js';
 import type { Connection } from '../protocol/connection.js';
-import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
-import { State } from '../protocol/state.js';
+import type { ConnErrorCode } from '../protocol/options.js';
 import {
   dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
-  type ConnectOptions, type SocketOptions,
 } from './args.js';
-import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
+import { ConnHandle } from './conn-handle.js';
+import { ConnStream, type WriteCb } from './conn-stream.js';
+import { Dialer } from './dial.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidAddressFamily, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs,
-  socketClosed, socketClosedBeforeConnection, socketConnecting,
+  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs, socketClosed, socketConnecting,
 } from './errors.js';
-import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
-import { IdleTimer } from './idle-timer.js';
-import { deliverOnread, loopbackFor, makeHandle, onreadOption, onreadRoom, validateAutoSelectFamily, type Onread, type SocketHandle } from './net-extras.js';
+import { realClock, type LocalEndpoint } from './local-endpoint.js';
+import { makeHandle, onreadOption, validateAutoSelectFamily, type SocketHandle } from './net-extras.js';
+import type { ConnectOptions, SocketOptions } from './options.js';
 import { emptyStats, socketStats, type SocketStats } from './stats.js';
 
 /** @internal How a Server hands an accepted connection to a new Socket. */
@@ -36,16 +33,12 @@ export interface AcceptedInit {
   onDestroy: () => void;
 }
 
-type WriteCb = (err?: Error | null) => void;
 const IS_BUN = typeof (process.versions as { bun?: string }).bun === 'string';
-const READ_CHUNK = 64 * 1024;
 
 /** net validates `options.host` itself from Node 22 on (checked on 20.20, 22.23 and 24.22). */
 const NET_CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
 
-export class Socket extends Duplex {
-  /** True from connect() until 'connect' (or failure). */
-  connecting = false;
+export class Socket extends ConnStream {
   /** The Server that accepted this socket, else null. */
   server: unknown = null;
   /** The idle timeout set by setTimeout(), undefined if never set. */
@@ -54,36 +47,12 @@ export class Socket extends Duplex {
   autoSelectFamilyAttemptedAddresses: string[] | undefined = undefined;
 
   private readonly sockOpts: SocketOptions;
-  private readonly clock: Clock;
-  private ep: LocalEndpoint | null = null;
-  private conn: Connection | null = null;
-  /** getStats() once the socket is destroyed: a snapshot, so the connection (and what was written) is not kept. */
-  private closedStats: SocketStats | null = null;
-  /** After destroy, the connection while it still delivers what was written (the endpoint holds it too). */
-  private draining: Connection | null = null;
   private peer: AddressInfo | null = null;
-  private target: Address | null = null;
-  private attempt = 0;
-  private readonly user: ConnUser;
-  private wantRead = false;
-  private pulling = false;
-  private eofPushed = false;
-  private pendingWrite: { chunk: Uint8Array; cb: WriteCb } | null = null;
-  private connectWrite: Uint8Array | null = null;
-  private dispatched = 0;
-  private received = 0;
-  private refed = true;
-  private refHeld = false;
+  private readonly dialer: Dialer;
   private noDelay: boolean;
   private keepAlive: boolean;
   private keepAliveDelay: number;
-  private readonly idle: IdleTimer;
-  private resetOnDestroy = false;
-  private onDestroyHook: (() => void) | null = null;
   private handle: SocketHandle | null = null;
-  private eyeballs: AddressAttempts | null = null;
-  /** The `onread` option: reads land in the app's buffer and go to its callback instead of 'data'. */
-  private readonly onread: Onread | null;
 
   constructor(options: SocketOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
@@ -95,7 +64,7 @@ export class Socket extends Duplex {
     }
     if (o.keepAliveInitialDelay !== undefined) validateNumber(o.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
     validateConnectionOptions(o.connection);
-    super({
+    const duplexOpts = {
       allowHalfOpen: Boolean(o.allowHalfOpen),
       emitClose: false, // 'close' comes from _destroy, with hadError, as net does
       autoDestroy: true,
@@ -104,17 +73,24 @@ export class Socket extends Duplex {
       highWaterMark: o.highWaterMark,
       readableHighWaterMark: o.readableHighWaterMark,
       writableHighWaterMark: o.writableHighWaterMark,
-    } as DuplexOptions);
+    } as DuplexOptions;
+    super(duplexOpts, o.clock ?? o.endpoint?.clock ?? o[kAccepted]?.ep.clock ?? realClock(), onreadOption(o.onread));
     this.sockOpts = o;
-    this.onread = onreadOption(o.onread);
     this.noDelay = Boolean(o.noDelay);
     this.keepAlive = Boolean(o.keepAlive);
     this.keepAliveDelay = wholeSeconds(o.keepAliveInitialDelay);
-    this.clock = o.clock ?? o.endpoint?.clock ?? o[kAccepted]?.ep.clock ?? realClock();
-    this.idle = new IdleTimer(this.clock, () => {
-      if (!this.destroyed) this.emit('timeout');
-    });
-    this.user = { onConnEvent: (ev) => this.onConnEvent(ev), onEndpointClosed: () => this.destroy(socketClosed()) };
+    this.dialer = new Dialer(
+      {
+        connecting: () => this.connecting,
+        emit: (event, ...args) => this.emit(event, ...args),
+        start: (ep, remote) => this.start(ep, remote),
+        abandon: () => this.abandonAttempt(),
+        destroy: (err) => this.destroy(err),
+        attempted: (list) => (this.autoSelectFamilyAttemptedAddresses = list),
+      },
+      o,
+      this.clock,
+    );
     this.on('end', onReadableStreamEnd);
     // After the fields exist: an aborted signal destroys at once (AbortError), as Duplex's own option would.
     if (o.signal !== undefined) addAbortSignal(o.signal, this);
@@ -124,13 +100,10 @@ export class Socket extends Duplex {
       this.server = acc.server;
       this.onDestroyHook = acc.onDestroy;
       this.attachEndpoint(acc.ep);
-      this.conn = acc.conn;
+      this.conn = new ConnHandle(acc.conn, acc.ep, this.clock);
       acc.ep.attach(acc.conn, this.user);
       this.peer = addressInfo(acc.remote);
-      if (this.noDelay) {
-        acc.conn.setNoDelay(true);
-        acc.ep.service(acc.conn);
-      }
+      if (this.noDelay) this.conn.setNoDelay(true);
       if (this.keepAlive) this.applyKeepAlive();
       if (acc.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
       else if (o.readable !== false) this.read(0);
@@ -166,183 +139,37 @@ export class Socket extends Duplex {
 
     this.connecting = true;
     this.touch();
-    const attempt = ++this.attempt;
-    const ipType = isIP(host);
-    if (ipType) {
-      process.nextTick(() => {
-        if (this.connecting && attempt === this.attempt) this.internalConnect(host, port, ipType, o);
-      });
-      return this;
-    }
-    const lookup = o.lookup ?? dns.lookup;
-    let hints = o.hints ?? 0;
-    if (family !== 4 && family !== 6 && hints === 0) hints = dns.ADDRCONFIG;
-    if (family !== 4 && family !== 6 && !o.localAddress && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) {
-      this.lookupAll(lookup, host, port, hints, o, attempt);
-      return this;
-    }
-    lookup(host, { family: family ?? 0, hints }, (err, ip, addressType) => {
-      this.emit('lookup', err, ip, addressType, host);
-      if (!this.connecting || attempt !== this.attempt) return;
-      if (err) process.nextTick(() => this.destroy(err));
-      else if (typeof ip !== 'string' || !isIP(ip)) process.nextTick(() => this.destroy(invalidIpAddress(ip)));
-      else if (addressType !== 4 && addressType !== 6) process.nextTick(() => this.destroy(invalidAddressFamily(addressType, host, port)));
-      else this.internalConnect(ip, port, isIP(ip), o);
-    });
+    this.dialer.dial(host, port, family, o);
     return this;
-  }
-
-  /** autoSelectFamily: every address of the name, tried in turn (happy-eyeballs.ts). */
-  private lookupAll(lookup: LookupFunction, host: string, port: number, hints: number, o: ConnectOptions, attempt: number): void {
-    type Answer = { address?: unknown; family?: unknown };
-    const all = lookup as unknown as (h: string, opts: object, cb: (err: Error | null, a: unknown, f?: unknown) => void) => void;
-    all(host, { family: 0, hints, all: true }, (err, addresses, fam) => {
-      const stale = (): boolean => !this.connecting || attempt !== this.attempt;
-      // A lookup that answers with one address although asked for all: take it as that one.
-      const answers: Answer[] = err ? [] : Array.isArray(addresses) ? (addresses as Answer[]) : [{ address: addresses, family: fam }];
-      if (err) this.emit('lookup', err, undefined, undefined, host);
-      if (stale()) return;
-      if (err) {
-        process.nextTick(() => this.destroy(err));
-        return;
-      }
-      const valid: Candidate[] = [];
-      for (const a of answers) {
-        this.emit('lookup', null, a.address, a.family, host);
-        if (stale()) return;
-        if (typeof a.address === 'string' && isIP(a.address) && (a.family === 4 || a.family === 6)) valid.push({ address: a.address, family: a.family });
-      }
-      if (valid.length === 0) {
-        const first = answers[0];
-        const bad = typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
-        process.nextTick(() => this.destroy(bad));
-        return;
-      }
-      const timeout = Math.max(10, o.autoSelectFamilyAttemptTimeout ?? getDefaultAutoSelectFamilyAttemptTimeout());
-      const tries = new AddressAttempts(interleave(valid), port, timeout, this.clock, {
-        start: (c) => this.internalConnect(c.address, port, c.family, o),
-        abandon: () => this.abandonAttempt(),
-      });
-      this.eyeballs = tries;
-      this.autoSelectFamilyAttemptedAddresses = tries.attempted;
-      tries.tryNext();
-    });
   }
 
   /** Give up the attempt in progress (its connection and, if its own, its UDP port) for the next address. */
   private abandonAttempt(): void {
-    this.attempt++; // binds still in flight for it close their socket
     const conn = this.conn;
     const ep = this.ep;
     this.conn = null;
     this.ep = null;
-    this.target = null;
     if (ep) {
-      if (conn) ep.detach(conn, 'abort');
-      if (this.refHeld) ep.dropRef();
-      this.refHeld = false;
-      ep.release();
+      if (conn) ep.detach(conn.conn, 'abort');
+      this.releaseEndpoint(ep);
     }
-  }
-
-  /** A connect attempt failed: the next address if autoSelectFamily has one, else the socket fails. */
-  private connectFailed(err: Error): void {
-    const final = this.eyeballs ? this.eyeballs.failed(err) : err;
-    if (final) this.destroy(final);
-  }
-
-  private internalConnect(ip: string, port: number, addressType: number, o: ConnectOptions): void {
-    ip = loopbackFor(ip); // as the kernel connects a TCP socket to 0.0.0.0 / ::
-    if (port === 0) {
-      // A TCP connect to port 0 is refused by the kernel; net reports it as such.
-      this.connectFailed(exceptionWithHostPort('ECONNREFUSED', 'connect', ip, port));
-      return;
-    }
-    const remote: Address = { address: ip, port, family: addressType === 6 ? 'IPv6' : 'IPv4' };
-    this.target = remote;
-    this.emit('connectionAttempt', ip, port, addressType);
-    const shared = this.sockOpts.endpoint;
-    const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
-    if (shared) {
-      if (shared.closed) this.connectFailed(socketClosed());
-      else this.start(shared, remote);
-      return;
-    }
-    if (this.sockOpts.transport) {
-      this.start(new LocalEndpoint(this.sockOpts.transport, epOpts), remote);
-      return;
-    }
-    // A dedicated UDP port, like a TCP client's ephemeral port. Connected to the
-    // peer, so the kernel reports ICMP port unreachable (→ ECONNREFUSED).
-    const attempt = this.attempt;
-    const localAddress = o.localAddress || (addressType === 6 ? '::' : '0.0.0.0');
-    const localPort = o.localPort ?? 0;
-    const stale = (): boolean => !this.connecting || attempt !== this.attempt;
-    UdpTransport.bind({ address: localAddress, port: localPort }).then(
-      (t) => {
-        if (stale()) return t.close();
-        t.connectPeer(remote).then(
-          () => {
-            if (stale()) return t.close();
-            this.start(new LocalEndpoint(t, epOpts), remote);
-          },
-          (err: NodeJS.ErrnoException) => {
-            t.close();
-            if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
-          },
-        );
-      },
-      (err: NodeJS.ErrnoException) => {
-        if (!stale()) this.connectFailed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
-      },
-    );
   }
 
   private start(ep: LocalEndpoint, remote: Address): void {
     this.attachEndpoint(ep);
     const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
     try {
-      this.conn = ep.open(remote, connOpts, this.user);
+      this.conn = new ConnHandle(ep.open(remote, connOpts, this.user), ep, this.clock);
     } catch (err) {
-      this.connectFailed(err as Error);
+      this.dialer.failed(err as Error);
     }
   }
 
-  private attachEndpoint(ep: LocalEndpoint): void {
-    this.ep = ep;
-    ep.retain();
-    this.updateRef();
-  }
-
-  /**
-   * Keep the process alive while this socket has something to do, as a libuv handle is active: while
-   * connecting, while reading (the app wants data and the peer has not ended), and while anything
-   * written is unacknowledged (net hands that to the kernel, which outlives the process; here it is
-   * this process that must deliver it). A paused socket with a full buffer, or one past EOF, with
-   * everything acknowledged, lets the process exit, as net's does.
-   */
-  private updateRef(): void {
-    const ep = this.ep;
-    if (!ep) return;
-    const conn = this.conn;
-    let busy = this.connecting || (this.wantRead && !this.eofPushed) || this.pendingWrite !== null || this.connectWrite !== null;
-    if (!busy && conn && conn.unacknowledged) {
-      conn.notifyWhenAcked(); // 'acked' will call again
-      busy = true;
-    }
-    const want = this.refed && busy && !this.destroyed;
-    if (want === this.refHeld) return;
-    this.refHeld = want;
-    if (want) ep.addRef();
-    else ep.dropRef();
-  }
-
-  private afterConnect(): void {
+  protected override afterConnect(): void {
     const conn = this.conn!;
-    this.eyeballs?.stop();
-    this.eyeballs = null;
+    this.dialer.connected();
     this.connecting = false;
-    this.peer = addressInfo(this.ep!.remoteOf(conn) ?? this.target!);
+    this.peer = addressInfo(this.ep!.remoteOf(conn.conn) ?? this.dialer.target!);
     this.touch();
     // As net: the options reach the handle once connected (the stand-in applies them).
     const h = this._handle;
@@ -357,209 +184,16 @@ export class Socket extends Duplex {
     else if (!this.isPaused() && this.readable) this.read(0);
   }
 
-  // ---------------------------------------------------------------- events from the connection
-
-  private onConnEvent(ev: ConnEvent): void {
-    switch (ev.type) {
-      case 'established':
-        if (this.connecting) this.afterConnect();
-        break;
-      case 'readable':
-        if (this.wantRead) this.pull();
-        break;
-      case 'end':
-      case 'closed':
-        this.pull(); // EOF reaches the stream whether or not the app reads (as net's onStreamRead)
-        if (ev.type === 'closed') this.retryWrite();
-        break;
-      case 'writable':
-        this.retryWrite();
-        break;
-      case 'error':
-        this.onConnError(ev.code);
-        break;
-    }
-    this.updateRef();
-  }
-
-  private onConnError(code: ConnErrorCode): void {
-    const t = this.target;
-    if (this.connecting && t) this.connectFailed(exceptionWithHostPort(code, 'connect', t.address, t.port));
+  protected override onConnError(code: ConnErrorCode): void {
+    const t = this.dialer.target;
+    if (this.connecting && t) this.dialer.failed(exceptionWithHostPort(code, 'connect', t.address, t.port));
     else this.destroy(errnoException(code, 'read'));
-  }
-
-  // ---------------------------------------------------------------- Duplex plumbing
-
-  override _read(): void {
-    this.wantRead = true;
-    if (!this.connecting && this.conn) this.pull();
-    else this.updateRef();
-  }
-
-  /** Move received bytes into the stream while it wants them; EOF once the peer's FIN is reached. */
-  private pull(): void {
-    const conn = this.conn;
-    if (this.pulling || !conn || this.destroyed) return;
-    this.pulling = true;
-    let moved = false;
-    try {
-      // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
-      while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
-        const c = conn.read(this.clock.now(), this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
-        if (!c) break;
-        moved = true;
-        this.received += c.byteLength;
-        this.touch();
-        // Received payloads are views of node:dgram's Buffers already: no wrapper needed.
-        if (this.onread) {
-          if (!deliverOnread(this, this.onread, c)) this.wantRead = false;
-        } else if (!this.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength))) this.wantRead = false;
-      }
-      if (!this.eofPushed && this.conn === conn && conn.readableLength === 0 && conn.peerFinished) {
-        this.eofPushed = true;
-        this.push(null);
-        // As net: a paused stream with nothing buffered emits 'end' only from a read().
-        this.read(0);
-      }
-    } finally {
-      this.pulling = false;
-    }
-    if (moved) this.ep?.service(conn); // window updates
-    this.updateRef();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
-    if (this.connecting) {
-      // As net: hold the write until 'connect'; fail it if the socket closes first.
-      this.connectWrite = chunk;
-      const onClose = (): void => {
-        this.connectWrite = null;
-        cb(socketClosedBeforeConnection());
-      };
-      this.once('connect', () => {
-        this.off('close', onClose);
-        this.connectWrite = null;
-        this._write(chunk, _encoding, cb);
-      });
-      this.once('close', onClose);
-      return;
-    }
-    if (!this.conn) {
-      cb(socketClosed());
-      return;
-    }
-    this.touch();
-    // Most writes fit in the send buffer: hand the chunk over at once, with no pending record.
-    const conn = this.conn;
-    if (this.pendingWrite === null && conn.state !== State.CLOSED && conn.state !== State.TIME_WAIT) {
-      const n = conn.write(chunk);
-      this.dispatched += n;
-      this.ep?.service(conn); // a reply written from a 'data' handler leaves now (Host.flush, re-entrant)
-      this.updateRef();
-      if (n === chunk.byteLength) {
-        cb();
-        return;
-      }
-      if (this.conn !== conn) {
-        cb(socketClosed()); // destroyed by an event the flush delivered: the rest has nowhere to go
-        return;
-      }
-      this.pendingWrite = { chunk: chunk.subarray(n), cb };
-      return;
-    }
-    this.pendingWrite = { chunk, cb };
-    this.retryWrite();
-  }
-
-  /** Hand the pending chunk to the send buffer; the callback waits for room ('writable'). */
-  private retryWrite(): void {
-    const p = this.pendingWrite;
-    const conn = this.conn;
-    if (!p || !conn) return;
-    if (conn.state === State.CLOSED || conn.state === State.TIME_WAIT) {
-      this.pendingWrite = null;
-      p.cb(errnoException('EPIPE', 'write'));
-      return;
-    }
-    const n = conn.write(p.chunk);
-    this.dispatched += n;
-    if (n > 0) this.touch();
-    this.ep?.service(conn);
-    if (n === p.chunk.byteLength) {
-      this.pendingWrite = null;
-      p.cb();
-    } else {
-      p.chunk = p.chunk.subarray(n);
-    }
-  }
-
-  override _final(cb: WriteCb): void {
-    if (this.connecting) {
-      this.once('connect', () => this._final(cb));
-      return;
-    }
-    if (!this.conn) {
-      cb();
-      return;
-    }
-    this.conn.shutdown(); // FIN after everything written (RFC 9293 §3.10.4)
-    this.ep?.service(this.conn);
-    this.updateRef();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.connecting = false;
-    this.eyeballs?.stop();
-    this.eyeballs = null;
-    this.attempt++;
-    this.idle.clear();
-    const p = this.pendingWrite;
-    this.pendingWrite = null;
-    if (p) process.nextTick(p.cb, err ?? socketClosed());
-    const conn = this.conn;
-    const ep = this.ep;
-    this.conn = null;
-    this.ep = null;
-    if (conn) this.closedStats = socketStats(conn);
-    if (ep) {
-      const onGone = (c: Connection): void => {
-        if (this.draining !== c) return; // the socket connected again since
-        this.draining = null;
-        this.closedStats = socketStats(c);
-      };
-      if (conn && ep.detach(conn, this.resetOnDestroy ? 'abort' : 'close', this.refed, onGone)) this.draining = conn;
-      if (this.refHeld) ep.dropRef();
-      this.refHeld = false;
-      ep.release();
-    }
-    cb(err);
-    // net emits 'close' from the handle's close callback, a later loop phase than 'error'.
-    setImmediate(() => this.emit('close', Boolean(err)));
-    const hook = this.onDestroyHook;
-    this.onDestroyHook = null;
-    hook?.();
   }
 
   // ---------------------------------------------------------------- net.Socket methods
 
-  /** With `onread`, pausing stops the reads (nothing is buffered in the stream), as net's readStop. */
-  override pause(): this {
-    if (this.onread) {
-      this.wantRead = false;
-      this.updateRef(); // not reading: as net's readStop, no longer keeps the process alive
-    }
-    return super.pause();
-  }
-
-  override resume(): this {
-    super.resume();
-    if (this.onread && !this.wantRead && !this.destroyed) {
-      this.wantRead = true;
-      if (!this.connecting && this.conn) this.pull();
-    }
-    return this;
+  protected override stopConnecting(): void {
+    this.dialer.cancel();
   }
 
   /** Back to a fresh, unconnected socket after destroy, for connect() again (net's _undestroy). */
@@ -568,8 +202,8 @@ export class Socket extends Duplex {
     if (Object.hasOwn(this, 'write')) delete (this as { write?: unknown }).write; // writeAfterFIN from the last connection
     this.wantRead = false;
     this.eofPushed = false;
+    this.seenLength = 0;
     this.peer = null;
-    this.target = null;
     this.received = 0;
     this.dispatched = 0;
     this.resetOnDestroy = false;
@@ -629,10 +263,7 @@ export class Socket extends Duplex {
 
   private applyNoDelay(enable: boolean): void {
     this.noDelay = enable;
-    if (this.conn && this.ep) {
-      this.conn.setNoDelay(enable);
-      this.ep.service(this.conn);
-    }
+    if (this.conn && this.ep) this.conn.setNoDelay(enable);
   }
 
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
@@ -647,11 +278,8 @@ export class Socket extends Duplex {
   }
 
   private applyKeepAlive(): void {
-    const conn = this.conn as (Connection & { setKeepAlive?: (enable: boolean, idleMs: number, now: number) => void }) | null;
-    if (!conn || typeof conn.setKeepAlive !== 'function') return;
-    // RFC 9293 §3.8.4 keepalive in the core; a delay of 0 keeps its default idle time (2 h), as the OS does.
-    conn.setKeepAlive(this.keepAlive, this.keepAliveDelay, this.clock.now());
-    this.ep?.service(conn);
+    // A delay of 0 keeps the core's default idle time (2 h), as the OS does.
+    this.conn?.setKeepAlive(this.keepAlive, this.keepAliveDelay);
   }
 
   /** Keep the process alive while this socket has work in hand (the default; see updateRef). */
@@ -755,14 +383,11 @@ export class Socket extends Duplex {
    * written, and then as they stood at its end; before a connection exists, state CLOSED and zeros.
    */
   getStats(): SocketStats {
-    const c = this.conn ?? this.draining;
+    const c = this.conn?.conn ?? this.draining;
     if (c) return socketStats(c);
     return this.closedStats ?? emptyStats();
   }
 
-  private touch(): void {
-    this.idle.touch();
-  }
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -2,8 +2,11 @@
 // contiguously (up to readableHighWaterMark), not one event per segment; and
 // a lone small message still comes at once.
 import { describe, expect, test } from 'vitest';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { connect, createServer, type Socket } from '../../src/index.js';
-import { HOST, listen, once, pattern, sleep } from './helpers.js';
+import { prngEnv, SimNetwork } from '../../src/sim/index.js';
+import { HOST, listen, once, pattern, runSim, sha256, sleep } from './helpers.js';
 
 /** A server whose sockets start paused; resolves with the accepted socket once `n` bytes wait in its receive buffer. */
 async function pausedReceiver(n: number, highWaterMark?: number): Promise<{ s: Socket; c: Socket; close: () => void }> {
@@ -67,6 +70,41 @@ describe("'data' chunks", () => {
     const [d] = (await once(c, 'data')) as [Buffer];
     expect(d.toString()).toBe('ping');
     expect(performance.now() - t0).toBeLessThan(100); // no batching delay (the delayed-ACK timer is 40 ms)
+    c.destroy();
+    server.close();
+  });
+
+  test('a flowing reader gets a burst of segments as one chunk, not one per segment (1 MiB on the simulator)', async () => {
+    const net = new SimNetwork({ seed: 17 });
+    const sim = (address: string, port = 0) => ({ transport: net.bind({ address, port }), clock: net.clock, env: prngEnv(net.prng.fork()) });
+    const n = 1 << 20;
+    const sizes: number[] = [];
+    const got: Buffer[] = [];
+    let done = false;
+    let hwm = 0;
+    // The receiving side as in issue 17: pipeline(socket, a writable that keeps up).
+    const server = createServer(sim('10.0.0.2', 7), (s) => {
+      hwm = s.readableHighWaterMark;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          sizes.push(chunk.length);
+          got.push(chunk);
+          cb();
+        },
+      });
+      void pipeline(s, sink).then(() => (done = true));
+    });
+    server.listen();
+    const c = connect({ port: 7, host: '10.0.0.2', ...sim('10.0.0.1') });
+    const data = pattern(n, 3);
+    c.end(data);
+    await runSim(net, () => done);
+    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+    const segments = Math.ceil(n / 1200);
+    expect(c.getStats().segmentsSent).toBeGreaterThanOrEqual(segments);
+    // One chunk per segment would be ~875; reads join what each burst brought (67 at seed 17).
+    expect(sizes.length).toBeLessThan(segments / 4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(hwm);
     c.destroy();
     server.close();
   });

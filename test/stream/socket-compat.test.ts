@@ -44,7 +44,7 @@ describe('net.Socket compatibility', () => {
     c.setKeepAlive(true, 5000);
     expect(noDelay).toHaveBeenCalledWith(true);
     expect(keepAlive).toHaveBeenCalledWith(true, 5);
-    const conn = (c as unknown as { conn: Connection }).conn;
+    const conn = (c as unknown as { conn: { conn: Connection } }).conn.conn; // through the ConnHandle
     const rx = (conn as unknown as { rx: { keepAlive: boolean; keepAliveIdle: number } }).rx;
     expect([conn.noDelay, rx.keepAlive, rx.keepAliveIdle]).toEqual([true, true, 5000]);
     c.destroy();

@@ -1,4 +1,4 @@
-// A local UDP endpoint carrying many connections: the pump (Host) plus who
+// LocalEndpoint, a local UDP endpoint carrying many connections: the pump (Host) plus who
 // owns each connection (a Socket, the Server's acceptor, or nobody: an
 // orphan finishing its close in the background, as the kernel does for TCP).
 // It decides when the UDP socket keeps the process alive and when it closes.
