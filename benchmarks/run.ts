@@ -1,23 +1,25 @@
-// npm run bench [-- --quick] [--only=bulk,pingpong] [--rounds=N] [--impls=ours,tcp] [--profile] [--out=DIR]
+// npm run bench [-- --quick] [--only=bulk,warm,app,loss,fair,pingpong] [--rounds=N] [--impls=ours,tcp|all] [--profile] [--save | --out=DIR]
 //   --profile (or --only=profile for nothing else): CPU profile of our bulk sender and receiver → profile.md
+//   --save: write the committed reference results (benchmarks/results/) instead of benchmarks/results/latest/ (git-ignored)
 //
 // Runs every configuration as its own set of processes (sender and receiver are
 // separate children; loss and bottleneck configurations run inside one netlab
 // namespace), rounds interleaved across implementations, and writes
-// results.json, results.md and *.svg to benchmarks/results/. See README.md.
+// results.json, results.md and *.svg. See README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALL_IMPLS, BENCH_DIR, IMPL_LABEL, MB, REPO_ROOT, RESULTS_DIR, type ImplName } from './lib/common.js';
+import { makeAppFile, type AppFile } from './lib/appfile.js';
+import { ALL_IMPLS, BENCH_DIR, IMPL_LABEL, LATEST_DIR, MB, REPO_ROOT, RESULTS_DIR, type ImplName } from './lib/common.js';
 import { oursApi } from './lib/ours.js';
-import { ALL_FIGURES, plan, type FigureId, type RunConfig } from './lib/plan.js';
+import { ALL_FIGURES, FIGURE_ALIASES, parseOnly, plan, type RunConfig } from './lib/plan.js';
 import { killAll, netlabCheck, runNode } from './lib/proc.js';
 import { profileMarkdown } from './lib/profile.js';
 import { buildReport, type RawSet } from './lib/report.js';
 import type { PingResult, SetupResult } from './lib/roles.js';
-import { runScenario, type BulkOut, type ScenarioOut } from './lib/scenarios.js';
+import { runScenario, type AppOut, type BulkOut, type ScenarioOut } from './lib/scenarios.js';
 import { renderChart } from './lib/svg.js';
 
 const { values: args } = parseArgs({
@@ -27,12 +29,17 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     impls: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log(`npm run bench -- [--quick] [--only=${ALL_FIGURES.join(',')},profile] [--rounds=N] [--impls=${ALL_IMPLS.join(',')}] [--profile] [--out=DIR]`);
+  console.log(
+    `npm run bench -- [--quick] [--only=${ALL_FIGURES.join(',')},profile] [--rounds=N] [--impls=${ALL_IMPLS.join(',')}|all] [--profile] [--save | --out=DIR]\n` +
+      `  aliases for --only: ${Object.entries(FIGURE_ALIASES).map(([a, f]) => `${a} = ${f.join(',')}`).join('; ')}\n` +
+      `  results go to ${relative(REPO_ROOT, LATEST_DIR)}/ (git-ignored); --save writes the committed ${relative(REPO_ROOT, RESULTS_DIR)}/ instead`,
+  );
   process.exit(0);
 }
 
@@ -43,24 +50,38 @@ function list<T extends string>(s: string | undefined, all: T[], what: string): 
   return v as T[];
 }
 
-const selected = list<FigureId | 'profile'>(args.only, [...ALL_FIGURES, 'profile'], 'figure');
-const only = selected.filter((f): f is FigureId => f !== 'profile');
-const doProfile = !!args.profile || selected.includes('profile');
-const impls = list<ImplName>(args.impls, ALL_IMPLS, 'implementation');
+const selected = parseOnly(args.only, ['profile']);
+// --only=profile alone: the profile and nothing else.
+const only = args.only !== undefined && selected.figures.length === 0 ? [] : selected.figures;
+const doProfile = !!args.profile || selected.extra.includes('profile');
+const implsExplicit = args.impls !== undefined;
+const impls = args.impls === 'all' ? ALL_IMPLS : list<ImplName>(args.impls, ALL_IMPLS, 'implementation');
 const rounds = args.rounds === undefined ? undefined : Number(args.rounds);
 if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds takes a positive integer');
-const outDir = resolve(args.out ?? RESULTS_DIR);
+if (args.save && args.out) throw new Error('--save writes benchmarks/results/; it does not go with --out');
+const outDir = resolve(args.out ?? (args.save ? RESULTS_DIR : LATEST_DIR));
 const quick = !!args.quick;
 
 const started = Date.now();
 const needsNetlab = only.some((f) => f === 'loss' || f === 'bottleneck' || f === 'share');
 const netlab = needsNetlab ? netlabCheck() : { ok: false, reason: 'not needed' };
-if (needsNetlab && !netlab.ok) console.log(`bench: ${netlab.reason}; loss and bottleneck figures are skipped`);
+if (needsNetlab && !netlab.ok) console.log(`bench: ${netlab.reason}; loss, bottleneck and share figures are skipped`);
 const ourApi = (await oursApi()).note;
-const { configs, skips, sizes } = plan({ quick, rounds, only, impls }, netlab);
+const { configs, skips, sizes } = plan({ quick, rounds, only, impls, implsExplicit }, netlab);
 
 const PAIR = join(BENCH_DIR, 'lib', 'pair.ts');
-async function runOnce(c: RunConfig): Promise<ScenarioOut> {
+// The app figure's input file: made once, on first use, in a temporary directory removed at exit.
+let appFile: AppFile | null = null;
+async function runOnce(c0: RunConfig): Promise<ScenarioOut> {
+  let c = c0;
+  if (c.scenario.kind === 'app') {
+    if (!appFile) {
+      const t = Date.now();
+      appFile = makeAppFile(c.scenario.bytes);
+      console.log(`bench: app figure: ${(appFile.bytes / (1 << 20)).toFixed(0)} MiB of random bytes in ${appFile.dir} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
+    c = { ...c, scenario: { ...c.scenario, file: appFile.file, sha256: appFile.sha256, outFile: appFile.outPath(c.impl) } };
+  }
   if (c.netlab) return (await runNode(PAIR, JSON.stringify(c.scenario), c.netlab, c.timeoutMs)) as ScenarioOut;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
@@ -78,8 +99,11 @@ function brief(o: ScenarioOut): string {
   if ('flows' in o) return o.flows.map((f) => `${f.impl} ${(f.bytes / MB).toFixed(1)} MB`).join(', ');
   if ('p50' in o) return `p50 ${(o as PingResult).p50.toFixed(1)} µs, p99 ${(o as PingResult).p99.toFixed(1)} µs`;
   if ('iterations' in o) return `${(o as SetupResult).iterations} in ${(o as SetupResult).elapsedMs.toFixed(0)} ms`;
+  const rate = (b: { bytes: number; elapsedMs: number; cpuMs: number }): string =>
+    `${(b.bytes / MB / (b.elapsedMs / 1000)).toFixed(1)} MB/s, ${(b.cpuMs / (b.bytes / MB)).toFixed(2)} ms/MB`;
+  if ('sha256' in o) return `${rate(o as AppOut)}, sha256 ${(o as AppOut).sha256.slice(0, 12)}… on both ends`;
   const b = o as BulkOut;
-  return `${(b.bytes / MB / (b.elapsedMs / 1000)).toFixed(1)} MB/s, ${(b.cpuMs / (b.bytes / MB)).toFixed(2)} ms/MB${b.capped ? ' (capped)' : ''}`;
+  return `${rate(b)}${b.capped ? ' (capped)' : ''}${b.warm ? `; warm: ${rate(b.warm)}${b.warm.capped ? ' (capped)' : ''}` : ''}`;
 }
 
 // Rounds interleaved: round r runs every configuration of the figure once, in order.
@@ -169,5 +193,6 @@ if (only.length > 0) {
   console.log(`\n${md.split('\n## ').slice(0, 2).join('\n## ')}`);
 }
 console.log(`bench: wrote ${written.join(', ')} to ${relative(REPO_ROOT, outDir) || '.'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+(appFile as AppFile | null)?.remove();
 killAll();
 process.exit(0);

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = resolve(BENCH_DIR, '..');
+/** The committed reference results: written only with `--save`. */
 export const RESULTS_DIR = resolve(BENCH_DIR, 'results');
+/** Where a run writes by default: git-ignored, so running the benchmarks leaves `git status` clean. */
+export const LATEST_DIR = resolve(RESULTS_DIR, 'latest');
 export const NETLAB = resolve(REPO_ROOT, '..', 'shared', 'tools', 'netlab');
 
 /** Every benchmark socket lives on loopback. */
@@ -21,13 +24,14 @@ export const CHUNK = 64 * 1024;
 /** Receiver time-series bin, ms. */
 export const BIN_MS = 100;
 
-export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'ours' | 'ours-bbr';
-export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'ours', 'ours-bbr'];
+export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'kcp' | 'ours' | 'ours-bbr';
+export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'];
 export const IMPL_LABEL: Record<ImplName, string> = {
   dgram: 'raw node:dgram',
   tcp: 'node:net TCP',
   udx: 'udx-native',
   utp: 'utp-native',
+  kcp: 'KCP (node-kcp)',
   ours: 'reliable-dgram',
   'ours-bbr': 'reliable-dgram (BBR)',
 };

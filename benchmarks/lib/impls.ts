@@ -2,6 +2,8 @@
 // listen (one callback per accepted stream) and a client that opens streams.
 // The peers' native modules are loaded lazily: a failure to load is reported as
 // a reason to skip, never a crash of the suite.
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { HOST, SOCK_BUF, type ImplName } from './common.js';
@@ -100,16 +102,20 @@ function udx(): StreamImpl {
   const UDX = require('udx-native') as new () => Udx;
   const u = new UDX();
   // udx has no handshake: both ends are told each other's stream id and port.
+  // The n-th stream (n = 0, 1, ...: one per transfer, the warm figure opens two) is
+  // id 2n+1 on the listener's side and 2n+2 on the client's; both ends count alike.
   return {
     note: 'no handshake (ids exchanged out of band)',
     async listen(onStream, opts) {
       const sock = udxSocket(u);
+      let n = 0;
       return {
         port: sock.address().port,
         setPeer(port) {
-          const st = u.createStream(1);
+          const st = u.createStream(2 * n + 1);
           if (opts.noDelay) st.setInteractive(true);
-          st.connect(sock, 2, port, HOST);
+          st.connect(sock, 2 * n + 2, port, HOST);
+          n++;
           onStream(st);
         },
         close: () => void sock.close().catch(() => {}),
@@ -117,15 +123,151 @@ function udx(): StreamImpl {
     },
     async client(port, opts) {
       const sock = udxSocket(u);
+      let n = 0;
       return {
         port: sock.address().port,
         async open() {
-          const st = u.createStream(2);
+          const st = u.createStream(2 * n + 2);
           if (opts.noDelay) st.setInteractive(true);
-          st.connect(sock, 1, port, HOST);
+          st.connect(sock, 2 * n + 1, port, HOST);
+          n++;
           return st;
         },
         close: () => void sock.close().catch(() => {}),
+      };
+    },
+  };
+}
+
+// ------------------------------------------------------------ KCP (node-kcp)
+// node-kcp 1.0.13: a nan binding of skywind3000's ikcp.c. It is a bare ARQ state
+// machine (no sockets, no handshake, no FIN): this adapter drives it over one
+// node:dgram socket per end. Settings are KCP's documented "fastest" preset
+// (nodelay 1, interval 10 ms, fast resend after 2 duplicate ACKs, no congestion
+// control) in stream mode, windows of KCP_WND segments each way and its default
+// 1400-byte MTU (1376-byte payload). ikcp_flush runs after every read burst and
+// write (ACKs and new data at once, not only on the 10 ms tick).
+interface KcpObject {
+  nodelay(nodelay: number, interval: number, resend: number, nc: number): void;
+  wndsize(snd: number, rcv: number): void;
+  stream(on: number): void;
+  output(fn: (buf: Buffer, len: number) => void): void;
+  input(b: Buffer): number;
+  send(b: Buffer): number;
+  recv(): Buffer | undefined;
+  update(now: number): void;
+  flush(): void;
+  waitsnd(): number;
+  release(): void;
+}
+export const KCP_WND = 1024;
+const KCP_CONV = 0x5244;
+/** ikcp_send refuses a write of 128 segments or more: writes are split into pieces below that. */
+const KCP_PIECE = 64 * 1024;
+
+class KcpPipe extends EventEmitter implements Pipe {
+  private readonly k: KcpObject;
+  private readonly tick: NodeJS.Timeout;
+  private flushQueued = false;
+  private wantDrain = false;
+  private closed = false;
+
+  constructor(private readonly sock: dgram.Socket, peerPort: number, conv: number) {
+    super();
+    const { KCP } = require('node-kcp/index.js') as { KCP: new (conv: number, ctx: object) => KcpObject };
+    const k = new KCP(conv, {});
+    this.k = k;
+    k.nodelay(1, 10, 2, 1);
+    k.wndsize(KCP_WND, KCP_WND);
+    k.stream(1);
+    k.output((buf) => { if (!this.closed) sock.send(buf, peerPort, HOST); });
+    k.update(Date.now());
+    this.tick = setInterval(() => this.pump(), 10);
+    sock.on('message', (m: Buffer) => {
+      if (this.closed) return;
+      k.input(m);
+      for (let d = k.recv(); d; d = k.recv()) this.emit('data', d);
+      this.queueFlush();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    this.k.update(Date.now());
+    if (this.wantDrain && this.k.waitsnd() < KCP_WND) {
+      this.wantDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (this.closed) return;
+      this.k.flush();
+      this.pump();
+    });
+  }
+
+  write(b: Buffer): boolean {
+    for (let i = 0; i < b.length; i += KCP_PIECE) this.k.send(b.subarray(i, i + KCP_PIECE));
+    this.queueFlush();
+    const ok = this.k.waitsnd() < 2 * KCP_WND;
+    if (!ok) this.wantDrain = true;
+    return ok;
+  }
+
+  /** KCP has no FIN: the receiver counts bytes instead. */
+  end(): void {}
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.tick);
+    this.k.release();
+    this.sock.close();
+  }
+}
+
+function kcpSocket(): Promise<dgram.Socket> {
+  return new Promise((res, rej) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, HOST, () => {
+      s.off('error', rej);
+      s.setRecvBufferSize(SOCK_BUF);
+      s.setSendBufferSize(SOCK_BUF);
+      s.on('error', () => {});
+      res(s);
+    });
+  });
+}
+
+function kcp(): StreamImpl {
+  // Load now, so a missing or unbuildable binding is a failure to load, with its message.
+  require('node-kcp/index.js');
+  return {
+    note: 'no handshake (ports exchanged out of band); fastest preset, no congestion control',
+    async listen(onStream) {
+      const sock = await kcpSocket();
+      return {
+        port: sock.address().port,
+        setPeer(port) {
+          onStream(new KcpPipe(sock, port, KCP_CONV));
+        },
+        close: () => sock.close(),
+      };
+    },
+    async client(port) {
+      const sock = await kcpSocket();
+      return {
+        port: sock.address().port,
+        async open() {
+          return new KcpPipe(sock, port, KCP_CONV);
+        },
+        close: () => sock.close(),
       };
     },
   };
@@ -207,6 +349,8 @@ export async function loadImpl(name: Exclude<ImplName, 'dgram'>, maxMss?: number
       return udx();
     case 'utp':
       return utp();
+    case 'kcp':
+      return kcp();
     case 'ours':
       return oursApi(undefined, extra);
     case 'ours-bbr':

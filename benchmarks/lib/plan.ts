@@ -4,12 +4,38 @@ import { ALL_IMPLS, JUMBO_PAYLOAD, type ImplName } from './common.js';
 import type { NetlabOpts } from './proc.js';
 import type { Scenario } from './scenarios.js';
 
-export type FigureId = 'bulk' | 'jumbo' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
+export type FigureId = 'bulk' | 'warm' | 'jumbo' | 'app' | 'pingpong' | 'loss' | 'bottleneck' | 'share' | 'rtt' | 'setup';
 export const SETUP_OWN = 'socket per connection';
 export const SETUP_SHARED = 'one shared endpoint';
 /** The bottleneck figure's second group: our stack with path MTU probing up to JUMBO_PAYLOAD. */
 export const BOTTLENECK_JUMBO = `100 Mbit/s, maxMss ${JUMBO_PAYLOAD}`;
-export const ALL_FIGURES: FigureId[] = ['bulk', 'jumbo', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
+/** The app figure's two groups: file to file through pipeline(), and the same bytes memory to memory (the bulk figure's way). */
+export const APP_FILE = 'file → file';
+export const APP_MEM = 'memory → memory';
+export const ALL_FIGURES: FigureId[] = ['bulk', 'warm', 'jumbo', 'app', 'pingpong', 'loss', 'bottleneck', 'share', 'rtt', 'setup'];
+/** Names `--only` takes besides the figures': each stands for the figures listed. */
+export const FIGURE_ALIASES: Record<string, FigureId[]> = {
+  fair: ['share', 'rtt'],
+  ping: ['pingpong'],
+};
+
+/**
+ * `--only`'s value: comma-separated figure names, aliases (FIGURE_ALIASES) and `extra`
+ * words (e.g. 'profile'), in the order of ALL_FIGURES, each once; everything when
+ * empty. Throws on an unknown name.
+ */
+export function parseOnly(s: string | undefined, extra: string[] = []): { figures: FigureId[]; extra: string[] } {
+  if (s === undefined || s.trim() === '') return { figures: [...ALL_FIGURES], extra: [] };
+  const want = new Set<string>();
+  const ex = new Set<string>();
+  for (const x of s.split(',').map((v) => v.trim()).filter(Boolean)) {
+    if ((ALL_FIGURES as string[]).includes(x)) want.add(x);
+    else if (FIGURE_ALIASES[x]) for (const f of FIGURE_ALIASES[x]) want.add(f);
+    else if (extra.includes(x)) ex.add(x);
+    else throw new Error(`unknown figure '${x}' (one of ${[...ALL_FIGURES, ...Object.keys(FIGURE_ALIASES), ...extra].join(', ')})`);
+  }
+  return { figures: ALL_FIGURES.filter((f) => want.has(f)), extra: extra.filter((e) => ex.has(e)) };
+}
 
 export interface Options {
   quick: boolean;
@@ -17,10 +43,15 @@ export interface Options {
   rounds?: number;
   only: FigureId[];
   impls: ImplName[];
+  /** Whether `--impls` was given: implementations marked OPTIONAL in a figure run only when named there. */
+  implsExplicit?: boolean;
 }
 
 export interface Sizes {
   bulkBytes: number;
+  /** The app figure: a file of this size through pipeline(); the run fails past the cap. */
+  appBytes: number;
+  appCapMs: number;
   /** Untimed round trips first: a JavaScript stack needs ~2000 before its p50 settles (JIT). */
   pingWarmup: number;
   pingCount: number;
@@ -44,15 +75,15 @@ const MiB = 1 << 20;
 export function sizes(o: Options): Sizes {
   const s: Sizes = o.quick
     ? {
-        bulkBytes: 32 * MiB, pingWarmup: 2000, pingCount: 1000,
-        lossBytes: 4 * MiB, lossCapMs: 5_000, lossLevels: [0, 1, 5, 10],
+        bulkBytes: 32 * MiB, appBytes: 64 * MiB, appCapMs: 60_000, pingWarmup: 2000, pingCount: 1000,
+        lossBytes: 4 * MiB, lossCapMs: 5_000, lossLevels: [0, 1, 5, 10, 20],
         bottleneckMs: 3_000, shareMs: 4_000, rttMs: { 20: 4_000, 100: 6_000 }, rttRateMbit: 100,
         setupIterations: 100, setupCapMs: 10_000, fastRounds: 3, slowRounds: 1,
       }
     : {
-        bulkBytes: 64 * MiB, pingWarmup: 2000, pingCount: 5000,
-        lossBytes: 64 * MiB, lossCapMs: 15_000, lossLevels: [0, 1, 5, 10],
-        bottleneckMs: 8_000, shareMs: 10_000, rttMs: { 20: 10_000, 100: 15_000 }, rttRateMbit: 100,
+        bulkBytes: 64 * MiB, appBytes: 256 * MiB, appCapMs: 60_000, pingWarmup: 2000, pingCount: 5000,
+        lossBytes: 32 * MiB, lossCapMs: 10_000, lossLevels: [0, 1, 5, 10, 20],
+        bottleneckMs: 8_000, shareMs: 10_000, rttMs: { 20: 8_000, 100: 12_000 }, rttRateMbit: 100,
         setupIterations: 500, setupCapMs: 30_000, fastRounds: 5, slowRounds: 3,
       };
   if (o.rounds !== undefined) s.fastRounds = s.slowRounds = o.rounds;
@@ -81,9 +112,24 @@ export interface Skip {
 
 // Our stack with BBR runs where the controller matters: loss, bottleneck, share and RTT.
 const BBR_SAME = 'same stack as reliable-dgram; the controller does not change this figure';
+/**
+ * Marks an implementation that runs in a figure only when `--impls` names it: the
+ * long timed figures keep to the comparisons the project tracks, to bound a full
+ * run's duration (README, "Durations").
+ */
+export const OPTIONAL = 'optional';
+const OPT_WHY = 'left out of the default run to bound its duration (`--impls` naming it adds it)';
 const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
-  // value: reason for leaving the implementation out ('' = included)
+  // value: reason for leaving the implementation out ('' = included, OPTIONAL = only when named in --impls;
+  // absent = not listed at all)
   bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  // The bulk transfer again in the same processes: a warm JIT, as in a long-lived process.
+  warm: {
+    dgram: '', udx: '', ours: '',
+    tcp: 'the kernel does its work: nothing to warm up (its bulk figure is its warm figure)',
+    utp: OPTIONAL,
+    'ours-bbr': BBR_SAME,
+  },
   // The bulk transfer at an 8 KiB payload: what path MTU probing buys where the path allows it.
   jumbo: {
     dgram: '', ours: '',
@@ -92,18 +138,26 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
     utp: 'libutp picks its own packet size, with no option to set it',
     'ours-bbr': BBR_SAME,
   },
+  // An application's transfer through stream.pipeline and the file system: our node:net API against node:net's.
+  app: {
+    tcp: '', ours: '',
+    dgram: 'not a stream',
+    udx: 'the figure compares drop-in node:net sockets (udx-native streams are streamx, not node:net)',
+    utp: 'the figure compares drop-in node:net sockets',
+    'ours-bbr': BBR_SAME,
+  },
   pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   loss: {
     dgram: 'a fixed-window blast without congestion control is not a transport under loss',
     tcp: 'netlab drops UDP only: TCP would run lossless',
-    udx: '', utp: '', ours: '', 'ours-bbr': '',
+    udx: '', kcp: '', ours: '', utp: OPTIONAL, 'ours-bbr': OPTIONAL,
   },
-  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': '' },
-  share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: '', ours: '', 'ours-bbr': '' },
+  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
+  share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
   rtt: {
     dgram: 'a fixed window measures the window, not the transport',
     tcp: 'the delay relay forwards UDP only',
-    udx: '', utp: '', ours: '', 'ours-bbr': '',
+    udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL,
   },
   setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '', 'ours-bbr': BBR_SAME },
 };
@@ -116,8 +170,9 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
     if (!o.only.includes(figure)) continue;
     const needsNetlab = figure === 'loss' || figure === 'bottleneck' || figure === 'share';
     for (const impl of ALL_IMPLS) {
-      const why = IMPLS_FOR[figure][impl];
+      let why = IMPLS_FOR[figure][impl];
       if (why === undefined || !o.impls.includes(impl)) continue;
+      if (why === OPTIONAL) why = o.implsExplicit ? '' : OPT_WHY;
       if (why) {
         skips.push({ figure, impl, reason: why });
         continue;
@@ -132,6 +187,14 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
       switch (figure) {
         case 'bulk':
           add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000 }, null, 60_000, z.fastRounds);
+          break;
+        case 'warm':
+          add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000, transfers: 2 }, null, 120_000, z.fastRounds);
+          break;
+        case 'app':
+          // file/sha256/outFile are filled in by the runner, which makes the file once per run.
+          add(APP_FILE, { kind: 'app', impl, bytes: z.appBytes, capMs: z.appCapMs, file: '', sha256: '', outFile: '' }, null, z.appCapMs, z.slowRounds);
+          add(APP_MEM, { kind: 'bulk', impl, bytes: z.appBytes, capMs: z.appCapMs }, null, z.appCapMs, z.slowRounds);
           break;
         case 'jumbo':
           add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000, payload: JUMBO_PAYLOAD }, null, 60_000, z.fastRounds);

@@ -48,8 +48,11 @@ function replier(sock: dgram.Socket): (b: Buffer, to: dgram.RemoteInfo) => void 
   };
 }
 
-/** Receiver: counts in-order payload bytes, calling `onBytes(n)` for each datagram accepted. */
-export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): void {
+/**
+ * Receiver: counts in-order payload bytes, calling `onBytes(n)` for each datagram accepted.
+ * `reset()` expects sequence 0 again (the next transfer from the same source socket).
+ */
+export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): { reset(): void } {
   let next = 0;
   let unacked = 0;
   let scheduled = false;
@@ -77,6 +80,12 @@ export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): voi
       setImmediate(sendAck);
     }
   });
+  return {
+    reset() {
+      next = 0;
+      unacked = 0;
+    },
+  };
 }
 
 export function connectTo(sock: dgram.Socket, port: number): Promise<void> {
@@ -112,21 +121,27 @@ export function dgramSource(
       nextSeq++;
     }
   };
-  sock.on('message', (msg) => {
+  const onAck = (msg: Buffer): void => {
     if (msg.length < 4) return;
     // Unwrap the 32-bit cumulative ACK against our 53-bit counter.
     const a = acked + ((msg.readUInt32BE(0) - (acked >>> 0)) | 0);
     if (a > acked && a <= nextSeq) {
       acked = a;
       if (acked >= totalPkts) {
-        stopped = true;
-        clearInterval(timer);
+        finish();
         resolveDone();
         return;
       }
       sendMore();
     }
-  });
+  };
+  // Off the socket once done or stopped: a later transfer on the same socket runs its own source.
+  const finish = (): void => {
+    stopped = true;
+    clearInterval(timer);
+    sock.off('message', onAck);
+  };
+  sock.on('message', onAck);
   const timer = setInterval(() => {
     if (acked === lastProgress && nextSeq > acked) nextSeq = acked; // go-back-N
     lastProgress = acked;
@@ -136,10 +151,7 @@ export function dgramSource(
   return {
     done,
     sent: () => Math.min(acked * payload, Number.isFinite(total) ? total : Infinity),
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
+    stop: finish,
   };
 }
 

@@ -1,11 +1,11 @@
 // Turns the per-round outcomes into tables (markdown), charts (SVG), target
 // PASS/FAIL lines and a JSON document.
 import { BIN_MS, IMPL_LABEL, JUMBO_PAYLOAD, MB, PAYLOAD, type ImplName } from './common.js';
-import { BOTTLENECK_JUMBO, SETUP_OWN, type FigureId, type RunConfig, type Sizes, type Skip } from './plan.js';
+import { APP_FILE, APP_MEM, BOTTLENECK_JUMBO, SETUP_OWN, type FigureId, type RunConfig, type Sizes, type Skip } from './plan.js';
 import { HEADER_SIZE } from '../../src/wire/segment.js';
 import type { PingResult, SetupResult } from './roles.js';
 import type { BulkOut, FlowOut, ScenarioOut } from './scenarios.js';
-import { fmt, fmtSummary, pairedRatio, summarise, type Summary } from './stats.js';
+import { fmt, fmtSummary, pairedRatio, secondHalfMBps, shareOf, summarise, type Summary } from './stats.js';
 import type { Chart, ChartGroup } from './svg.js';
 
 export interface Raw {
@@ -27,22 +27,27 @@ const cpuPerMB: Extract = (o) => msPerMB(o as BulkOut);
 /** The same over the second half of the bytes (BulkOut.half). */
 const halfMBps: Extract = (o) => mbps((o as BulkOut).half);
 const halfCpuPerMB: Extract = (o) => msPerMB((o as BulkOut).half);
+/** The warm figure: the second transfer in the same processes (BulkOut.warm), and warm ÷ cold within the run. */
+const warmMBps: Extract = (o) => mbps((o as BulkOut).warm);
+const warmCpuPerMB: Extract = (o) => msPerMB((o as BulkOut).warm);
+const warmOverCold: Extract = (o, c) => {
+  const w = warmMBps(o, c);
+  const b = bulkMBps(o, c);
+  return w === null || b === null || b === 0 ? null : w / b;
+};
 
 /** MB/s over the second half of a timed run. */
 function secondHalf(f: FlowOut | undefined, durationMs: number): number | null {
   if (!f) return null;
-  const n = Math.round(durationMs / BIN_MS);
-  const from = Math.floor(n / 2);
-  let sum = 0;
-  for (let i = from; i < n; i++) sum += f.bins[i] ?? 0;
-  return sum / MB / (((n - from) * BIN_MS) / 1000);
+  const v = secondHalfMBps(f.bins, durationMs, BIN_MS);
+  return Number.isFinite(v) ? v : null;
 }
 const durationOf = (c: RunConfig): number => (c.scenario.kind === 'flows' ? c.scenario.durationMs : 0);
 const flowMBps = (i: number): Extract => (o, c) => secondHalf((o as { flows: FlowOut[] }).flows[i], durationOf(c));
-const shareOfEqual: Extract = (o, c) => {
-  const x = flowMBps(0)(o, c);
-  const t = flowMBps(1)(o, c);
-  return x === null || t === null || x + t === 0 ? null : (2 * x) / (x + t);
+const shareOfEqual: Extract = (o, c) => shareOf(flowMBps(0)(o, c), flowMBps(1)(o, c))?.ofEqual ?? null;
+const sharePct: Extract = (o, c) => {
+  const s = shareOf(flowMBps(0)(o, c), flowMBps(1)(o, c));
+  return s ? 100 * s.fraction : null;
 };
 const utilisation: Extract = (o, c) => {
   const v = flowMBps(0)(o, c);
@@ -50,6 +55,11 @@ const utilisation: Extract = (o, c) => {
   return v === null || !rate ? null : (100 * v * MB) / ((rate * 1e6) / 8);
 };
 const ping = (k: 'p50' | 'p99'): Extract => (o) => (o as PingResult)[k];
+/** The tail within one run: p99 ÷ p50. */
+const pingTail: Extract = (o) => {
+  const p = o as PingResult;
+  return p.p50 > 0 ? p.p99 / p.p50 : null;
+};
 const setupRate: Extract = (o) => {
   const s = o as SetupResult;
   return s.elapsedMs > 0 ? s.iterations / (s.elapsedMs / 1000) : null;
@@ -102,17 +112,49 @@ function tableDefs(z: Sizes): TableDef[] {
     bulkTable('bulk', `Bulk transfer (${mib(z.bulkBytes)}, loopback)`,
       'Connect, write, and time until the receiver has every byte. CPU: user + system of both processes during the transfer.',
       ['dgram', 'tcp']),
+    {
+      figure: 'warm', title: `Bulk transfer, cold and warm (${mib(z.bulkBytes)} twice, loopback)`,
+      intro:
+        'Cold: the first transfer in fresh processes (as the bulk figure). Warm: a second transfer of the same size in the same processes, ' +
+        'on a new connection (raw node:dgram: the same sockets, from sequence 0; udx-native: a new stream pair), once the first has completed: ' +
+        "the JIT has compiled the hot paths, as in a long-lived process. Warm ÷ cold is taken within each run. Ratios against raw node:dgram's own cold and warm transfers.",
+      columns: [
+        { title: 'cold MB/s', digits: 1, f: bulkMBps, ratios: [vs('warm', 'dgram')] },
+        { title: 'warm MB/s', digits: 1, f: warmMBps, ratios: [vs('warm', 'dgram')] },
+        { title: 'warm ÷ cold', digits: 2, f: warmOverCold, ratios: [] },
+        { title: 'cold CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [] },
+        { title: 'warm CPU ms/MB', digits: 2, f: warmCpuPerMB, ratios: [vs('warm', 'dgram')] },
+      ],
+    },
     bulkTable('jumbo', `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload (${mib(z.bulkBytes)}, loopback)`,
       `The bulk transfer where the path allows large datagrams (loopback's MTU is 64 KiB): raw node:dgram sends ${JUMBO_PAYLOAD}-byte payloads; ` +
         `reliable-dgram runs with \`connection: { maxMss: ${JUMBO_PAYLOAD} }\`, so both ends advertise ${JUMBO_PAYLOAD} and the sender probes up from ${PAYLOAD} (RFC 8899 PLPMTUD). ` +
         'Measured as the bulk figure; ratios against raw node:dgram at the same payload.',
       ['dgram']),
     {
+      figure: 'app', title: `App-level transfer: a ${mib(z.appBytes)} file through stream.pipeline (loopback)`,
+      intro:
+        '`file → file`: the sender runs `pipeline(fs.createReadStream(file), socket)`, the server `pipeline(socket, fs.createWriteStream(out))`; ' +
+        'both hash the bytes with sha256 on their way (inside the timed span), and a run counts only if the hashes and the written size match (else it is a failed round). ' +
+        'Time: sender\'s go to the write stream\'s finish. `memory → memory`: the same size, written from memory and counted (the bulk figure\'s way), in the same round. ' +
+        'CPU: both processes.',
+      columns: [
+        {
+          title: 'MB/s', digits: 1, f: bulkMBps,
+          ratios: [vs('app', 'tcp'), { title: `÷ same impl ${APP_MEM}`, base: (c) => k('app', APP_MEM, c.impl) }],
+        },
+        { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [] },
+      ],
+    },
+    {
       figure: 'pingpong', title: `64-byte ping-pong (${z.pingCount} round trips after ${z.pingWarmup} warm-up)`,
-      intro: 'One message in flight; no-delay set where the API has it. Round-trip time in µs.',
+      intro:
+        'One message in flight; no-delay set where the API has it. Round-trip time in µs (nearest-rank percentiles of each run). ' +
+        'p99 ÷ p50 is the tail within each run; [min..max] is the spread across runs.',
       columns: [
         { title: 'p50 µs', digits: 1, f: ping('p50'), ratios: [vs('pingpong', 'dgram'), vs('pingpong', 'tcp')] },
         { title: 'p99 µs', digits: 1, f: ping('p99'), ratios: [vs('pingpong', 'dgram')] },
+        { title: 'p99 ÷ p50', digits: 2, f: pingTail, ratios: [] },
       ],
     },
     {
@@ -121,7 +163,7 @@ function tableDefs(z: Sizes): TableDef[] {
       columns: [
         {
           title: 'MB/s', digits: 2, f: bulkMBps,
-          ratios: [{ title: '÷ same impl lossless', base: (c) => k('loss', '0 % loss', c.impl) }, vs('loss', 'udx')],
+          ratios: [{ title: '÷ same impl lossless', base: (c) => k('loss', '0 % loss', c.impl) }, vs('loss', 'udx'), vs('loss', 'kcp')],
         },
       ],
     },
@@ -136,10 +178,11 @@ function tableDefs(z: Sizes): TableDef[] {
     },
     {
       figure: 'share', title: `Sharing a 100 Mbit/s bottleneck with one node:net TCP flow (${z.shareMs / 1000} s, second half)`,
-      intro: 'Both flows start together. Share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %.',
+      intro: 'Both flows start together. Share = flow ÷ (flow + TCP), an equal share being 50 %; share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %.',
       columns: [
         { title: 'flow MB/s', digits: 2, f: flowMBps(0), ratios: [] },
         { title: 'TCP MB/s', digits: 2, f: flowMBps(1), ratios: [] },
+        { title: 'share %', digits: 1, f: sharePct, ratios: [] },
         { title: 'share ÷ equal', digits: 2, f: shareOfEqual, ratios: [] },
       ],
     },
@@ -164,6 +207,8 @@ function tableDefs(z: Sizes): TableDef[] {
 
 const CHART_FILES: Partial<Record<FigureId, string[]>> = {
   bulk: ['bulk.svg', 'cpu.svg'],
+  warm: ['warm.svg'],
+  app: ['app.svg'],
   jumbo: ['jumbo.svg', 'jumbo-cpu.svg'],
   pingpong: ['pingpong.svg', 'pingpong-p99.svg'],
   loss: ['loss.svg'],
@@ -285,6 +330,15 @@ function charts(raw: RawSet): Chart[] {
   };
   add({ file: 'bulk.svg', title: 'Bulk transfer', unit: 'MB/s', digits: 1, groups: [{ label: '', bars: bars('bulk', '', bulkMBps) }] });
   add({ file: 'cpu.svg', title: 'CPU per MB, sender + receiver (lower is better)', unit: 'ms/MB', digits: 2, groups: [{ label: '', bars: bars('bulk', '', cpuPerMB) }], marker: { value: 6, label: 'target 6' } });
+  const warm = rowsOf(raw, 'warm');
+  add({
+    file: 'warm.svg', title: 'Bulk transfer: first in fresh processes (cold), second in the same processes (warm)', unit: 'MB/s', digits: 1,
+    groups: [
+      { label: 'cold', bars: warm.map((r) => ({ label: IMPL_LABEL[r.config.impl], impl: r.config.impl, values: series(raw, r.config.key, bulkMBps) })) },
+      { label: 'warm', bars: warm.map((r) => ({ label: IMPL_LABEL[r.config.impl], impl: r.config.impl, values: series(raw, r.config.key, warmMBps) })) },
+    ],
+  });
+  add({ file: 'app.svg', title: 'A file through stream.pipeline, and the same bytes memory to memory', unit: 'MB/s', digits: 1, groups: [APP_FILE, APP_MEM].map((g) => ({ label: g, bars: bars('app', g, bulkMBps) })) });
   add({ file: 'jumbo.svg', title: `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload`, unit: 'MB/s', digits: 1, groups: [{ label: '', bars: bars('jumbo', '', bulkMBps) }] });
   add({ file: 'jumbo-cpu.svg', title: `CPU per MB at an ${JUMBO_PAYLOAD}-byte payload, sender + receiver (lower is better)`, unit: 'ms/MB', digits: 2, groups: [{ label: '', bars: bars('jumbo', '', cpuPerMB) }], marker: { value: 6, label: 'target 6' } });
   add({ file: 'pingpong.svg', title: '64-byte ping-pong round trip, p50 (lower is better)', unit: 'µs', digits: 1, groups: [{ label: '', bars: bars('pingpong', '', ping('p50')) }] });

@@ -6,9 +6,14 @@ export type RoleSpec =
   /** `profile`: write a V8 CPU profile of the main thread from go to result to this file. */
   /** Accept one connection and count bytes: until `bytes` arrived, 'end', `capMs` after go, or stop. */
   /** `payload`: bytes per datagram other than the default: raw dgram's payload, our stack's `maxMss` (PLPMTUD). */
-  | { role: 'sink'; impl: ImplName; bytes?: number; capMs: number; profile?: string; payload?: number }
-  /** Connect and write `bytes` (or forever, until stop), then end. */
-  | { role: 'source'; impl: ImplName; port: number; bytes?: number; profile?: string; payload?: number }
+  /** `transfers`: that many transfers in a row, one per go (default 1): one result each, re-armed ('ready') on each later go. */
+  | { role: 'sink'; impl: ImplName; bytes?: number; capMs: number; profile?: string; payload?: number; transfers?: number }
+  /** Connect and write `bytes` (or forever, until stop), then end. `transfers`: a new connection per go, a result per stop. */
+  | { role: 'source'; impl: ImplName; port: number; bytes?: number; profile?: string; payload?: number; transfers?: number }
+  /** Accept one connection and `pipeline` it into fs.createWriteStream(`file`), hashing what arrives (sha256). */
+  | { role: 'filesink'; impl: ImplName; file: string; capMs: number }
+  /** Connect and `pipeline(fs.createReadStream(file), socket)`, hashing what is read (sha256). */
+  | { role: 'filesource'; impl: ImplName; port: number; file: string }
   /** Echo every byte back on every accepted connection. */
   | { role: 'echo'; impl: ImplName }
   /** Round trips of `size` bytes, `warmup` untimed then `count` timed. */
@@ -44,6 +49,29 @@ export interface SourceResult {
   cpuMs: number;
   /** [wall ms, CPU ms since go] every CPU_SAMPLE_MS from go to stop: the CPU at any moment, interpolated. */
   cpuAt: Array<[number, number]>;
+}
+
+export interface FileSinkResult {
+  /** Bytes that arrived, and the size of the written file once the write stream finished. */
+  bytes: number;
+  fileBytes: number;
+  /** Wall ms when the write stream finished (every byte in the file), or the cap. */
+  tEnd: number;
+  capped: boolean;
+  cpuMs: number;
+  sha256: string;
+  /** The pipeline's error, if it failed. */
+  error?: string;
+}
+
+export interface FileSourceResult {
+  tStart: number;
+  /** Wall ms when the pipeline finished on this side (file read, socket ended). */
+  tDone: number;
+  bytes: number;
+  cpuMs: number;
+  sha256: string;
+  error?: string;
 }
 
 export interface PingResult {

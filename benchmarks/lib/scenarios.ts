@@ -2,7 +2,9 @@
 // when asked), coordinated over IPC. Every child is killed when the run ends.
 import { BIN_MS, interpolate, sleep, wallMs, type ImplName } from './common.js';
 import { Child } from './proc.js';
-import type { PingResult, RelayResult, RoleSpec, SetupResult, SinkResult, SourceResult } from './roles.js';
+import { rmSync } from 'node:fs';
+import { appTransferProblems } from './appfile.js';
+import type { FileSinkResult, FileSourceResult, PingResult, RelayResult, RoleSpec, SetupResult, SinkResult, SourceResult } from './roles.js';
 
 export interface RelaySpec {
   rttMs: number;
@@ -15,7 +17,10 @@ export type Scenario =
    * `payload`: see RoleSpec (the jumbo figure). `fromFirstByte`: time from the first byte's
    * arrival, not from connect (the loss figure: a lost SYN costs a 1 s RTO, and udx has no handshake).
    */
-  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number; fromFirstByte?: boolean }
+  /** `transfers: 2` (the warm figure): a second transfer of `bytes` in the same processes, on a new connection, after the first. */
+  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number; fromFirstByte?: boolean; transfers?: number }
+  /** The app-level transfer: `file` (of `bytes`, sha256 `sha256`) streamed into a file at `outFile`. */
+  | { kind: 'app'; impl: ImplName; file: string; bytes: number; sha256: string; outFile: string; capMs: number }
   | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number }
   | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
   | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
@@ -30,6 +35,16 @@ export interface BulkOut {
    * same figures without connection set-up, slow start and the JIT's warm-up.
    */
   half?: { bytes: number; elapsedMs: number; cpuMs: number };
+  /** With `transfers: 2`: the second transfer, in the same (warm) processes. */
+  warm?: BulkOut;
+}
+
+/** The app-level transfer: MB/s from the sender's go to the last byte in the receiver's file; both ends' CPU. */
+export interface AppOut {
+  bytes: number;
+  elapsedMs: number;
+  cpuMs: number;
+  sha256: string;
 }
 
 export interface FlowOut {
@@ -38,7 +53,7 @@ export interface FlowOut {
   bins: number[];
 }
 
-export type ScenarioOut = BulkOut | { flows: FlowOut[]; relay?: RelayResult } | PingResult | SetupResult;
+export type ScenarioOut = BulkOut | AppOut | { flows: FlowOut[]; relay?: RelayResult } | PingResult | SetupResult;
 
 /** Run `f` with a fresh set of children, all killed (after a grace period for profiles) at the end. */
 async function withChildren<T>(f: (spawn: (label: string, spec: RoleSpec) => Child) => Promise<T>): Promise<T> {
@@ -62,24 +77,56 @@ async function relayFor(spawn: (l: string, s: RoleSpec) => Child, port: number, 
 
 async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
   const prof = (name: string): string | undefined => (s.profileDir ? `${s.profileDir}/${s.impl}-${name}.cpuprofile` : undefined);
+  const transfers = s.transfers ?? 1;
   return withChildren(async (spawn) => {
-    const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver'), payload: s.payload });
+    const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver'), payload: s.payload, transfers });
     const r = await sink.ready();
     const relay = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
-    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender'), payload: s.payload });
+    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender'), payload: s.payload, transfers });
     const so = await src.ready();
-    sink.send({ t: 'go', peerPort: relay?.port2 ?? so.port });
-    src.send({ t: 'go' });
-    const sr = await sink.result<SinkResult>(s.capMs + 15_000);
-    src.send({ t: 'stop' });
-    const sres = await src.result<SourceResult>(10_000);
-    const from = s.fromFirstByte && sr.tFirst > 0 ? sr.tFirst : sres.tStart;
-    const out: BulkOut = { bytes: sr.bytes, elapsedMs: sr.tEnd - from, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
-    if (sr.tHalf > 0 && !sr.capped && sr.tEnd > sr.tHalf) {
-      const srcCpu = interpolate(sres.cpuAt, sr.tEnd) - interpolate(sres.cpuAt, sr.tHalf);
-      out.half = { bytes: sr.bytes - sr.bytesHalf, elapsedMs: sr.tEnd - sr.tHalf, cpuMs: sr.cpuMs - sr.cpuHalf + srcCpu };
+    const outs: BulkOut[] = [];
+    for (let i = 0; i < transfers; i++) {
+      sink.send({ t: 'go', peerPort: relay?.port2 ?? so.port });
+      // A later transfer starts once the sink has re-armed its counters.
+      if (i > 0) await sink.ready(10_000);
+      src.send({ t: 'go' });
+      const sr = await sink.result<SinkResult>(s.capMs + 15_000);
+      src.send({ t: 'stop' });
+      const sres = await src.result<SourceResult>(10_000);
+      const from = s.fromFirstByte && sr.tFirst > 0 ? sr.tFirst : sres.tStart;
+      const out: BulkOut = { bytes: sr.bytes, elapsedMs: sr.tEnd - from, cpuMs: sr.cpuMs + sres.cpuMs, capped: sr.capped };
+      if (sr.tHalf > 0 && !sr.capped && sr.tEnd > sr.tHalf) {
+        const srcCpu = interpolate(sres.cpuAt, sr.tEnd) - interpolate(sres.cpuAt, sr.tHalf);
+        out.half = { bytes: sr.bytes - sr.bytesHalf, elapsedMs: sr.tEnd - sr.tHalf, cpuMs: sr.cpuMs - sr.cpuHalf + srcCpu };
+      }
+      outs.push(out);
+      // A capped first transfer leaves the connection in an unknown state: no second one.
+      if (sr.capped) break;
     }
-    return out;
+    const first = outs[0]!;
+    return outs[1] ? { ...first, warm: outs[1] } : first;
+  });
+}
+
+async function app(s: Extract<Scenario, { kind: 'app' }>): Promise<AppOut> {
+  return withChildren(async (spawn) => {
+    try {
+      const sink = spawn('file sink', { role: 'filesink', impl: s.impl, file: s.outFile, capMs: s.capMs });
+      const r = await sink.ready();
+      const src = spawn('file source', { role: 'filesource', impl: s.impl, port: r.port, file: s.file });
+      await src.ready();
+      sink.send({ t: 'go' });
+      src.send({ t: 'go' });
+      const sr = await sink.result<FileSinkResult>(s.capMs + 15_000);
+      src.send({ t: 'stop' });
+      const so = await src.result<FileSourceResult>(10_000);
+      // Not a figure unless every byte arrived intact: a mismatch fails the round.
+      const problems = appTransferProblems({ expected: { bytes: s.bytes, sha256: s.sha256 }, source: so, sink: sr, capMs: s.capMs });
+      if (problems.length) throw new Error(problems.join('; '));
+      return { bytes: sr.bytes, elapsedMs: sr.tEnd - so.tStart, cpuMs: sr.cpuMs + so.cpuMs, sha256: sr.sha256 };
+    } finally {
+      rmSync(s.outFile, { force: true });
+    }
   });
 }
 
@@ -143,6 +190,7 @@ async function setup(s: Extract<Scenario, { kind: 'setup' }>): Promise<SetupResu
 export function runScenario(s: Scenario): Promise<ScenarioOut> {
   switch (s.kind) {
     case 'bulk': return bulk(s);
+    case 'app': return app(s);
     case 'flows': return flows(s);
     case 'pingpong': return pingpong(s);
     case 'setup': return setup(s);

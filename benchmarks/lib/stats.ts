@@ -1,4 +1,5 @@
-// Median [min..max] over rounds, and ratios paired by round.
+// Median [min..max] over rounds, ratios paired by round, percentiles, and the
+// arithmetic of the timed figures (second-half goodput, share of a bottleneck).
 
 export interface Summary {
   median: number;
@@ -27,6 +28,43 @@ export function pairedRatio(x: ReadonlyArray<number | null>, base: ReadonlyArray
     if (typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b)) r.push(a / b);
   }
   return summarise(r);
+}
+
+/**
+ * The p-quantile (0 < p ≤ 1) of ascending `sorted` by the nearest-rank method:
+ * the smallest value with at least p·n values at or below it. NaN when empty.
+ * p99 of 100 values is the 99th, of 1000 the 990th.
+ */
+export function percentile(sorted: ReadonlyArray<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  // The 1e-9 absorbs binary rounding (0.99 × 100 = 99.00000000000001 would otherwise round up to 100).
+  const rank = Math.ceil(p * sorted.length - 1e-9);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/**
+ * Payload rate over the second half of a timed run, MB/s (10⁶ bytes): `bins` are
+ * bytes per `binMs` from the start; the run's `durationMs` gives n = round(duration ÷ bin)
+ * bins, of which bins floor(n/2)..n−1 count (a missing bin is 0 bytes).
+ */
+export function secondHalfMBps(bins: ReadonlyArray<number>, durationMs: number, binMs: number): number {
+  const n = Math.round(durationMs / binMs);
+  const from = Math.floor(n / 2);
+  if (n - from <= 0) return NaN;
+  let sum = 0;
+  for (let i = from; i < n; i++) sum += bins[i] ?? 0;
+  return sum / 1e6 / (((n - from) * binMs) / 1000);
+}
+
+/**
+ * Two flows through one bottleneck: `x`'s share of their total, and that share
+ * ÷ an equal share (2x ÷ (x + y): 1 is a fair split, 2 is x taking everything,
+ * 0 is x starved). Null when either is missing or both are 0.
+ */
+export function shareOf(x: number | null, y: number | null): { fraction: number; ofEqual: number } | null {
+  if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y) || x < 0 || y < 0 || x + y === 0) return null;
+  const fraction = x / (x + y);
+  return { fraction, ofEqual: 2 * fraction };
 }
 
 export function fmt(x: number, digits: number): string {

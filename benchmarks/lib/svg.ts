@@ -29,6 +29,7 @@ const COLOR: Record<ImplName, string> = {
   tcp: '#4c78a8',
   udx: '#f58518',
   utp: '#54a24b',
+  kcp: '#72b7b2',
   ours: '#e45756',
   'ours-bbr': '#b279a2',
 };

@@ -2,14 +2,17 @@
 // reports 'ready' with its port, starts on 'go', and sends one 'result'.
 //   node --import tsx benchmarks/lib/worker.ts '<RoleSpec JSON>'
 import type dgram from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline, type Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector';
 import { BIN_MS, CHUNK, CPU_SAMPLE_MS, cpuMs, pattern, wallMs } from './common.js';
 import { startRelay } from './delay-relay.js';
 import { loadImpl, type Pipe } from './impls.js';
 import { connectTo, dgramEcho, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
-import type { FromChild, PingResult, RoleSpec, SetupResult, SinkResult, SourceResult, ToChild } from './roles.js';
+import type { FileSinkResult, FileSourceResult, FromChild, PingResult, RoleSpec, SetupResult, SinkResult, SourceResult, ToChild } from './roles.js';
+import { percentile } from './stats.js';
 
 function send(m: FromChild): Promise<void> {
   return new Promise((res) => {
@@ -58,17 +61,15 @@ async function finishWith(data: unknown): Promise<void> {
   await send({ t: 'result', data });
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 function pingResult(rtts: number[]): PingResult {
   rtts.sort((a, b) => a - b);
   return { p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), mean: rtts.reduce((s, x) => s + x, 0) / rtts.length, count: rtts.length };
 }
 
 async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
+  const transfers = spec.transfers ?? 1;
+  /** The transfer being counted (0-based); a connection belongs to the transfer it was accepted for. */
+  let transfer = -1;
   let bytes = 0;
   let tFirst = 0;
   let tHalf = 0;
@@ -76,17 +77,20 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
   let cpuHalf = 0;
   let t0 = 0;
   let cpu0 = 0;
-  const bins: number[] = [];
-  let done = false;
+  let bins: number[] = [];
+  let done = true;
+  let capTimer: NodeJS.Timeout | undefined;
   const prof = profiler(spec.profile);
   const finish = (capped: boolean): void => {
     if (done) return;
     done = true;
+    clearTimeout(capTimer);
     const r: SinkResult = { bytes, tFirst, tEnd: wallMs(), t0, bins, capped, cpuMs: cpuMs() - cpu0, tHalf, bytesHalf, cpuHalf };
-    void prof.stop().then(() => finishWith(r));
+    // The profile covers the first transfer only.
+    void (transfer === 0 ? prof.stop() : Promise.resolve()).then(() => finishWith(r));
   };
-  const count = (n: number): void => {
-    if (done) return;
+  const count = (n: number, of: number): void => {
+    if (done || of !== transfer) return;
     const now = wallMs();
     if (bytes === 0) tFirst = now;
     bytes += n;
@@ -102,36 +106,52 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
     }
     if (spec.bytes !== undefined && bytes >= spec.bytes) finish(false);
   };
-  const start = (m: Extract<ToChild, { t: 'go' }>): void => {
+  /** Arm the next transfer: fresh counters, its own cap. Later transfers say 'ready' once armed. */
+  const start = (m: Extract<ToChild, { t: 'go' }>): boolean => {
+    if (transfer + 1 >= transfers) return false;
+    transfer++;
+    bytes = tFirst = tHalf = bytesHalf = cpuHalf = 0;
+    bins = [];
+    done = false;
     t0 = m.t0 ?? wallMs();
-    prof.start();
+    if (transfer === 0) prof.start();
     cpu0 = cpuMs();
-    setTimeout(() => finish(true), spec.capMs).unref();
+    capTimer = setTimeout(() => finish(true), spec.capMs);
+    capTimer.unref();
+    return true;
   };
+  const armed = (): Promise<void> => (transfer > 0 ? send({ t: 'ready', port: 0 }) : Promise.resolve());
   onStop = () => {
     finish(true);
     setTimeout(() => process.exit(0), 200);
   };
   if (spec.impl === 'dgram') {
     const sock = await udpSocket();
+    let rx: { reset(): void } | null = null;
     onGo = (m) => {
-      start(m);
-      dgramSink(sock, count);
+      if (!start(m)) return;
+      // The same source socket sends every transfer, from sequence 0.
+      if (rx) rx.reset();
+      else rx = dgramSink(sock, (n) => count(n, transfer));
+      void armed();
     };
     return send({ t: 'ready', port: sock.address().port });
   }
   const impl = await loadImpl(spec.impl, spec.payload);
+  let accepted = 0;
   const l = await impl.listen((s: Pipe) => {
-    s.on('data', (d: Buffer) => count(d.length));
+    const of = accepted++;
+    s.on('data', (d: Buffer) => count(d.length, of));
     s.on('end', () => {
-      if (spec.bytes !== undefined) finish(false);
+      if (spec.bytes !== undefined && of === transfer) finish(false);
       s.end();
     });
     s.on('error', () => {});
   }, {});
   onGo = (m) => {
-    start(m);
+    if (!start(m)) return;
     if (l.setPeer && m.peerPort) l.setPeer(m.peerPort);
+    void armed();
   };
   await send({ t: 'ready', port: l.port });
 }
@@ -156,34 +176,53 @@ function writeAll(s: Pipe, total: number, progress: (n: number) => void): void {
 
 async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void> {
   const total = spec.bytes ?? Infinity;
+  const transfers = spec.transfers ?? 1;
+  let transfer = -1;
   let tStart = 0;
   let cpu0 = 0;
   let written = 0;
   let stopSource = (): void => {};
   const prof = profiler(spec.profile);
   // The CPU so far, sampled: the coordinator reads it off at the sink's half-way and end times.
-  const cpuAt: Array<[number, number]> = [];
+  let cpuAt: Array<[number, number]> = [];
   let sampler: NodeJS.Timeout | undefined;
-  const startSampling = (): void => {
-    cpuAt.push([tStart, 0]);
+  const begin = (): boolean => {
+    if (transfer + 1 >= transfers) return false;
+    transfer++;
+    if (transfer === 0) prof.start();
+    tStart = wallMs();
+    cpu0 = cpuMs();
+    written = 0;
+    cpuAt = [[tStart, 0]];
     sampler = setInterval(() => cpuAt.push([wallMs(), cpuMs() - cpu0]), CPU_SAMPLE_MS);
+    return true;
   };
+  /** Resolves once the current connection has closed by itself (both FINs), or after 5 s. */
+  let closed: Promise<void> = Promise.resolve();
   onStop = () => {
-    stopSource();
+    const last = transfer + 1 >= transfers;
     clearInterval(sampler);
     const cpu = cpuMs() - cpu0;
     cpuAt.push([wallMs(), cpu]);
     const r: SourceResult = { tStart, written, cpuMs: cpu, cpuAt };
-    void prof.stop().then(() => finishWith(r)).then(() => process.exit(0));
+    // Before a later transfer, the connection closes as an application's would (end() on both sides),
+    // so that no half-closed connection is still working while the next one is timed.
+    const wait = last ? Promise.resolve() : Promise.race([closed, new Promise<void>((res) => setTimeout(res, 5000))]);
+    void wait
+      .then(() => {
+        stopSource();
+        stopSource = () => {};
+      })
+      .then(() => (transfer === 0 ? prof.stop() : undefined))
+      .then(() => finishWith(r))
+      .then(() => { if (last) process.exit(0); });
   };
   if (spec.impl === 'dgram') {
     const sock = await udpSocket();
+    const connected = connectTo(sock, spec.port);
     onGo = () => {
-      prof.start();
-      tStart = wallMs();
-      cpu0 = cpuMs();
-      startSampling();
-      void connectTo(sock, spec.port).then(() => {
+      if (!begin()) return;
+      void connected.then(() => {
         const src = dgramSource(sock, total, spec.payload);
         stopSource = () => { written = src.sent(); src.stop(); };
       });
@@ -193,12 +232,12 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
   const impl = await loadImpl(spec.impl, spec.payload);
   const c = await impl.client(spec.port, {});
   onGo = () => {
-    prof.start();
-    tStart = wallMs();
-    cpu0 = cpuMs();
-    startSampling();
+    if (!begin()) return;
+    const mine = transfer;
     void c.open().then((s) => {
+      if (mine !== transfer) return s.destroy();
       stopSource = () => s.destroy();
+      closed = new Promise((res) => s.once('close', () => res()));
       // RD_BENCH_STATS=file (diagnostics, README): the sending socket's getStats() as JSON lines every 50 ms.
       const statsFile = process.env.RD_BENCH_STATS;
       const getStats = (s as { getStats?: () => unknown }).getStats;
@@ -209,8 +248,82 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       }
       s.on('data', () => {});
       s.on('error', () => {});
-      writeAll(s, total, (n) => { written = n; });
+      writeAll(s, total, (n) => { if (mine === transfer) written = n; });
     });
+  };
+  await send({ t: 'ready', port: c.port });
+}
+
+/** The app-level receiver: pipeline(socket, fs.createWriteStream(file)), sha256 of the bytes on their way. */
+async function fileSink(spec: Extract<RoleSpec, { role: 'filesink' }>): Promise<void> {
+  if (spec.impl === 'dgram') return fail('raw dgram is not a stream');
+  const impl = await loadImpl(spec.impl);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let cpu0 = 0;
+  let done = false;
+  const finish = (capped: boolean, error?: string): void => {
+    if (done) return;
+    done = true;
+    const tEnd = wallMs();
+    const cpu = cpuMs() - cpu0;
+    let fileBytes = -1;
+    try { fileBytes = statSync(spec.file).size; } catch { /* not written */ }
+    const r: FileSinkResult = { bytes, fileBytes, tEnd, capped, cpuMs: cpu, sha256: hash.digest('hex'), ...(error ? { error } : {}) };
+    void finishWith(r);
+  };
+  let accepted = false;
+  await impl.listen((s: Pipe) => {
+    if (accepted) return s.destroy();
+    accepted = true;
+    const sock = s as unknown as Duplex;
+    sock.on('data', (d: Buffer) => {
+      bytes += d.length;
+      hash.update(d);
+    });
+    pipeline(sock, createWriteStream(spec.file), (err) => finish(false, err ? `receiver pipeline: ${err.message}` : undefined));
+  }, {}).then((l) => {
+    onGo = () => {
+      cpu0 = cpuMs();
+      setTimeout(() => finish(true), spec.capMs).unref();
+    };
+    return send({ t: 'ready', port: l.port });
+  });
+}
+
+/** The app-level sender: pipeline(fs.createReadStream(file), socket), sha256 of what is read. */
+async function fileSource(spec: Extract<RoleSpec, { role: 'filesource' }>): Promise<void> {
+  if (spec.impl === 'dgram') return fail('raw dgram is not a stream');
+  const impl = await loadImpl(spec.impl);
+  const c = await impl.client(spec.port, {});
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let tStart = 0;
+  let tDone = 0;
+  let cpu0 = 0;
+  let error: string | undefined;
+  let sock: Pipe | null = null;
+  onStop = () => {
+    const r: FileSourceResult = { tStart, tDone, bytes, cpuMs: cpuMs() - cpu0, sha256: hash.digest('hex'), ...(error ? { error } : {}) };
+    sock?.destroy();
+    void finishWith(r).then(() => process.exit(0));
+  };
+  onGo = () => {
+    tStart = wallMs();
+    cpu0 = cpuMs();
+    void c.open().then((s) => {
+      sock = s;
+      s.on('data', () => {});
+      const rs = createReadStream(spec.file);
+      rs.on('data', (d) => {
+        bytes += d.length;
+        hash.update(d);
+      });
+      pipeline(rs, s as unknown as Duplex, (err) => {
+        tDone = wallMs();
+        if (err) error = `sender pipeline: ${err.message}`;
+      });
+    }, (e: unknown) => { error = `connect: ${e instanceof Error ? e.message : String(e)}`; });
   };
   await send({ t: 'ready', port: c.port });
 }
@@ -332,5 +445,7 @@ switch (spec.role) {
   case 'pinger': await pinger(spec); break;
   case 'setup': await setup(spec); break;
   case 'relay': await relay(spec); break;
+  case 'filesink': await fileSink(spec); break;
+  case 'filesource': await fileSource(spec); break;
   default: await fail(`unknown role ${JSON.stringify(spec)}`);
 }
