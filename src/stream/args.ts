@@ -3,7 +3,8 @@
 
 import { isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
-import type { ConnectionOptions } from '../protocol/options.js';
+import type { ConnectionOptions, ConnectionOptionsInput } from '../protocol/options.js';
+import { CONGESTION_CONTROLLERS, congestionFactory } from '../protocol/cc/registry.js';
 import type { Clock, Env, Transport } from '../endpoint/types.js';
 import type { LocalEndpoint } from './endpoint.js';
 import { badPort, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
@@ -32,7 +33,7 @@ export interface SocketOptions extends TransportOptions {
   /** Dial from this shared local endpoint (one UDP port, many connections). */
   endpoint?: LocalEndpoint;
   /** Protocol settings for this connection (mss, sndBuf, rcvBuf, msl, rto, ...). */
-  connection?: Partial<ConnectionOptions>;
+  connection?: ConnectionOptionsInput;
   /** As net: reads go into `buffer` (or a buffer from `buffer()` per read) and to `callback`, not to 'data'. */
   onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (bytesRead: number, buffer: Uint8Array) => boolean | void };
 }
@@ -193,6 +194,12 @@ const CONNECTION_INTS: Record<string, [number, number]> = {
 const CONNECTION_BOOLS = ['noDelay', 'sack', 'tlp', 'pacing', 'keepAlive'];
 const RTO_NUMBERS = ['rtoMin', 'rtoMax', 'rtoInitial', 'granularity'];
 
+/** Validated `connection` settings for the core: a controller's name becomes its factory. */
+export function resolvedConnection(c: ConnectionOptionsInput | undefined): Partial<ConnectionOptions> | undefined {
+  if (typeof c?.congestion !== 'string') return c as Partial<ConnectionOptions> | undefined;
+  return { ...c, congestion: congestionFactory(c.congestion)! };
+}
+
 /** `connection` settings as node validates its own options: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE, naming the field. */
 export function validateConnectionOptions(value: unknown, name = 'options.connection'): void {
   if (value === undefined) return;
@@ -205,7 +212,11 @@ export function validateConnectionOptions(value: unknown, name = 'options.connec
     if (!Number.isInteger(v)) throw outOfRange(`${name}.${k}`, 'an integer', v);
   }
   for (const k of CONNECTION_BOOLS) if (o[k] !== undefined) validateBoolean(o[k], `${name}.${k}`);
-  if (o.congestion !== undefined) validateFunction(o.congestion, `${name}.congestion`);
+  if (typeof o.congestion === 'string') {
+    if (!congestionFactory(o.congestion)) {
+      throw invalidArgValue(`${name}.congestion`, o.congestion, `must be a function or one of: ${Object.keys(CONGESTION_CONTROLLERS).join(', ')}`);
+    }
+  } else if (o.congestion !== undefined) validateFunction(o.congestion, `${name}.congestion`);
   if (o.rto !== undefined) {
     validateObject(o.rto, `${name}.rto`);
     const r = o.rto as Record<string, unknown>;

@@ -15,7 +15,7 @@ import { processOwnerId, UdpTransport, type UdpTransportOptions } from '../io/ud
 import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
-import { familyOf, validateConnectionOptions } from './args.js';
+import { familyOf, resolvedConnection, validateConnectionOptions } from './args.js';
 
 export interface LocalEndpointOptions extends EndpointOptions {
   /** Close by itself once no socket, server or connection uses it (default false). */
@@ -434,6 +434,7 @@ export function createEndpoint(opts: CreateEndpointOptions & { transport: Transp
 export function createEndpoint(opts?: CreateEndpointOptions): Promise<LocalEndpoint>;
 export function createEndpoint(opts: CreateEndpointOptions = {}): LocalEndpoint | Promise<LocalEndpoint> {
   validateConnectionOptions(opts.connection);
+  opts = { ...opts, connection: resolvedConnection(opts.connection) }; // a controller's name, for JS callers
   if (opts.transport) return new LocalEndpoint(opts.transport, opts);
   return bindEndpoint(opts);
 }

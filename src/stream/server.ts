@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from '../protocol/connection.js';
 import type { Address } from '../endpoint/types.js';
 import {
-  normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
+  normalizeArgs, resolvedConnection, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort, type ListenOptions, type SocketOptions, type TransportOptions,
 } from './args.js';
 import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
-import type { ConnectionOptions } from '../protocol/options.js';
+import type { ConnectionOptionsInput } from '../protocol/options.js';
 
 export interface ServerOptions extends TransportOptions {
   allowHalfOpen?: boolean;
@@ -25,7 +25,7 @@ export interface ServerOptions extends TransportOptions {
   /** Listen on this shared endpoint (its port can also dial out) instead of binding a new one. */
   endpoint?: LocalEndpoint;
   /** Protocol settings for accepted connections (mss, sndBuf, rcvBuf, msl, rto, ...). */
-  connection?: Partial<ConnectionOptions>;
+  connection?: ConnectionOptionsInput;
   /** Connections in the endpoint's table at most. */
   maxTableSize?: number;
   /** EventEmitter's: a rejected promise from an async listener is handled (see captureRejectionSymbol). */
@@ -210,7 +210,7 @@ export class Server extends EventEmitter {
 
   private endpointOptions(): ConstructorParameters<typeof LocalEndpoint>[1] {
     const { clock, env, connection, maxTableSize } = this.opts;
-    return { clock, env, connection, maxConnections: maxTableSize, autoClose: true };
+    return { clock, env, connection: resolvedConnection(connection), maxConnections: maxTableSize, autoClose: true };
   }
 
   private setup(ep: LocalEndpoint, backlog: number | undefined): void {
@@ -222,7 +222,7 @@ export class Server extends EventEmitter {
     }
     this.ep = ep;
     ep.retain();
-    ep.setAcceptor(this.acceptor, backlog || 511, this.opts.connection); // on a shared endpoint too
+    ep.setAcceptor(this.acceptor, backlog || 511, resolvedConnection(this.opts.connection)); // on a shared endpoint too
     if (!this.unrefd) {
       ep.addRef();
       this.refHeld = true;

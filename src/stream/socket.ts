@@ -12,7 +12,7 @@ import type { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnErrorCode } from '../protocol/options.js';
 import { State } from '../protocol/state.js';
 import {
-  dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
+  dnsFamily, familyOf, normalizeArgs, rejectPath, resolvedConnection, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
   type ConnectOptions, type SocketOptions,
 } from './args.js';
 import { LocalEndpoint, realClock, type ConnUser } from './endpoint.js';
@@ -259,7 +259,7 @@ export class Socket extends Duplex {
     this.target = remote;
     this.emit('connectionAttempt', ip, port, addressType);
     const shared = this.sockOpts.endpoint;
-    const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: this.sockOpts.connection };
+    const epOpts = { clock: this.clock, env: this.sockOpts.env, autoClose: true, connection: resolvedConnection(this.sockOpts.connection) };
     if (shared) {
       if (shared.closed) this.connectFailed(socketClosed());
       else this.start(shared, remote);
@@ -297,7 +297,7 @@ export class Socket extends Duplex {
 
   private start(ep: LocalEndpoint, remote: Address): void {
     this.attachEndpoint(ep);
-    const connOpts = { ...this.sockOpts.connection, ...(this.noDelay ? { noDelay: true } : {}) };
+    const connOpts = { ...resolvedConnection(this.sockOpts.connection), ...(this.noDelay ? { noDelay: true } : {}) };
     try {
       this.conn = ep.open(remote, connOpts, this.user);
     } catch (err) {
