@@ -2,7 +2,7 @@
 // shares, and the usage texts. Bad input throws UsageError (exit status 2).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { bbr, cubic, newReno, type ConnectionOptions, type SocketOptions } from 'reliable-dgram';
+import { bbr, cubic, cubicLt, newReno, type ConnectionOptions, type SocketOptions } from 'reliable-dgram';
 
 export class UsageError extends Error {
   constructor(
@@ -30,7 +30,7 @@ export const COMMON: OptionSpec = {
 };
 
 const COMMON_HELP = `Options for every command:
-  --cc cubic|newreno|bbr   congestion control (default cubic)
+  --cc cubic-lt|cubic|newreno|bbr   congestion control (default cubic-lt)
   --mss N                  payload bytes per datagram every path carries (default 1200)
   --max-mss N              probe the path up to N bytes per datagram (set it on both ends)
   --no-delay               disable Nagle's algorithm
@@ -175,10 +175,11 @@ export function socketOptions(command: string, v: Parsed['values']): SocketOptio
   const connection: Partial<ConnectionOptions> = {};
   if (v.cc !== undefined) {
     const cc = String(v.cc).toLowerCase();
-    if (cc === 'cubic') connection.congestion = cubic;
+    if (cc === 'cubic-lt') connection.congestion = cubicLt;
+    else if (cc === 'cubic') connection.congestion = cubic;
     else if (cc === 'newreno' || cc === 'reno') connection.congestion = newReno;
     else if (cc === 'bbr') connection.congestion = bbr;
-    else throw new UsageError(`invalid --cc '${String(v.cc)}': expected cubic, newreno or bbr`, command);
+    else throw new UsageError(`invalid --cc '${String(v.cc)}': expected cubic-lt, cubic, newreno or bbr`, command);
   }
   const mss = parseCount(command, 'mss', v.mss, 64);
   const maxMss = parseCount(command, 'max-mss', v['max-mss'], 64);

@@ -2,7 +2,8 @@
 
 import { DEFAULT_RTO, type RtoOptions } from './recovery/rtt.js';
 import type { CongestionFactory } from './cc/congestion.js';
-import { cubic } from './cc/cubic.js';
+import { cubicLt } from './cc/cubic-lt.js';
+import type { CongestionName } from './cc/registry.js';
 import type { State } from './state.js';
 
 export interface ConnectionOptions {
@@ -39,7 +40,8 @@ export interface ConnectionOptions {
   sack: boolean;
   /** Challenge ACKs per second at most (RFC 5961 §7). */
   challengeAckLimit: number;
-  congestion: CongestionFactory;
+  /** A factory, or a name: 'cubic-lt' (the default), 'cubic', 'newreno', 'bbr' (`cc/registry.ts`). */
+  congestion: CongestionFactory | CongestionName;
   /** Tail-loss probes (RFC 8985 §7). */
   tlp: boolean;
   /** Pace transmissions over the RTT. */
@@ -76,7 +78,7 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   noDelay: false,
   sack: true,
   challengeAckLimit: 10,
-  congestion: cubic, // RFC 9438
+  congestion: cubicLt, // CUBIC (RFC 9438) that tells random loss from congestion: see cc/cubic-lt.ts
   pacing: true,
   tlp: true,
   // On by default, unlike TCP's (see docs/PROTOCOL.md, "Liveness"): over UDP a peer whose process dies
@@ -90,6 +92,9 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   userTimeout: 0,
   finTimeout: 60_000,
 };
+
+/** `ConnectionOptions` as the APIs take them: any subset. */
+export type ConnectionOptionsInput = Partial<ConnectionOptions>;
 
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
 

@@ -2,6 +2,7 @@
 // and the validators whose errors (codes, messages) node:net throws.
 
 import { isIP } from 'node:net';
+import { CONGESTION_CONTROLLERS, congestionFactory } from '../protocol/cc/registry.js';
 import { badPort, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -145,7 +146,11 @@ export function validateConnectionOptions(value: unknown, name = 'options.connec
     if (!Number.isInteger(v)) throw outOfRange(`${name}.${k}`, 'an integer', v);
   }
   for (const k of CONNECTION_BOOLS) if (o[k] !== undefined) validateBoolean(o[k], `${name}.${k}`);
-  if (o.congestion !== undefined) validateFunction(o.congestion, `${name}.congestion`);
+  if (typeof o.congestion === 'string') {
+    if (!congestionFactory(o.congestion)) {
+      throw invalidArgValue(`${name}.congestion`, o.congestion, `must be a function or one of: ${Object.keys(CONGESTION_CONTROLLERS).join(', ')}`);
+    }
+  } else if (o.congestion !== undefined) validateFunction(o.congestion, `${name}.congestion`);
   if (o.rto !== undefined) {
     validateObject(o.rto, `${name}.rto`);
     const r = o.rto as Record<string, unknown>;

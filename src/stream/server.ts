@@ -12,7 +12,7 @@ import type { ListenOptions, SocketOptions, TransportOptions } from './options.j
 import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './local-endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
-import type { ConnectionOptions } from '../protocol/options.js';
+import type { ConnectionOptionsInput } from '../protocol/options.js';
 
 export interface ServerOptions extends TransportOptions {
   allowHalfOpen?: boolean;
@@ -24,7 +24,7 @@ export interface ServerOptions extends TransportOptions {
   /** Listen on this shared endpoint (its port can also dial out) instead of binding a new one. */
   endpoint?: LocalEndpoint;
   /** Protocol settings for accepted connections (mss, sndBuf, rcvBuf, msl, rto, ...). */
-  connection?: Partial<ConnectionOptions>;
+  connection?: ConnectionOptionsInput;
   /** Connections in the endpoint's table at most. */
   maxTableSize?: number;
   /** EventEmitter's: a rejected promise from an async listener is handled (see captureRejectionSymbol). */
@@ -209,7 +209,7 @@ export class Server extends EventEmitter {
 
   private endpointOptions(): ConstructorParameters<typeof LocalEndpoint>[1] {
     const { clock, env, connection, maxTableSize } = this.opts;
-    return { clock, env, connection, maxConnections: maxTableSize, autoClose: true };
+    return { clock, env, connection: connection, maxConnections: maxTableSize, autoClose: true };
   }
 
   private setup(ep: LocalEndpoint, backlog: number | undefined): void {

@@ -26,7 +26,7 @@ describe('help, version and bad arguments', () => {
     const c = cli([cmd, '--help']);
     expect(await c.exited).toBe(0);
     expect(c.stdout().toString()).toMatch(new RegExp(`^Usage: reliable-dgram ${cmd}`));
-    expect(c.stdout().toString()).toContain('--cc cubic|newreno|bbr');
+    expect(c.stdout().toString()).toContain('--cc cubic-lt|cubic|newreno|bbr');
   });
 
   it('--help lists every command', async () => {

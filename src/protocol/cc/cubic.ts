@@ -22,7 +22,7 @@ interface CubicState {
 }
 
 export class Cubic implements CongestionController {
-  readonly name = 'cubic';
+  readonly name: string = 'cubic';
   cwnd: number;
   ssthresh = Infinity;
   private st: CubicState = { wMax: 0, wLastMax: 0, k: 0, epoch: -1, wEst: 0 };
@@ -32,7 +32,7 @@ export class Cubic implements CongestionController {
   private prior: { cwnd: number; ssthresh: number; st: CubicState } | undefined;
 
   constructor(
-    private mss: number,
+    protected mss: number,
     private readonly initialWindow = 10,
   ) {
     this.cwnd = initialWindow * mss;
@@ -87,32 +87,33 @@ export class Cubic implements CongestionController {
     return C * (t - this.st.k) ** 3 + this.st.wMax;
   }
 
-  private reduce(): void {
+  /** RFC 9438 §4.6-4.7; ssthresh is never set below `floor` bytes (a subclass's lower bound). */
+  protected reduce(floor = 0): void {
     this.prior = { cwnd: this.cwnd, ssthresh: this.ssthresh, st: { ...this.st } };
     const segs = this.cwnd / this.mss;
     // Fast convergence (RFC 9438 §4.7).
     this.st.wMax = segs < this.st.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
     this.st.wLastMax = segs;
-    this.ssthresh = Math.max(this.cwnd * BETA, 2 * this.mss); // RFC 9438 §4.6
+    this.ssthresh = Math.max(this.cwnd * BETA, Math.min(floor, this.cwnd), 2 * this.mss); // RFC 9438 §4.6
     this.st.epoch = -1;
   }
 
-  onLoss(): void {
+  onLoss(_now?: number, _flightSize?: number): void {
     this.reduce();
     this.cwnd = this.ssthresh;
   }
 
-  onRto(): void {
+  onRto(_now?: number, _flightSize?: number): void {
     this.reduce();
     this.cwnd = this.mss; // RFC 9438 §4.8: as RFC 5681 after a timeout
   }
 
-  onRecoveryEnd(): void {
+  onRecoveryEnd(_now?: number): void {
     this.cwnd = Math.max(this.ssthresh, 2 * this.mss);
   }
 
   /** RFC 9438 §4.9.1: a spurious fast retransmit restores the state before it. */
-  onSpuriousLoss(): void {
+  onSpuriousLoss(_now?: number): void {
     const p = this.prior;
     if (!p) return;
     this.cwnd = Math.max(this.cwnd, p.cwnd);

@@ -9,7 +9,8 @@
 import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS_ON_DATA, SYN, type SackBlock, type Segment } from '../../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/seq.js';
 import { SendQueue } from './send-queue.js';
-import type { CongestionController } from '../cc/congestion.js';
+import type { CongestionController, CongestionFactory } from '../cc/congestion.js';
+import { congestionFactory } from '../cc/registry.js';
 import type { ConnEvent, ConnectionOptions, ConnectionStats } from '../options.js';
 import { Pacer } from '../cc/pacer.js';
 import { PmtuSearch } from './pmtu.js';
@@ -138,6 +139,9 @@ export class Sender implements ProbeListener {
   /** Window use per round (RFC 7661): made when data is first in flight, as most connections idle. */
   private use: WindowUse | null = null;
 
+  /** The congestion controller's factory (`congestion` resolved). */
+  private readonly newCc: CongestionFactory;
+
   constructor(private readonly host: SenderHost) {
     const opts = host.opts;
     this.sndUna = host.iss;
@@ -145,7 +149,10 @@ export class Sender implements ProbeListener {
     this.sendBase = seqAdd(host.iss, 1);
     this.mss = opts.mss;
     this.rtt = new RttEstimator(opts.rto);
-    this.cc = opts.congestion(this.mss);
+    const factory = congestionFactory(opts.congestion);
+    if (!factory) throw new RangeError(`unknown congestion controller ${JSON.stringify(opts.congestion)}`);
+    this.newCc = factory;
+    this.cc = factory(this.mss);
     this.sb = new Scoreboard(this.rtt, this); // no closures: they would cost ~700 bytes per connection
   }
 
@@ -259,7 +266,7 @@ export class Sender implements ProbeListener {
       this.peerMss = seg.mss;
       this.mss = Math.min(this.opts.mss, seg.mss);
       // Windows count segments of the negotiated SMSS (RFC 5681 §3.1).
-      if (this.mss !== this.opts.mss) this.cc = this.opts.congestion(this.mss);
+      if (this.mss !== this.opts.mss) this.cc = this.newCc(this.mss);
     }
     const ceiling = Math.min(this.opts.maxMss, this.peerMss || this.opts.mss);
     if (ceiling > this.mss) this.pmtu = new PmtuSearch(this.mss, ceiling);

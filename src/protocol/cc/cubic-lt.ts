@@ -1,0 +1,157 @@
+// Loss-tolerant CUBIC ("cubic-lt"), the default controller. CUBIC (RFC 9438) reads every
+// loss as congestion, so random loss (a lossy radio link, an overloaded middlebox) keeps its
+// window far below the path's capacity. This variant keeps CUBIC's growth and, when it does
+// respond, CUBIC's response, but asks first whether a loss came with congestion:
+//
+// - Delay (TCP Veno's observation: a queue is what congestion is): a smoothed RTT (gain 1/4 per
+//   sample, so it follows a queue that builds within a round, as in slow start) is compared
+//   with the path's min_rtt. A loss while the queue is under max(1 ms, min_rtt / 10) is taken
+//   for random loss: the window stands and keeps growing, slow start included.
+// - Inflight (BBRv2/v3's bound on inflight, draft-cardwell-ccwg-bbr §5.5.10): data in flight far
+//   beyond the delivery rate × min_rtt is congestion too, queue or not (a policer, a tiny buffer).
+// - Floor (TCP Westwood+'s "ssthresh = BWE × RTTmin"): a congestion response never cuts the
+//   window below the estimated BDP, so a drop-tail queue of any depth drains without leaving
+//   the link idle. With a queue of 0.43 BDP or more, CUBIC's β = 0.7 cuts deeper than the
+//   floor, and the response is CUBIC's exactly: sharing with CUBIC (Linux TCP) stays fair.
+//
+// Sizes in bytes, time in ms, rates in bytes per ms.
+
+import { Cubic } from './cubic.js';
+import type { CongestionFactory, RateSample } from './congestion.js';
+
+/** A standing queue shorter than this (and than Q_REL × min_rtt) is no congestion, ms. */
+const Q_ABS = 1;
+/** ... and shorter than this fraction of min_rtt. */
+const Q_REL = 0.1;
+/** In flight beyond EXCESS × the estimated BDP (plus a few segments) is congestion whatever the delay. */
+const EXCESS = 3;
+/** The delivery-rate estimate is the max over this many rounds (as BBR's, draft §5.5.5). */
+const BW_ROUNDS = 10;
+
+export class CubicLt extends Cubic {
+  override readonly name: string = 'cubic-lt';
+  /** The path's min_rtt: the least RTT ever sampled (no expiry: a stale low value only makes the controller more careful). */
+  minRtt = Infinity;
+  /** Max delivery rate over the last BW_ROUNDS rounds, bytes per ms. */
+  bw = 0;
+  /** Losses let pass as random, for stats and tests. */
+  toleratedLosses = 0;
+  /** Congestion responses (losses taken for congestion, RTOs). */
+  reductions = 0;
+  /** Per-round maxima, [rate, round] pairs; allocated on the first sample (an idle connection holds none). */
+  private bwSlots: Float64Array | null = null;
+  private delivered = 0;
+  private round = 0;
+  private nextRoundDelivered = 0;
+  /** RTT samples smoothed with gain 1/4, ms. */
+  private srtt = Infinity;
+  /** The deepest queue seen, ms. */
+  private maxQueue = 0;
+  private pipe = Infinity;
+  private recovering = false;
+  /** The current recovery's loss was taken for random loss: the window keeps growing through it. */
+  private tolerating = false;
+  /** The last onLoss reduced the window (so onSpuriousLoss has something to undo). */
+  private reduced = false;
+
+  /** The queue: the smoothed RTT above min_rtt, ms (0 before any sample). */
+  get queueDelay(): number {
+    return this.srtt === Infinity ? 0 : this.srtt - this.minRtt;
+  }
+
+  /** The estimated bandwidth-delay product, bytes (0 before both estimates exist). */
+  get bdp(): number {
+    return this.minRtt === Infinity ? 0 : this.bw * this.minRtt;
+  }
+
+  /** Is a loss, with `inFlight` bytes outstanding, a sign of congestion? */
+  congested(inFlight: number): boolean {
+    const q = this.queueDelay;
+    if (q > this.maxQueue) this.maxQueue = q;
+    // Half the deepest queue seen (about the buffer), so a shallow buffer's overflow counts too.
+    if (q > Math.max(Q_ABS, Math.min(Q_REL * this.minRtt, this.maxQueue / 2))) return true;
+    return this.bdp > 0 && inFlight > EXCESS * this.bdp + 4 * this.mss;
+  }
+
+  override onLoss(_now: number, flightSize: number): void {
+    this.recovering = true;
+    // The pipe (RFC 6675) as the last ACK left it: FlightSize counts SACKed data above holes.
+    this.tolerating = !this.congested(Math.min(flightSize, this.pipe));
+    this.reduced = !this.tolerating;
+    if (this.tolerating) this.toleratedLosses++;
+    else this.respond();
+  }
+
+  /** CUBIC's multiplicative decrease (RFC 9438 §4.6), not below the estimated BDP. */
+  private respond(): void {
+    this.reductions++;
+    this.reduce(this.bdp);
+    this.cwnd = this.ssthresh;
+  }
+
+  override onRto(_now?: number, _flightSize?: number): void {
+    this.recovering = this.tolerating = false;
+    this.reductions++;
+    this.reduce(this.bdp); // ssthresh: slow start climbs back to the BDP at least
+    this.cwnd = this.mss; // RFC 9438 §4.8
+  }
+
+  override onRecoveryEnd(now: number): void {
+    // After a tolerated recovery the window stands as it grew (Cubic's would reset it to ssthresh).
+    if (!this.tolerating) super.onRecoveryEnd(now);
+    this.recovering = this.tolerating = false;
+  }
+
+  override onSpuriousLoss(now: number): void {
+    if (this.reduced) super.onSpuriousLoss(now);
+    this.reduced = false;
+  }
+
+  onRateSample(rs: RateSample, now: number, inFlight: number): void {
+    this.delivered += rs.newlyAcked;
+    if (rs.newlyAcked > 0 && rs.priorDelivered >= this.nextRoundDelivered) {
+      // A round ends when data sent after its start is acknowledged (draft-cardwell-ccwg-bbr §5.5.1).
+      this.nextRoundDelivered = this.delivered;
+      this.round++;
+    }
+    if (rs.rtt >= 0) {
+      this.srtt = this.srtt === Infinity ? rs.rtt : this.srtt + (rs.rtt - this.srtt) / 4;
+      if (rs.rtt < this.minRtt) this.minRtt = rs.rtt;
+      if (this.srtt - this.minRtt > this.maxQueue) this.maxQueue = this.srtt - this.minRtt;
+    }
+    this.updateBw(rs);
+    this.pipe = inFlight;
+    if (!this.recovering || !this.tolerating) return;
+    // In a tolerated recovery: a queue that builds up now makes further loss congestion after all.
+    if (rs.newlyLost > 0 && this.congested(inFlight + rs.newlyAcked)) {
+      this.tolerating = false;
+      this.reduced = true;
+      this.respond();
+      return;
+    }
+    // Else grow as outside recovery (the sender calls onAck only there). Window-limited, roughly
+    // as RFC 7661 and the sender judge it: half the window in use in slow start, all of it after.
+    const used = inFlight + rs.newlyAcked;
+    const limited = !rs.appLimited && (this.cwnd < this.ssthresh ? 2 * used > this.cwnd : used + 2 * this.mss >= this.cwnd);
+    if (rs.newlyAcked > 0) super.onAck(rs.newlyAcked, now, this.srtt === Infinity ? 0 : this.srtt, inFlight, limited);
+  }
+
+  /** Draft-cardwell-ccwg-bbr §5.5.5: a windowed max of the delivery rate; app-limited samples only raise it. */
+  private updateBw(rs: RateSample): void {
+    if (rs.rate <= 0 || (rs.appLimited && rs.rate < this.bw)) return;
+    const s = (this.bwSlots ??= new Float64Array(2 * BW_ROUNDS).fill(-1));
+    const i = 2 * (this.round % BW_ROUNDS);
+    if (s[i + 1] !== this.round) {
+      s[i + 1] = this.round;
+      s[i] = 0;
+    }
+    if (rs.rate > s[i]!) s[i] = rs.rate;
+    let max = 0;
+    for (let k = 0; k < 2 * BW_ROUNDS; k += 2) {
+      if (s[k + 1]! > this.round - BW_ROUNDS && s[k]! > max) max = s[k]!;
+    }
+    this.bw = max;
+  }
+}
+
+export const cubicLt: CongestionFactory = (mss) => new CubicLt(mss);
