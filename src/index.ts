@@ -1,7 +1,7 @@
 // reliable-dgram: TCP's guarantees over UDP, with the node:net API.
 export * from './wire/index.js';
 export { Connection } from './protocol/connection.js';
-export type { ConnectionInit } from './protocol/connection.js';
+export type { ConnectionInit } from './protocol/tcb.js';
 export { DEFAULT_OPTIONS } from './protocol/options.js';
 export type { ConnectionOptions, ConnectionOptionsInput, ConnEvent, ConnErrorCode, ConnectionStats } from './protocol/options.js';
 export { State, isEdge, allEdges } from './protocol/state.js';
