@@ -3,7 +3,7 @@
 // TIME_WAIT as compact records, and answers segments for no connection with RST.
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
-import { ACK, RST, SYN, decodeInto, emptySegment, encode, encodedSize, segmentLength, type DecodeError, type Segment } from '../wire/segment.js';
+import { ACK, RST, SYN, decodeInto, emptySegment, encode, encodedSize, segmentLength, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
@@ -15,59 +15,12 @@ import { GrowingLru } from '../util/growing-lru.js';
 import { MinHeap } from '../util/heap.js';
 import { addressKey, sameAddress, type Address, type Env, type Transport } from './types.js';
 import { SynCookies, type CookieIds } from './cookies.js';
-import { AMPLIFICATION_FACTOR, PathValidator, type PathStats } from './path.js';
+import { AMPLIFICATION_FACTOR, PathValidator } from './path.js';
+import { Outbox } from './outbox.js';
+import type { Datagram, EndpointEvent, EndpointOptions, EndpointStats } from './endpoint-types.js';
 
-export interface EndpointOptions {
-  /** Defaults for every connection on this endpoint. */
-  connection?: Partial<ConnectionOptions>;
-  /** Half-open (SYN_RECEIVED) connections a listener holds at most. */
-  backlog?: number;
-  /** Connections in the table at most (all states but TIME_WAIT). */
-  maxConnections?: number;
-  /** TIME_WAIT records at most; the oldest is dropped past it. */
-  maxTimeWait?: number;
-  /**
-   * Drain the connections a datagram reached once per batch of datagrams (`endBatch()`), not after
-   * each: one ACK then covers the batch, and the sender decides what to send once, after all its ACKs.
-   */
-  coalesceAcks?: boolean;
-  /**
-   * This endpoint is one of several sharing a UDP port (SO_REUSEPORT): every local connection id
-   * carries `id` in its top `bits` bits (as QUIC-LB's server id), and a datagram for an unknown id
-   * with another owner's bits is a sibling's and is dropped (counted in `siblingIds`), not reset.
-   */
-  owner?: { bits: number; id: number };
-}
+export type { Datagram, EndpointEvent, EndpointOptions, EndpointStats } from './endpoint-types.js';
 
-export interface Datagram {
-  data: Uint8Array;
-  /** Destination. */
-  to: Address;
-}
-
-export type EndpointEvent =
-  | { type: 'accept'; conn: Connection; remote: Address }
-  | { type: 'conn'; conn: Connection; ev: ConnEvent }
-  /** A TIME_WAIT record expired: the connection's last edge, TIME_WAIT → CLOSED. */
-  | { type: 'timewait-end'; localId: number };
-
-export interface EndpointStats extends PathStats {
-  datagramsIn: number;
-  datagramsOut: number;
-  decodeErrors: Partial<Record<DecodeError, number>>;
-  noConnection: number;
-  rstSent: number;
-  wrongPeer: number;
-  backlogFull: number;
-  tableFull: number;
-  timeWaitSegments: number;
-  synCookiesSent: number;
-  synCookiesAccepted: number;
-  /** Segments not sent to an unvalidated address: over 3× the bytes it sent (RFC 9000 §8). */
-  amplificationLimited: number;
-  /** Datagrams for another owner's connection ids (`owner`): dropped, never answered. */
-  siblingIds: number;
-}
 
 interface ConnRecord {
   conn: Connection;
@@ -135,13 +88,10 @@ export class Endpoint {
   private halfOpen = 0;
   private readonly timeWait: GrowingLru<number, TimeWaitEntry>;
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
-  // Queues as arrays with head and tail indices: drained slots are reused in place, never
-  // trimmed (setting an array's length to 0 on every drain is a runtime call, per datagram here).
-  // Outgoing datagrams as two parallel queues (bytes, destination): no wrapper object per datagram.
-  private readonly outData: Array<Uint8Array | undefined> = [];
-  private readonly outTo: Array<Address | undefined> = [];
-  private outHead = 0;
-  private outTail = 0;
+  /** Outgoing datagrams and their memory. */
+  private readonly out: Outbox;
+  // A queue as an array with head and tail indices: drained slots are reused in place, never
+  // trimmed (setting an array's length to 0 on every drain is a runtime call, per event here).
   private readonly events: Array<EndpointEvent | undefined> = [];
   private evHead = 0;
   private evTail = 0;
@@ -152,7 +102,6 @@ export class Endpoint {
   private dirty: ConnRecord[] = [];
   /** Every connection's record, also after it left the table (an app call on it still drains it). */
   private readonly recs = new WeakMap<Connection, ConnRecord>();
-  private readonly pool: DatagramPool;
   /** The segment each datagram is decoded into (`handleDatagram`). */
   private readonly inSeg = emptySegment();
 
@@ -160,7 +109,7 @@ export class Endpoint {
     private readonly env: Env,
     opts: EndpointOptions = {},
   ) {
-    this.pool = new DatagramPool(env.allocUninitialized?.bind(env));
+    this.out = new Outbox(env.allocUninitialized?.bind(env));
     this.opts = {
       connection: opts.connection ?? {},
       backlog: opts.backlog ?? 511,
@@ -398,40 +347,17 @@ export class Endpoint {
     if (rec) this.drain(rec, now);
   }
 
+  /** The next datagram to send, or undefined. The caller may keep it. */
   pollTransmit(): Datagram | undefined {
-    if (this.outHead === this.outTail) {
-      this.outHead = this.outTail = 0;
-      return undefined;
-    }
-    const i = this.outHead++;
-    const d: Datagram = { data: this.outData[i]!, to: this.outTo[i]! };
-    this.pool.pin(); // the caller may keep it: its memory is never reused
-    this.outData[i] = undefined;
-    this.outTo[i] = undefined;
-    return d;
+    return this.out.poll();
   }
 
   /**
    * Hand every queued datagram to `sink.send`, in order (what a `pollTransmit` loop does, without
-   * an object per datagram). Datagrams queued meanwhile (by a re-entrant call) go too. Returns
-   * whether there was any. When the sink then says it holds none of them (`released`), their
-   * memory is reused for the next datagrams.
+   * an object per datagram). Returns whether there was any (see `Outbox.transmitTo`).
    */
   transmitTo(sink: Pick<Transport, 'send' | 'released'>): boolean {
-    if (this.outHead === this.outTail) return false;
-    const data = this.outData;
-    const to = this.outTo;
-    while (this.outHead !== this.outTail) {
-      const i = this.outHead++;
-      const d = data[i]!;
-      const a = to[i]!;
-      data[i] = undefined;
-      to[i] = undefined;
-      sink.send(d, a);
-    }
-    this.outHead = this.outTail = 0;
-    if (sink.released?.()) this.pool.recycle();
-    return true;
+    return this.out.transmitTo(sink);
   }
 
   pollEvent(): EndpointEvent | undefined {
@@ -511,7 +437,7 @@ export class Endpoint {
     const max = conn.maxDatagramSize;
     const holdAck = rec.dirty;
     for (;;) {
-      const buf = this.pool.reserve(max);
+      const buf = this.out.reserve(max);
       const n = conn.pollTransmit(now, buf, holdAck);
       if (n === 0) return;
       if (rec.unvalidated) {
@@ -525,9 +451,7 @@ export class Endpoint {
         }
       }
       this.stats.datagramsOut++;
-      const i = this.outTail++;
-      this.outData[i] = this.pool.commit(buf, n);
-      this.outTo[i] = rec.remote;
+      this.out.commit(buf, n, rec.remote);
     }
   }
 
@@ -647,70 +571,13 @@ export class Endpoint {
 
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
-    const i = this.outTail++;
-    this.outData[i] = encode(seg, this.pool.alloc(encodedSize(seg)));
-    this.outTo[i] = to;
+    const n = encodedSize(seg);
+    const buf = this.out.reserve(n);
+    encode(seg, buf);
+    this.out.commit(buf, n, to);
   }
 
   private emit(ev: EndpointEvent): void {
     this.events[this.evTail++] = ev;
-  }
-}
-
-const POOL_CHUNK = 256 * 1024;
-
-/**
- * Datagram buffers carved from 256 KiB chunks: one allocation per ~200 full
- * segments (30 at 8 KiB) instead of one (off-heap, freed by the GC) per datagram;
- * uninitialised where the environment offers it (encode writes every byte).
- * A buffer is never handed out twice: the transport owns what it was given, and
- * a chunk is freed once the last datagram in it is.
- */
-class DatagramPool {
-  private chunk: ArrayBufferLike = new ArrayBuffer(0);
-  private start = 0;
-  private offset = 0;
-  private end = 0;
-  /** A datagram from this chunk went somewhere that may keep it (pollTransmit). */
-  private pinned = false;
-
-  constructor(private readonly allocChunk: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {}
-
-  alloc(size: number): Uint8Array {
-    return this.commit(this.reserve(size), size);
-  }
-
-  /** Room for a datagram of at most `size` bytes, not yet taken: `commit` takes what was written. */
-  reserve(size: number): Uint8Array {
-    if (size > POOL_CHUNK / 8) return this.allocChunk(size);
-    if (this.offset + size > this.end) {
-      const c = this.allocChunk(POOL_CHUNK);
-      this.chunk = c.buffer;
-      this.start = this.offset = c.byteOffset;
-      this.end = c.byteOffset + c.length;
-      this.pinned = false;
-    }
-    return new Uint8Array(this.chunk, this.offset, size);
-  }
-
-  /** Take the first `n` bytes of the room `reserve` gave. */
-  commit(room: Uint8Array, n: number): Uint8Array {
-    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return room.subarray(0, n); // its own allocation
-    // 8-byte aligned starts, as Node's own Buffer pool keeps them.
-    this.offset += (n + 7) & ~7;
-    return room.subarray(0, n);
-  }
-
-  pin(): void {
-    this.pinned = true;
-  }
-
-  /**
-   * Every datagram handed out has been written to the OS and is no longer referenced: reuse the
-   * chunk from its start (memory already mapped and cached, not a new chunk per 256 KiB sent).
-   */
-  recycle(): void {
-    if (this.pinned) this.end = this.offset = this.start = 0; // abandon it: the next alloc takes a new chunk
-    else this.offset = this.start;
   }
 }

@@ -1,0 +1,128 @@
+// The endpoint's outgoing datagrams: a queue of (bytes, destination), and the
+// memory they are encoded into, carved from shared chunks and reused once the
+// transport has written them.
+
+import type { Address, Transport } from './types.js';
+import type { Datagram } from './endpoint-types.js';
+
+/**
+ * Outgoing datagrams as two parallel queues (bytes, destination): no wrapper object per datagram.
+ * Arrays with head and tail indices: drained slots are reused in place, never trimmed (setting an
+ * array's length to 0 on every drain is a runtime call, per datagram here).
+ */
+export class Outbox {
+  private readonly data: Array<Uint8Array | undefined> = [];
+  private readonly to: Array<Address | undefined> = [];
+  private head = 0;
+  private tail = 0;
+  private readonly pool: DatagramPool;
+
+  constructor(allocChunk?: (size: number) => Uint8Array) {
+    this.pool = new DatagramPool(allocChunk);
+  }
+
+  /** Room for a datagram of at most `size` bytes; `commit` queues what was written into it. */
+  reserve(size: number): Uint8Array {
+    return this.pool.reserve(size);
+  }
+
+  /** Queue the first `n` bytes of `room` (from `reserve`) for `to`. */
+  commit(room: Uint8Array, n: number, to: Address): void {
+    const i = this.tail++;
+    this.data[i] = this.pool.commit(room, n);
+    this.to[i] = to;
+  }
+
+  poll(): Datagram | undefined {
+    if (this.head === this.tail) {
+      this.head = this.tail = 0;
+      return undefined;
+    }
+    const i = this.head++;
+    const d: Datagram = { data: this.data[i]!, to: this.to[i]! };
+    this.pool.pin(); // the caller may keep it: its memory is never reused
+    this.data[i] = undefined;
+    this.to[i] = undefined;
+    return d;
+  }
+
+  /**
+   * Hand every queued datagram to `sink.send`, in order. Datagrams queued meanwhile (by a re-entrant
+   * call) go too. Returns whether there was any. When the sink then says it holds none of them
+   * (`released`), their memory is reused for the next datagrams.
+   */
+  transmitTo(sink: Pick<Transport, 'send' | 'released'>): boolean {
+    if (this.head === this.tail) return false;
+    const data = this.data;
+    const to = this.to;
+    while (this.head !== this.tail) {
+      const i = this.head++;
+      const d = data[i]!;
+      const a = to[i]!;
+      data[i] = undefined;
+      to[i] = undefined;
+      sink.send(d, a);
+    }
+    this.head = this.tail = 0;
+    if (sink.released?.()) this.pool.recycle();
+    return true;
+  }
+}
+
+const POOL_CHUNK = 256 * 1024;
+
+/**
+ * Datagram buffers carved from 256 KiB chunks: one allocation per ~200 full
+ * segments (30 at 8 KiB) instead of one (off-heap, freed by the GC) per datagram;
+ * uninitialised where the environment offers it (encode writes every byte).
+ * A buffer is never handed out twice: the transport owns what it was given, and
+ * a chunk is freed once the last datagram in it is.
+ */
+class DatagramPool {
+  private chunk: ArrayBufferLike = new ArrayBuffer(0);
+  private start = 0;
+  private offset = 0;
+  private end = 0;
+  /** A datagram from this chunk went somewhere that may keep it (pollTransmit). */
+  private pinned = false;
+
+  constructor(private readonly allocChunk: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {}
+
+  alloc(size: number): Uint8Array {
+    return this.commit(this.reserve(size), size);
+  }
+
+  /** Room for a datagram of at most `size` bytes, not yet taken: `commit` takes what was written. */
+  reserve(size: number): Uint8Array {
+    if (size > POOL_CHUNK / 8) return this.allocChunk(size);
+    if (this.offset + size > this.end) {
+      const c = this.allocChunk(POOL_CHUNK);
+      this.chunk = c.buffer;
+      this.start = this.offset = c.byteOffset;
+      this.end = c.byteOffset + c.length;
+      this.pinned = false;
+    }
+    return new Uint8Array(this.chunk, this.offset, size);
+  }
+
+  /** Take the first `n` bytes of the room `reserve` gave. */
+  commit(room: Uint8Array, n: number): Uint8Array {
+    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return room.subarray(0, n); // its own allocation
+    // 8-byte aligned starts, as Node's own Buffer pool keeps them.
+    this.offset += (n + 7) & ~7;
+    return room.subarray(0, n);
+  }
+
+  pin(): void {
+    this.pinned = true;
+  }
+
+  /**
+   * Every datagram handed out has been written to the OS and is no longer referenced: reuse the
+   * chunk from its start (memory already mapped and cached, not a new chunk per 256 KiB sent).
+   */
+  recycle(): void {
+    if (this.pinned) this.end = this.offset = this.start = 0; // abandon it: the next alloc takes a new chunk
+    else this.offset = this.start;
+  }
+}
