@@ -138,7 +138,7 @@ export class Connection extends Tcb {
     this.acceptSyn(syn);
     this.transition(State.SYN_RECEIVED, 'rcv SYN (cookie)');
     this.tx.sndNxt = seqAdd(this.iss, 1);
-    this.rx.buf.advertise(this.rcvNxt); // the window the SYN-ACK offered
+    this.rx.rcvBuf.advertise(this.rcvNxt); // the window the SYN-ACK offered
     this.handleSegment(ack, now);
   }
 

@@ -46,13 +46,3 @@ export function allEdges(): Array<[State, State]> {
 export function isSynchronized(s: State): boolean {
   return s !== S.CLOSED && s !== S.LISTEN && s !== S.SYN_SENT;
 }
-
-/** States in which we may still send new data. */
-export function canSend(s: State): boolean {
-  return s === S.ESTABLISHED || s === S.CLOSE_WAIT;
-}
-
-/** States in which the peer may still send us data. */
-export function canReceive(s: State): boolean {
-  return s === S.ESTABLISHED || s === S.FIN_WAIT_1 || s === S.FIN_WAIT_2 || s === S.SYN_RECEIVED;
-}

@@ -151,7 +151,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   }
 
   get readableLength(): number {
-    return this.rx.buf.length;
+    return this.rx.rcvBuf.length;
   }
 
   /** The peer's FIN arrived and every byte before it is readable. */

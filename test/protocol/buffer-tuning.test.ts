@@ -1,7 +1,7 @@
 // Send and receive buffers that grow with the path (after Linux's autotuning and dynamic
 // right-sizing): a window of `rcvBuf` per RTT would cap a long fat path at rcvBuf / RTT.
 import { describe, expect, it } from 'vitest';
-import { Receiver } from '../../src/protocol/receive/receiver.js';
+import { ReceiveBuffer } from '../../src/protocol/receive/receive-buffer.js';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from '../../src/protocol/options.js';
 import { simTransfer } from '../helpers/sim-transfer.js';
 
@@ -31,11 +31,11 @@ describe('buffer growth on a long fat path (100 ms RTT, 50 MB/s)', () => {
   });
 });
 
-describe('Receiver right-sizing', () => {
+describe('ReceiveBuffer right-sizing', () => {
   const opts = { ...DEFAULT_OPTIONS, rcvBuf: 64 * 1024, maxRcvBuf: MiB };
 
   it('offers twice what the app read in an RTT when that is more than half the buffer', () => {
-    const r = new Receiver(opts);
+    const r = new ReceiveBuffer(opts);
     r.rttSample(10, 0);
     expect(r.space).toBe(64 * 1024);
     r.onRead(50_000, 5); // within the first RTT: not judged yet
@@ -49,7 +49,7 @@ describe('Receiver right-sizing', () => {
   it('the period is the least RTT seen: queueing the window itself causes does not stretch it', () => {
     // A CPU-bound peer: samples climb from 1 ms to 40 ms as its queue fills. Per 1 ms the app
     // reads 20 000 bytes, under half the buffer: no growth. Judged per 40 ms it would be 800 000.
-    const r = new Receiver(opts);
+    const r = new ReceiveBuffer(opts);
     r.rttSample(1, 0);
     for (let t = 1; t <= 400; t++) {
       r.rttSample(Math.min(40, t), t);
@@ -59,11 +59,11 @@ describe('Receiver right-sizing', () => {
   });
 
   it('a slow reader never grows it, and nothing grows without an RTT sample', () => {
-    const slow = new Receiver(opts);
+    const slow = new ReceiveBuffer(opts);
     slow.rttSample(10, 0);
     for (let t = 10; t <= 1000; t += 10) slow.onRead(20_000, t); // under half the buffer per RTT
     expect(slow.space).toBe(64 * 1024);
-    const blind = new Receiver(opts);
+    const blind = new ReceiveBuffer(opts);
     for (let t = 10; t <= 1000; t += 10) blind.onRead(1_000_000, t);
     expect(blind.space).toBe(64 * 1024);
   });

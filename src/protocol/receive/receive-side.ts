@@ -1,4 +1,4 @@
-// The receive half of one connection, above the buffers of receiver.ts: RCV.NXT,
+// The receive half of one connection, above the buffers of receive-buffer.ts: RCV.NXT,
 // the acceptability of arriving segments (RFC 9293 §3.10.7.4, RFC 5961, PAWS),
 // their text and the peer's FIN, timestamps (RFC 7323), and what we answer: when
 // to ACK (delayed, at once, batched: RFC 9293 §3.8.6.3, RFC 5681 §4.2), challenge
@@ -9,7 +9,7 @@
 import { ACK, FIN, IMMEDIATE_ACK, MAX_SACK_BLOCKS, MAX_SACK_BLOCKS_ON_DATA, RST, SYN, clearOptions, type SackBlock, type Segment } from '../../wire/segment.js';
 import { seqAdd, seqDiff, seqGe, seqLe, seqLt, seqMin } from '../../wire/seq.js';
 import { READABLE, type ConnEvent, type ConnectionOptions, type ConnectionStats } from '../options.js';
-import { Receiver } from './receiver.js';
+import { ReceiveBuffer } from './receive-buffer.js';
 import { isSynchronized, State } from '../state.js';
 
 const EMPTY = new Uint8Array(0);
@@ -33,7 +33,7 @@ export interface ReceiveHost {
 export class ReceiveSide {
   rcvNxt = 0;
   /** Readable bytes, reassembly, the offered window. */
-  readonly buf: Receiver;
+  readonly rcvBuf: ReceiveBuffer;
   private peerFinSeq: number | undefined;
   /** The peer's FIN arrived and every byte before it is readable. */
   peerFinReceived = false;
@@ -66,7 +66,7 @@ export class ReceiveSide {
   private probesSent = 0;
 
   constructor(private readonly host: ReceiveHost) {
-    this.buf = new Receiver(host.opts);
+    this.rcvBuf = new ReceiveBuffer(host.opts);
     this.keepAlive = host.opts.keepAlive;
     this.keepAliveIdle = host.opts.keepAliveIdle;
   }
@@ -80,13 +80,13 @@ export class ReceiveSide {
 
   /** RCV.WND: what is left of the window last advertised. */
   get window(): number {
-    return this.buf.window(this.rcvNxt);
+    return this.rcvBuf.window(this.rcvNxt);
   }
 
   /** The peer's SYN: RCV.NXT, the window's edge, TS.Recent. */
   onSyn(seg: Segment): void {
     this.rcvNxt = seqAdd(seg.seq, 1);
-    this.buf.advEdge = this.rcvNxt;
+    this.rcvBuf.advEdge = this.rcvNxt;
     this.tsRecent = this.tsNewest = seg.tsVal;
   }
 
@@ -127,7 +127,7 @@ export class ReceiveSide {
       return 'drop';
     }
     // First: sequence acceptability (the four cases).
-    if (!this.buf.acceptable(seq, segLen, this.rcvNxt, wnd)) {
+    if (!this.rcvBuf.acceptable(seq, segLen, this.rcvNxt, wnd)) {
       if (!rst) {
         this.stats.duplicateSegments++;
         // RFC 2883: report the duplicate's range (below RCV.NXT) as the first SACK block.
@@ -165,7 +165,7 @@ export class ReceiveSide {
   dataEcho(tsEcr: number, now: number): void {
     if (tsEcr === 0) return;
     const r = seqDiff(this.host.tsNow(now), tsEcr);
-    if (r >= 0 && r < 60_000) this.buf.rttSample(r, now);
+    if (r >= 0 && r < 60_000) this.rcvBuf.rttSample(r, now);
   }
 
   /** RFC 7323 §4.3: remember the peer's timestamp for echoing. */
@@ -205,8 +205,8 @@ export class ReceiveSide {
     if (this.peerFinSeq !== undefined && seqGe(seq, this.peerFinSeq)) return;
     this.stats.bytesReceived += payload.length;
     if (seq === this.rcvNxt) {
-      const hadHoles = this.buf.hasHoles;
-      this.rcvNxt = this.buf.deliver(payload, this.rcvNxt);
+      const hadHoles = this.rcvBuf.hasHoles;
+      this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
       this.host.emit(READABLE);
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
@@ -217,13 +217,13 @@ export class ReceiveSide {
     } else {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
       this.stats.outOfOrderSegments++;
-      if (this.buf.hold(seq, payload) === 0) {
+      if (this.rcvBuf.hold(seq, payload) === 0) {
         // All of it was already held: a duplicate, reported as D-SACK (RFC 2883 §4).
         this.stats.duplicateSegments++;
         this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
       }
       // So many blocks changed that the batch's one ACK could not carry them all: report now.
-      if (this.buf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
+      if (this.rcvBuf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
       else this.ackAtOnce();
     }
   }
@@ -240,9 +240,9 @@ export class ReceiveSide {
 
   /** Take the next chunk of in-order bytes for the app; a window update follows if it opened the window usefully. */
   read(max: number, now: number): Uint8Array | null {
-    const chunk = this.buf.read(max);
-    if (chunk) this.buf.onRead(chunk.length, now);
-    if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.buf.windowUpdateDue(this.rcvNxt)) {
+    const chunk = this.rcvBuf.read(max);
+    if (chunk) this.rcvBuf.onRead(chunk.length, now);
+    if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.rcvBuf.windowUpdateDue(this.rcvNxt)) {
       this.sendAck();
     }
     return chunk;
@@ -339,7 +339,7 @@ export class ReceiveSide {
     seg.srcId = srcId;
     seg.seq = seq;
     seg.ack = hasAck ? this.rcvNxt : 0;
-    seg.window = this.buf.advertise(this.rcvNxt);
+    seg.window = this.rcvBuf.advertise(this.rcvNxt);
     seg.tsVal = this.host.tsNow(now);
     // Echo only on a segment that brings news of what arrived (an ACK owed, a D-SACK, RCV.NXT moved):
     // one that repeats an ACK already sent (a later data segment, a window update) may be read by the
@@ -352,9 +352,9 @@ export class ReceiveSide {
     if (syn) {
       seg.mss = Math.max(this.opts.mss, this.opts.maxMss);
       if (this.opts.sack) seg.sackPermitted = true;
-    } else if (hasAck && peerSack && (this.buf.hasHoles || this.dsack)) {
+    } else if (hasAck && peerSack && (this.rcvBuf.hasHoles || this.dsack)) {
       const max = (payload.length > 0 ? MAX_SACK_BLOCKS_ON_DATA : MAX_SACK_BLOCKS) - (this.dsack ? 1 : 0);
-      const blocks = this.buf.hasHoles ? this.buf.sackBlocks(max) : [];
+      const blocks = this.rcvBuf.hasHoles ? this.rcvBuf.sackBlocks(max) : [];
       if (this.dsack) blocks.unshift(this.dsack); // RFC 2883 §4: once, first
       this.dsack = undefined;
       seg.sack = blocks;

@@ -19,7 +19,7 @@ interface RightSizing {
   rtt: number;
 }
 
-export class Receiver {
+export class ReceiveBuffer {
   /** In-order bytes the app has not read. */
   private readonly q = new ByteQueue();
   /** Out-of-order segments above RCV.NXT. */
