@@ -5,15 +5,25 @@
 // FILE") and exits 1, so the check cannot go stale silently; it also exits 1 when a breakage
 // applies but no test catches it. Targets are the parts of the core that change least
 // (sequence arithmetic, wire decoding, RTO, RACK, CUBIC, reassembly, the byte queue).
-// Not part of .ci/run: it runs the suite once per breakage (about a minute each) plus once clean.
+// Not part of .ci/run: it runs the tests clean once, then once or twice per breakage.
 //
 // Usage: npm run breakage [-- name-or-number ...]     (npx tsx scripts/breakage-check.ts --list)
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const TESTS = ['test/wire.test.ts', 'test/protocol', 'test/properties', 'test/endpoint.test.ts', 'test/smoke.test.ts', 'test/stream/sim.test.ts'];
+// Two stages: the unit tests of the modules broken here (seconds), then, only if they miss it,
+// the protocol, property and end-to-end tests (a minute or two). A run that does not finish in
+// time (a defect can turn a loop endless) is killed and counts as caught.
+const UNIT = [
+  'test/wire.test.ts',
+  'test/protocol/buffers.test.ts',
+  'test/protocol/rtt.test.ts',
+  'test/protocol/scoreboard.test.ts',
+  'test/protocol/congestion.test.ts',
+];
+const WIDE = ['test/protocol', 'test/properties', 'test/endpoint.test.ts', 'test/smoke.test.ts', 'test/stream/sim.test.ts'];
 
 interface Breakage {
   name: string;
@@ -107,63 +117,102 @@ for (const b of selected) {
   else stale++;
 }
 
+let child: ReturnType<typeof spawn> | null = null;
 const restore = (): void => {
   for (const [file, text] of originals) writeFileSync(file, text);
 };
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
+    if (child?.pid) process.kill(-child.pid, 'SIGKILL');
     restore();
     process.exit(130);
   });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'breakage-'));
-/** Runs the core tests; the names of the failing ones. */
-function failingTests(): string[] {
+type Outcome = { failed: string[]; hung: boolean; secs: number };
+/** Runs `tests` (vitest in its own process group, killed whole after `limitMs`); the failing tests. */
+async function run(tests: string[], limitMs: number): Promise<Outcome> {
   const out = join(dir, 'report.json');
   rmSync(out, { force: true });
-  try {
-    execFileSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...TESTS, '--reporter=json', `--outputFile=${out}`], {
+  const t0 = Date.now();
+  let hung = false;
+  await new Promise<void>((resolve) => {
+    const c = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...tests, '--reporter=json', `--outputFile=${out}`], {
       stdio: 'ignore',
-      timeout: 900_000,
+      detached: true,
       env: { ...process.env, CI: 'true' },
     });
-  } catch {
-    /* failures expected */
-  }
-  let r: { success?: boolean; testResults: Array<{ name: string; message?: string; assertionResults: Array<{ status: string; fullName: string }> }> };
+    child = c;
+    const timer = setTimeout(() => {
+      hung = true;
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    }, limitMs);
+    c.on('exit', () => {
+      clearTimeout(timer);
+      child = null;
+      resolve();
+    });
+  });
+  const secs = (Date.now() - t0) / 1000;
+  if (hung) return { failed: [], hung, secs };
+  let r: { testResults: Array<{ name: string; message?: string; assertionResults: Array<{ status: string; fullName: string }> }> };
   try {
     r = JSON.parse(readFileSync(out, 'utf8'));
   } catch {
-    return ['(vitest wrote no report: the run itself failed)'];
+    return { failed: ['(vitest wrote no report: the run itself failed)'], hung, secs };
   }
   const cwd = `${process.cwd()}/`;
   const failed = r.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${f.name.replace(cwd, '')}: ${a.fullName}`));
   // A file that failed to load has no assertion results: count it once.
   for (const f of r.testResults) if (f.assertionResults.length === 0 && f.message) failed.push(`${f.name.replace(cwd, '')}: ${f.message.split('\n')[0]}`);
-  return failed;
+  return { failed, hung, secs };
 }
 
 let uncaught = 0;
 try {
-  // A clean run first: tests that fail without any breakage (flaky or broken) do not count as catching one.
-  const baseline = new Set(broken.size > 0 ? failingTests() : []);
-  if (baseline.size > 0) {
-    console.log(`\nclean run: ${baseline.size} failing test(s), not counted below:`);
-    for (const f of baseline) console.log(`- ${f}`);
-  }
-  for (const b of selected) {
-    const src = broken.get(b.n);
-    if (src === undefined) continue;
-    writeFileSync(b.file, src);
-    const t0 = Date.now();
-    const failed = failingTests().filter((f) => !baseline.has(f));
-    writeFileSync(b.file, originals.get(b.file)!);
-    const secs = ((Date.now() - t0) / 1000).toFixed(0);
-    console.log(`\n## breakage ${b.n} (${b.name}, ${b.file}): ${failed.length ? `caught by ${failed.length} test(s)` : 'NOT CAUGHT'} (${secs} s)`);
-    for (const f of failed.slice(0, 12)) console.log(`- ${f}`);
-    if (failed.length > 12) console.log(`- … and ${failed.length - 12} more`);
-    if (failed.length === 0) uncaught++;
+  if (broken.size > 0) {
+    // A clean run of a stage before its first use: its time sets the limit, and tests failing
+    // without any breakage (flaky or broken) do not count as catching one.
+    const baseline = new Set<string>();
+    const clean = async (stage: string, tests: string[]): Promise<Outcome> => {
+      const o = await run(tests, 1_800_000);
+      for (const f of o.failed) baseline.add(f);
+      console.log(`clean ${stage} run: ${o.secs.toFixed(0)} s, ${o.failed.length} failing test(s)${o.failed.length ? ', not counted below:' : ''}`);
+      for (const f of o.failed) console.log(`- ${f}`);
+      return o;
+    };
+    const cleanUnit = await clean('unit', UNIT);
+    let cleanWide: Outcome | undefined;
+    const limit = (clean: Outcome): number => Math.max(120_000, 3 * clean.secs * 1000);
+    for (const b of selected) {
+      const src = broken.get(b.n);
+      if (src === undefined) continue;
+      writeFileSync(b.file, src);
+      let stage = 'unit';
+      let o = await run(UNIT, limit(cleanUnit));
+      o.failed = o.failed.filter((f) => !baseline.has(f));
+      if (!o.hung && o.failed.length === 0) {
+        stage = 'wide';
+        if (cleanWide === undefined) {
+          writeFileSync(b.file, originals.get(b.file)!);
+          cleanWide = await clean('wide', WIDE);
+          writeFileSync(b.file, src);
+        }
+        o = await run(WIDE, limit(cleanWide));
+        o.failed = o.failed.filter((f) => !baseline.has(f));
+      }
+      writeFileSync(b.file, originals.get(b.file)!);
+      const verdict = o.hung
+        ? `caught: the ${stage} run did not finish in ${o.secs.toFixed(0)} s and was killed`
+        : o.failed.length
+          ? `caught by ${o.failed.length} ${stage} test(s)`
+          : 'NOT CAUGHT';
+      console.log(`\n## breakage ${b.n} (${b.name}, ${b.file}): ${verdict} (${o.secs.toFixed(0)} s)`);
+      for (const f of o.failed.slice(0, 12)) console.log(`- ${f}`);
+      if (o.failed.length > 12) console.log(`- … and ${o.failed.length - 12} more`);
+      if (!o.hung && o.failed.length === 0) uncaught++;
+    }
   }
 } finally {
   restore();
