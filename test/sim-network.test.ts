@@ -144,7 +144,7 @@ describe('VirtualClock', () => {
           const c = new VirtualClock();
           const ran: number[] = [];
           const handles = specs.map(([t], i) => c.setTimer(t, () => ran.push(i)));
-          specs.forEach(([, cancel], i) => cancel && handles[i]!.cancel());
+          for (const [i, [, cancel]] of specs.entries()) if (cancel) handles[i]!.cancel();
           while (c.runNext());
           const expected = specs
             .map(([t, cancel], i) => ({ t, cancel, i }))
@@ -459,7 +459,7 @@ describe('SimNetwork running and tracing', () => {
     const net = scenario(5);
     let h = 0xcbf29ce484222325n;
     for (const ev of net.trace) {
-      const s = JSON.stringify(ev) + '\n';
+      const s = `${JSON.stringify(ev)}\n`;
       for (let i = 0; i < s.length; i++) {
         h ^= BigInt(s.charCodeAt(i));
         h = (h * 0x100000001b3n) & 0xffffffffffffffffn;

@@ -3,7 +3,7 @@ import { SimNetwork, simHost } from '../src/sim/index.js';
 import type { Connection } from '../src/protocol/connection.js';
 
 function collect(conn: Connection, now: () => number, sink: Uint8Array[]) {
-  let c;
+  let c: Uint8Array | null;
   while ((c = conn.read(now()))) sink.push(c);
 }
 

@@ -51,7 +51,7 @@ export function renderChart(c: Chart): string {
     `<rect width="${W}" height="${h}" fill="#ffffff"/>`,
     `<text x="20" y="32" font-size="20" font-weight="bold" fill="#111">${esc(c.title)}</text>`,
   );
-  sub.forEach((s, i) => out.push(`<text x="20" y="${56 + i * 18}" font-size="13" fill="#444">${esc(s)}</text>`));
+  for (const [i, s] of sub.entries()) out.push(`<text x="20" y="${56 + i * 18}" font-size="13" fill="#444">${esc(s)}</text>`);
   // Legend.
   let lx = 20;
   const ly = legendY;
@@ -76,7 +76,7 @@ export function renderChart(c: Chart): string {
     });
   });
   const ny = top + c.rows.length * rowH + 14;
-  notes.forEach((n, i) => out.push(`<text x="20" y="${ny + i * 18}" font-size="13" fill="#333">${esc(n)}</text>`));
+  for (const [i, n] of notes.entries()) out.push(`<text x="20" y="${ny + i * 18}" font-size="13" fill="#333">${esc(n)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -70,7 +70,7 @@ async function reliable(spec: SimSpec, n: number, options: ReturnType<typeof soc
   server.listen();
   const c = connect(rig.client({ ...options }));
   if (verbose) watchVerbose(c, 'demo', rig.now);
-  for (let i = 0; i < n; i++) c.write(`msg ${i} `.padEnd(63, '.') + '\n');
+  for (let i = 0; i < n; i++) c.write(`${`msg ${i} `.padEnd(63, '.')}\n`);
   c.end();
   c.resume(); // the peer sends nothing, but its FIN must be read for the socket to close
   let closed = false;

@@ -268,7 +268,10 @@ async function perfClient(args: string[]): Promise<void> {
 
   const finish = (): void => {
     stopIntervals?.();
-    if (failed) return failWith(failed);
+    if (failed) {
+      failWith(failed);
+      return;
+    }
     sample(true);
     const seconds = (Math.max(...streams.map((st) => st.t1 || ticker.now())) - t0) / 1000;
     const total = streams.reduce((a, st) => a + st.counted(), 0);

@@ -77,7 +77,11 @@ export function watchVerbose(socket: Socket, label: string, now: () => number = 
   };
   const timer = setInterval(sample, 5);
   timer.unref();
-  for (const ev of ['connect', 'end', 'finish'] as const) socket.on(ev, () => (sample(), log(`${stamp()} ${ev}`)));
+  for (const ev of ['connect', 'end', 'finish'] as const)
+    socket.on(ev, () => {
+      sample();
+      log(`${stamp()} ${ev}`);
+    });
   socket.on('error', (e: NodeJS.ErrnoException) => log(`${stamp()} error ${e.code ?? e.message}`));
   socket.on('close', () => {
     clearInterval(timer);

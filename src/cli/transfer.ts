@@ -166,10 +166,18 @@ export async function send(args: string[]): Promise<void> {
     const mine = { bytes: fed, sha256: hash.digest('hex'), ms: (t1 > t0 ? t1 : ticker.now()) - t0 };
     log(summary('sent', mine));
     const theirs = reply.trim();
-    if (!sentAll) return (log('reliable-dgram send: the connection closed before the input ended'), exit(EXIT_NETWORK));
+    if (!sentAll) {
+      log('reliable-dgram send: the connection closed before the input ended');
+      exit(EXIT_NETWORK);
+      return;
+    }
     if (/^[0-9a-f]{64}$/.test(theirs)) {
       if (theirs === mine.sha256) log('receiver sha256 match');
-      else return (log(`receiver sha256 MISMATCH: ${theirs}`), exit(EXIT_NETWORK));
+      else {
+        log(`receiver sha256 MISMATCH: ${theirs}`);
+        exit(EXIT_NETWORK);
+        return;
+      }
     } else log('the peer sent no sha256 back (not a `reliable-dgram recv`?)');
     if (sim) log(`simulated: ${(sim.net.now / 1000).toFixed(2)} virtual seconds`);
     exit(EXIT_OK);

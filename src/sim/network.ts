@@ -422,7 +422,7 @@ export class SimNetwork {
         lo = a >>> 0;
       }
     };
-    for (const ev of this.trace) feed(JSON.stringify(ev) + '\n');
+    for (const ev of this.trace) feed(`${JSON.stringify(ev)}\n`);
     return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
   }
 }

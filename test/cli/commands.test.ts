@@ -104,6 +104,7 @@ describe('send and recv', () => {
     for (const l of lines) {
       expect(l).toMatch(/^\d+\.\ds \d+\.\d\d [KM]iB \/ 1\.43 MiB \(\d+\.\d%\), \d+\.\d\d MB\/s, ETA (\d+s|--), retrans \d+, rtt \d+(\.\d+)? ms$/);
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserts the absence of terminal control characters
     expect(s.stderr()).not.toMatch(/[\r\x1b]/);
     expect(s.stderr()).toContain('receiver sha256 match');
     // The time is until the receiver has it all (1.5 MB at 500 kB/s), not until the last write was buffered.

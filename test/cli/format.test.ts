@@ -20,13 +20,20 @@ describe('progress formats', () => {
     for (const tty of [true, false]) {
       const ticks: Array<{ ms: number; fn: () => void }> = [];
       let now = 0;
-      const ticker: Ticker = { now: () => now, every: (ms, fn) => (ticks.push({ ms, fn }), () => undefined) };
+      const ticker: Ticker = {
+        now: () => now,
+        every: (ms, fn) => {
+          ticks.push({ ms, fn });
+          return () => undefined;
+        },
+      };
       let out = '';
       const p = new Progress({ bytes: () => now * 100, stats: () => null }, ticker, 1e6, tty, (s) => (out += s)).start();
       expect(ticks[0]?.ms).toBe(tty ? 250 : 1000);
       now = 1000;
       ticks[0]?.fn();
       p.stop();
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress bar's terminal escapes are the point
       if (tty) expect(out).toMatch(/^\r\x1b\[2K\[#+\.+\]\s+10% .*\n$/);
       else expect(out).toBe('1.0s 97.66 KiB / 976.56 KiB (10.0%), 0.10 MB/s, ETA 9s\n');
     }

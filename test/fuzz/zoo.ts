@@ -176,7 +176,7 @@ export function buildZoo(seed: number): Zoo {
   onAccept.set(MONITOR.address, (c) => {
     byConn.set(c, (t) => {
       if (t === 'readable') {
-        let chunk;
+        let chunk: Uint8Array | null;
         while ((chunk = c.read(now()))) c.write(chunk);
         target.service(c);
       }
@@ -212,7 +212,7 @@ export function buildZoo(seed: number): Zoo {
     if (ev.type !== 'conn' || ev.conn !== mc) return;
     if (ev.ev.type === 'established') net.at(2700, tick); // so that it runs while the fuzzer does
     if (ev.ev.type === 'readable') {
-      let chunk;
+      let chunk: Uint8Array | null;
       while ((chunk = mc.read(now()))) {
         for (let k = 0; k < chunk.length; k++) if (chunk[k] !== pattern(monitor.got + k)) monitor.corrupt = true;
         monitor.got += chunk.length;

@@ -57,7 +57,7 @@ export function simTransfer(size: number, o: SimTransferOptions = {}): SimTransf
   b.onEvent = (ev) => {
     if (ev.type === 'accept') server = ev.conn;
     if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
-      let c;
+      let c: Uint8Array | null;
       while ((c = server.read(net.now))) run.received += c.length;
       if (run.received >= size && run.doneAt < 0) run.doneAt = net.now;
       b.service(server);

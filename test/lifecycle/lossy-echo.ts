@@ -31,7 +31,7 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
   let got = 0;
   let sent = 0;
   let server: Connection | undefined;
-  let srvQueue: Uint8Array[] = [];
+  const srvQueue: Uint8Array[] = [];
   let error: string | undefined;
   let doneAt = -1;
   const c = a.connect(B);
@@ -60,7 +60,7 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
     if (ev.type !== 'conn') return;
     if (ev.ev.type === 'established' || ev.ev.type === 'writable') pump();
     if (ev.ev.type === 'readable') {
-      let k;
+      let k: Uint8Array | null;
       while ((k = c.read(net.now))) {
         back.push(k.slice());
         got += k.length;
@@ -74,7 +74,7 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
     if (ev.type === 'accept') server = ev.conn;
     if (ev.type !== 'conn' || ev.conn !== server) return;
     if (ev.ev.type === 'readable') {
-      let k;
+      let k: Uint8Array | null;
       while ((k = server.read(net.now))) srvQueue.push(k.slice());
       srvPump();
     }

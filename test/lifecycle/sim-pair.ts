@@ -75,7 +75,7 @@ export function simPair(o: PairOptions = {}): Pair {
       if (ev.type !== 'conn') return;
       if (ev.ev.type === 'error') p.errors[side] ??= [net.now, ev.ev.code];
       if (ev.ev.type === 'readable') {
-        let c;
+        let c: Uint8Array | null;
         while ((c = ev.conn.read(net.now))) p.read[side] += c.length;
         h.service(ev.conn);
       }

@@ -261,7 +261,10 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
     });
   };
   let quietAt = 0;
-  clients.forEach((_, i) => (apply(i, 'up'), apply(i, 'down')));
+  for (let i = 0; i < clients.length; i++) {
+    apply(i, 'up');
+    apply(i, 'down');
+  }
   for (const ep of sc.faults.episodes) {
     quietAt = Math.max(quietAt, ep.at + (ep.kind === 'blackhole' ? ep.duration : 0));
     net.at(ep.at, () => {
@@ -278,7 +281,10 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
   if (sc.faults.blackholeForeverAt !== undefined) {
     net.at(sc.faults.blackholeForeverAt, () => {
       forever = true;
-      clients.forEach((_, i) => (apply(i, 'up'), apply(i, 'down')));
+      for (let i = 0; i < clients.length; i++) {
+        apply(i, 'up');
+        apply(i, 'down');
+      }
     });
   }
 

@@ -11,7 +11,7 @@ import { runScenario, runs, scenarioArb } from './harness.js';
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
 /** Every segment the format can carry: valid flag combinations, options only where allowed. */
-export const segmentArb: fc.Arbitrary<Segment> = fc
+const segmentArb: fc.Arbitrary<Segment> = fc
   .record({
     flags: fc.integer({ min: 0, max: 31 }).filter((f) => !(f & SYN && f & (RST | FIN)) && (f & (SYN | RST | ACK)) !== 0),
     dstId: u32,

@@ -121,7 +121,13 @@ function client(sock: Socket): { owner: Promise<number>; received: () => Buffer;
       new Promise((resolve, reject) => {
         if (total >= n) return resolve();
         const t = setTimeout(() => reject(new Error(`echoed ${total} of ${n} bytes after ${ms} ms`)), ms);
-        waiter = { n, done: () => (clearTimeout(t), resolve()) };
+        waiter = {
+          n,
+          done: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        };
       }),
   };
 }

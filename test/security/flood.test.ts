@@ -32,7 +32,7 @@ async function connectAndEcho(host: Host, port: number): Promise<number> {
         host.service(conn);
       }
       if (ev.ev.type === 'readable') {
-        let c;
+        let c: Uint8Array | null;
         while ((c = conn.read(host.now))) got += c.length;
         if (got >= data.length) resolve();
       }

@@ -63,7 +63,7 @@ function echoServer(server: ReturnType<typeof simHost>, net: SimNetwork): Connec
     if (ev.type === 'accept') accepted.push(ev.conn);
     if (ev.type !== 'conn' || !accepted.includes(ev.conn)) return;
     if (ev.ev.type === 'readable') {
-      let c;
+      let c: Uint8Array | null;
       while ((c = ev.conn.read(net.now))) ev.conn.write(c);
     }
     if (ev.ev.type === 'end') ev.conn.shutdown();

@@ -28,7 +28,7 @@ export class Sink {
   length = 0;
   ended = false;
   take(conn: Connection, now: number): void {
-    let c;
+    let c: Uint8Array | null;
     while ((c = conn.read(now))) {
       this.chunks.push(c.slice());
       this.length += c.length;
