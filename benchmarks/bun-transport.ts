@@ -30,7 +30,10 @@ const SIZE = MIB * 1024 * 1024;
 const PAYLOAD = 1200;
 const HOST = '127.0.0.1';
 
-interface Result { mbps: number; cpuMsPerMB: number }
+interface Result {
+  mbps: number;
+  cpuMsPerMB: number;
+}
 
 function measure(run: () => Promise<void>): Promise<Result> {
   const c0 = process.cpuUsage();
@@ -156,7 +159,11 @@ async function ours(bind: (o: { address: string }) => Promise<Transport>): Promi
   await new Promise((r) => server.close(r));
 }
 
-const rows: Record<string, Result[]> = { 'raw Bun.udpSocket (sendMany)': [], 'reliable-dgram on BunUdpTransport': [], 'reliable-dgram on UdpTransport (node:dgram)': [] };
+const rows: Record<string, Result[]> = {
+  'raw Bun.udpSocket (sendMany)': [],
+  'reliable-dgram on BunUdpTransport': [],
+  'reliable-dgram on UdpTransport (node:dgram)': [],
+};
 const runs: Record<string, () => Promise<void>> = {
   'raw Bun.udpSocket (sendMany)': rawBun,
   'reliable-dgram on BunUdpTransport': () => ours((o) => BunUdpTransport.bind(o)),
@@ -166,7 +173,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, run] of Object.entries(runs)) {
     const r = await measure(run);
     rows[name]!.push(r);
-    console.log(JSON.stringify({ bench: 'bun-transport', bun: Bun.version, round, name, mib: MIB, mbps: +r.mbps.toFixed(1), cpuMsPerMB: +r.cpuMsPerMB.toFixed(2) }));
+    console.log(
+      JSON.stringify({ bench: 'bun-transport', bun: Bun.version, round, name, mib: MIB, mbps: +r.mbps.toFixed(1), cpuMsPerMB: +r.cpuMsPerMB.toFixed(2) }),
+    );
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;

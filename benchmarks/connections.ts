@@ -26,7 +26,7 @@ const serverT = await UdpTransport.bind({ address: '127.0.0.1' });
 const server = new Host(serverT, new NodeClock({ ref: true }), nodeEnv(), { backlog: 1024, maxConnections: N + 16 });
 server.endpoint.listen();
 const echo = (c: Connection): void => {
-  let d;
+  let d: Uint8Array | null;
   while ((d = c.read(server.now))) c.write(d);
   server.service(c);
 };
@@ -40,7 +40,8 @@ server.onEvent = (ev) => {
 };
 
 const clients: Host[] = [];
-for (let i = 0; i < SOCKETS; i++) clients.push(new Host(await UdpTransport.bind({ address: '127.0.0.1' }), new NodeClock({ ref: true }), nodeEnv(), { maxConnections: N }));
+for (let i = 0; i < SOCKETS; i++)
+  clients.push(new Host(await UdpTransport.bind({ address: '127.0.0.1' }), new NodeClock({ ref: true }), nodeEnv(), { maxConnections: N }));
 const heap0 = heap();
 
 const conns: Connection[] = [];

@@ -100,33 +100,38 @@ async function main(): Promise<void> {
   const clientProcs = Number(process.argv[3] ?? 2);
   const rounds = Number(process.argv[4] ?? 3);
   const rows: Array<{ servers: number; setupPerSec: number; bulkMBps: number; perServer: number[] }> = [];
-  for (let round = 0; round < rounds; round++) for (const servers of [1, 2]) {
-    const procs: ChildProcess[] = [];
-    let port = 0;
-    for (let i = 0; i < servers; i++) {
-      const p = fork(SELF, process.argv.slice(2), { env: { ...process.env, RD_ROLE: 'server', RD_PORT: String(port) } });
-      procs.push(p);
-      const m = await once<{ port?: number; error?: string }>(p);
-      if (m.error) throw new Error(m.error);
-      port = m.port!;
+  for (let round = 0; round < rounds; round++)
+    for (const servers of [1, 2]) {
+      const procs: ChildProcess[] = [];
+      let port = 0;
+      for (let i = 0; i < servers; i++) {
+        const p = fork(SELF, process.argv.slice(2), { env: { ...process.env, RD_ROLE: 'server', RD_PORT: String(port) } });
+        procs.push(p);
+        const m = await once<{ port?: number; error?: string }>(p);
+        if (m.error) throw new Error(m.error);
+        port = m.port!;
+      }
+      const run = async (kind: string): Promise<number> => {
+        const cs = Array.from({ length: clientProcs }, () =>
+          fork(SELF, [], { env: { ...process.env, RD_ROLE: 'client', RD_PORT: String(port), RD_MS: String(seconds * 1000), RD_KIND: kind } }),
+        );
+        const totals = await Promise.all(cs.map((c) => once<{ total: number }>(c)));
+        return totals.reduce((a, t) => a + t.total, 0);
+      };
+      const setups = await run('setup');
+      const bytes = await run('bulk');
+      const perServer = await Promise.all(
+        procs.map(async (p) => {
+          const r = once<{ connections: number }>(p);
+          p.send('count');
+          return (await r).connections;
+        }),
+      );
+      for (const p of procs) p.disconnect();
+      const row = { servers, setupPerSec: Math.round(setups / seconds), bulkMBps: Math.round((bytes / seconds / 1e6) * 10) / 10, perServer };
+      rows.push(row);
+      console.log(JSON.stringify({ bench: 'reuse-port', node: process.version, cores: cpus().length, seconds, clientProcs, round, ...row }));
     }
-    const run = async (kind: string): Promise<number> => {
-      const cs = Array.from({ length: clientProcs }, () => fork(SELF, [], { env: { ...process.env, RD_ROLE: 'client', RD_PORT: String(port), RD_MS: String(seconds * 1000), RD_KIND: kind } }));
-      const totals = await Promise.all(cs.map((c) => once<{ total: number }>(c)));
-      return totals.reduce((a, t) => a + t.total, 0);
-    };
-    const setups = await run('setup');
-    const bytes = await run('bulk');
-    const perServer = await Promise.all(procs.map(async (p) => {
-      const r = once<{ connections: number }>(p);
-      p.send('count');
-      return (await r).connections;
-    }));
-    for (const p of procs) p.disconnect();
-    const row = { servers, setupPerSec: Math.round(setups / seconds), bulkMBps: Math.round((bytes / seconds / 1e6) * 10) / 10, perServer };
-    rows.push(row);
-    console.log(JSON.stringify({ bench: 'reuse-port', node: process.version, cores: cpus().length, seconds, clientProcs, round, ...row }));
-  }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   console.log(`\n| server processes | connection set-up (connect, 1 KiB echo, close), per s | aggregate echo, MB/s |  (medians of ${rounds} rounds; min–max)`);
   console.log('|---:|---:|---:|');

@@ -37,7 +37,9 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     `npm run bench -- [--quick] [--only=${ALL_FIGURES.join(',')},profile] [--rounds=N] [--impls=${ALL_IMPLS.join(',')}|all] [--profile] [--save | --out=DIR]\n` +
-      `  aliases for --only: ${Object.entries(FIGURE_ALIASES).map(([a, f]) => `${a} = ${f.join(',')}`).join('; ')}\n` +
+      `  aliases for --only: ${Object.entries(FIGURE_ALIASES)
+        .map(([a, f]) => `${a} = ${f.join(',')}`)
+        .join('; ')}\n` +
       `  results go to ${relative(REPO_ROOT, LATEST_DIR)}/ (git-ignored); --save writes the committed ${relative(REPO_ROOT, RESULTS_DIR)}/ instead`,
   );
   process.exit(0);
@@ -45,7 +47,10 @@ if (args.help) {
 
 function list<T extends string>(s: string | undefined, all: T[], what: string): T[] {
   if (!s) return all;
-  const v = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const v = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const x of v) if (!all.includes(x as T)) throw new Error(`unknown ${what} '${x}' (one of ${all.join(', ')})`);
   return v as T[];
 }
@@ -78,7 +83,9 @@ async function runOnce(c0: RunConfig): Promise<ScenarioOut> {
     if (!appFile) {
       const t = Date.now();
       appFile = makeAppFile(c.scenario.bytes);
-      console.log(`bench: app figure: ${(appFile.bytes / (1 << 20)).toFixed(0)} MiB of random bytes in ${appFile.dir} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      console.log(
+        `bench: app figure: ${(appFile.bytes / (1 << 20)).toFixed(0)} MiB of random bytes in ${appFile.dir} (${((Date.now() - t) / 1000).toFixed(1)} s)`,
+      );
     }
     c = { ...c, scenario: { ...c.scenario, file: appFile.file, sha256: appFile.sha256, outFile: appFile.outPath(c.impl) } };
   }

@@ -30,21 +30,25 @@ if (cluster.isPrimary) {
   // Clients: each learns which worker has its connection, then checks its echo.
   const byWorker = new Map<string, number>();
   await Promise.all(
-    Array.from({ length: CLIENTS }, () => new Promise<void>((resolve, reject) => {
-      const data = randomBytes(32 * 1024);
-      const sock = connect(port, '127.0.0.1', () => sock.end(data));
-      const chunks: Buffer[] = [];
-      sock.on('data', (d: Buffer) => chunks.push(d));
-      sock.on('error', reject);
-      sock.on('close', () => {
-        const got = Buffer.concat(chunks);
-        const nl = got.indexOf(10);
-        const who = got.subarray(0, nl).toString();
-        if (!got.subarray(nl + 1).equals(data)) reject(new Error(`echo from ${who} differs`));
-        byWorker.set(who, (byWorker.get(who) ?? 0) + 1);
-        resolve();
-      });
-    })),
+    Array.from(
+      { length: CLIENTS },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const data = randomBytes(32 * 1024);
+          const sock = connect(port, '127.0.0.1', () => sock.end(data));
+          const chunks: Buffer[] = [];
+          sock.on('data', (d: Buffer) => chunks.push(d));
+          sock.on('error', reject);
+          sock.on('close', () => {
+            const got = Buffer.concat(chunks);
+            const nl = got.indexOf(10);
+            const who = got.subarray(0, nl).toString();
+            if (!got.subarray(nl + 1).equals(data)) reject(new Error(`echo from ${who} differs`));
+            byWorker.set(who, (byWorker.get(who) ?? 0) + 1);
+            resolve();
+          });
+        }),
+    ),
   );
   for (const [who, n] of [...byWorker].sort()) console.log(`${who}: ${n} connection(s), every echo intact`);
   for (const w of Object.values(cluster.workers ?? {})) w?.disconnect();

@@ -61,9 +61,10 @@ let mode: Mode;
 let why: string;
 if (inNetlab) {
   mode = args['no-relay'] ? 'netlab' : 'netlab+relay';
-  why = mode === 'netlab'
-    ? 'kernel drops only (--netlab): loopback never reorders or duplicates, so raw UDP only shows loss here; drop --netlab to add a reordering relay'
-    : 'the kernel drops (netlab); the relay adds the reordering and duplication that loopback never does';
+  why =
+    mode === 'netlab'
+      ? 'kernel drops only (--netlab): loopback never reorders or duplicates, so raw UDP only shows loss here; drop --netlab to add a reordering relay'
+      : 'the kernel drops (netlab); the relay adds the reordering and duplication that loopback never does';
 } else if (args.relay) {
   mode = 'relay';
   why = '--relay: loss, duplication and reordering all come from the seeded user-space relay';
@@ -111,9 +112,7 @@ else {
 console.log('reliable-dgram demo: the same data over raw UDP and over reliable-dgram, through the same bad link');
 console.log(`mode: ${mode} — ${why}`);
 console.log(`link: ${linkText}`);
-console.log(
-  `data: ${formatBytes(file.length)} file (${Math.ceil(file.length / CHUNK)} chunks of ${CHUNK} B) + ${msgs.length} messages "msg N"\n`,
-);
+console.log(`data: ${formatBytes(file.length)} file (${Math.ceil(file.length / CHUNK)} chunks of ${CHUNK} B) + ${msgs.length} messages "msg N"\n`);
 
 // --- run both sides, each through its own relays (or straight through netlab's lo) ---
 interface Run {

@@ -16,7 +16,13 @@ class DgramAgent extends http.Agent {
   }
 }
 
-function request(agent: http.Agent, port: number, method: string, path: string, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function request(
+  agent: http.Agent,
+  port: number,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
       let text = '';

@@ -32,7 +32,7 @@ if (values['write-corpus']) {
 }
 
 const inputs = Number(values.inputs);
-const seed = values.seed !== undefined ? Number(values.seed) : (Date.now() & 0x7fffffff);
+const seed = values.seed !== undefined ? Number(values.seed) : Date.now() & 0x7fffffff;
 const saved: string[] = [];
 const save = (c: Crash): void => {
   mkdirSync(values.out, { recursive: true });

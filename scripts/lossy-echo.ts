@@ -29,7 +29,9 @@ for (let seed = 1; seed <= seeds; seed++) {
 }
 times.sort((x, y) => x - y);
 const median = times.length ? times[times.length >> 1]! : NaN;
-console.log(`lossy echo: ${times.length}/${seeds} complete intact; virtual time median ${(median / 1000).toFixed(1)} s, max ${((times.at(-1) ?? NaN) / 1000).toFixed(1)} s; largest RTT sample ${maxSample.toFixed(0)} ms (path RTT 20-100 ms); ${((performance.now() - t0) / 1000).toFixed(0)} s of wall time`);
+console.log(
+  `lossy echo: ${times.length}/${seeds} complete intact; virtual time median ${(median / 1000).toFixed(1)} s, max ${((times.at(-1) ?? NaN) / 1000).toFixed(1)} s; largest RTT sample ${maxSample.toFixed(0)} ms (path RTT 20-100 ms); ${((performance.now() - t0) / 1000).toFixed(0)} s of wall time`,
+);
 if (failed.length) console.log(`  not complete: ${failed.join('; ')}`);
 
 maxSample = 0;

@@ -19,13 +19,35 @@ export { Host } from './endpoint/host.js';
 export type { Address, Clock, Env, TimerHandle, Transport } from './endpoint/types.js';
 export { UdpTransport, BunUdpTransport, bindUdp, NodeClock, nodeEnv } from './io/index.js';
 export {
-  Socket, Server, Stream, LocalEndpoint, connect, createConnection, createServer, createEndpoint,
-  isIP, isIPv4, isIPv6, SocketAddress, BlockList, _setSimultaneousAccepts,
-  getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
+  Socket,
+  Server,
+  Stream,
+  LocalEndpoint,
+  connect,
+  createConnection,
+  createServer,
+  createEndpoint,
+  isIP,
+  isIPv4,
+  isIPv6,
+  SocketAddress,
+  BlockList,
+  _setSimultaneousAccepts,
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
 } from './stream/index.js';
 // `import net from 'reliable-dgram'`, as `import net from 'node:net'`.
 export { default } from './stream/index.js';
 export type {
-  SocketOptions, ConnectOptions, ListenOptions, ServerOptions, TransportOptions, DropInfo,
-  LocalEndpointOptions, CreateEndpointOptions, SocketStats,
+  SocketOptions,
+  ConnectOptions,
+  ListenOptions,
+  ServerOptions,
+  TransportOptions,
+  DropInfo,
+  LocalEndpointOptions,
+  CreateEndpointOptions,
+  SocketStats,
 } from './stream/index.js';

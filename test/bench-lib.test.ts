@@ -9,7 +9,12 @@ import { ALL_FIGURES, APP_FILE, APP_MEM, parseOnly, plan, type Options } from '.
 import { fmtSummary, pairedRatio, percentile, secondHalfMBps, shareOf, summarise } from '../benchmarks/lib/stats.js';
 
 describe('interpolate (benchmarks/lib/common.ts)', () => {
-  const samples: Array<[number, number]> = [[100, 0], [110, 4], [120, 4], [130, 10]];
+  const samples: Array<[number, number]> = [
+    [100, 0],
+    [110, 4],
+    [120, 4],
+    [130, 10],
+  ];
 
   it('reads a sample exactly at its time and linearly between two', () => {
     expect(interpolate(samples, 110)).toBe(4);
@@ -97,7 +102,7 @@ describe('shareOf', () => {
     expect(shareOf(7, 0)).toEqual({ fraction: 1, ofEqual: 2 });
   });
 
-  it('is the first flow\'s share, not the second\'s', () => {
+  it("is the first flow's share, not the second's", () => {
     const s = shareOf(3, 9)!;
     expect(s.fraction).toBeCloseTo(0.25, 12);
     expect(s.ofEqual).toBeCloseTo(0.5, 12);
@@ -112,7 +117,7 @@ describe('shareOf', () => {
 });
 
 describe('parseOnly', () => {
-  it('everything when not given, in the figures\' order', () => {
+  it("everything when not given, in the figures' order", () => {
     expect(parseOnly(undefined).figures).toEqual(ALL_FIGURES);
   });
 
@@ -196,7 +201,10 @@ describe('appTransferProblems', () => {
 
   it('a short file, a short read, a cap or a pipeline error each fail it', () => {
     expect(appTransferProblems({ ...ok, sink: { ...ok.sink, fileBytes: 99 } })).toHaveLength(1);
-    expect(appTransferProblems({ ...ok, source: { bytes: 50, sha256: 'c'.repeat(64) }, sink: { ...ok.sink, bytes: 50, sha256: 'c'.repeat(64), fileBytes: 50 } }).length).toBeGreaterThanOrEqual(2);
+    expect(
+      appTransferProblems({ ...ok, source: { bytes: 50, sha256: 'c'.repeat(64) }, sink: { ...ok.sink, bytes: 50, sha256: 'c'.repeat(64), fileBytes: 50 } })
+        .length,
+    ).toBeGreaterThanOrEqual(2);
     expect(appTransferProblems({ ...ok, sink: { ...ok.sink, capped: true } })).toEqual(['capped at 1000 ms']);
     expect(appTransferProblems({ ...ok, source: { ...ok.source, error: 'sender pipeline: EPIPE' } })).toEqual(['sender pipeline: EPIPE']);
   });

@@ -61,7 +61,10 @@ class Wire {
     for (const e of [this.a, this.b]) for (const c of e.connections()) e.service(c, this.now);
     for (let guard = 0; guard < 10_000; guard++) {
       let moved = false;
-      for (const [src, dst] of [[this.a, this.b], [this.b, this.a]] as const) {
+      for (const [src, dst] of [
+        [this.a, this.b],
+        [this.b, this.a],
+      ] as const) {
         for (let d = src.pollTransmit(); d; d = src.pollTransmit()) {
           moved = true;
           const from = this.addr(src);
@@ -479,7 +482,7 @@ describe('Endpoint: the transmit path', () => {
     expect(a.pollTransmit()).toBeUndefined();
   });
 
-  it('with coalesceAcks, a batch of data segments draws one cumulative ACK, at the batch\'s end', () => {
+  it("with coalesceAcks, a batch of data segments draws one cumulative ACK, at the batch's end", () => {
     const a = endpoint(32);
     const b = endpoint(33, { coalesceAcks: true });
     b.listen();

@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../examples/lib/netlab.js';
 
-
 function runExample(name: string, args: string[] = [], timeoutMs = 40_000): Promise<{ code: number | null; out: string }> {
   return new Promise((done, fail) => {
     // node with tsx's loader, not the tsx CLI, whose node child a SIGKILL would orphan.
@@ -38,7 +37,7 @@ describe('examples run and do what they say', () => {
     expect(r.out).toMatch(/echo round trip: sent (\d+) bytes, got \1 back, match/);
   });
 
-  it('file-transfer.ts: 2 MiB arrive with the sender\'s SHA-256', async () => {
+  it("file-transfer.ts: 2 MiB arrive with the sender's SHA-256", async () => {
     const r = await runExample('file-transfer.ts', ['--size', '2MiB']);
     expectOk(r);
     const sent = /sent {5}sha256 ([0-9a-f]{64})/.exec(r.out)?.[1];

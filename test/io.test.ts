@@ -201,7 +201,12 @@ describe('NodeClock', () => {
     const t0 = clock.now();
     const fired: Array<[string, number]> = [];
     const done = new Promise<void>((r) => clock.setTimer(t0 + 40, () => r()));
-    for (const [name, d] of [['c', 30], ['a', 10], ['b', 20], ['past', -5]] as const) {
+    for (const [name, d] of [
+      ['c', 30],
+      ['a', 10],
+      ['b', 20],
+      ['past', -5],
+    ] as const) {
       clock.setTimer(t0 + d, () => fired.push([name, clock.now() - t0]));
     }
     const cancelled = clock.setTimer(t0 + 15, () => fired.push(['cancelled', 0]));

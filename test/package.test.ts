@@ -33,9 +33,12 @@ describe('package exports', () => {
     expect(out.trim()).toBe('function,function,function');
   });
 
-  it('one core per format: a Host from reliable-dgram/sim is an instance of reliable-dgram\'s Host (ESM and CJS)', () => {
-    const check = "const h = s.simHost(new s.SimNetwork({ seed: 1 }), { address: '10.0.0.1', port: 1 }); console.log(h instanceof m.Host, h.endpoint instanceof m.Endpoint)";
-    expect(node(['--input-type=module', '-e', `const m = await import('reliable-dgram'); const s = await import('reliable-dgram/sim'); ${check}`]).trim()).toBe('true true');
+  it("one core per format: a Host from reliable-dgram/sim is an instance of reliable-dgram's Host (ESM and CJS)", () => {
+    const check =
+      "const h = s.simHost(new s.SimNetwork({ seed: 1 }), { address: '10.0.0.1', port: 1 }); console.log(h instanceof m.Host, h.endpoint instanceof m.Endpoint)";
+    expect(node(['--input-type=module', '-e', `const m = await import('reliable-dgram'); const s = await import('reliable-dgram/sim'); ${check}`]).trim()).toBe(
+      'true true',
+    );
     expect(node(['-e', `const m = require('reliable-dgram'); const s = require('reliable-dgram/sim'); ${check}`]).trim()).toBe('true true');
   });
 
@@ -57,15 +60,18 @@ describe('package exports', () => {
   });
 
   it('the tarball holds dist, docs, README, LICENSE, CHANGELOG and package.json, nothing else', () => {
-    const [info] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })) as [{ files: { path: string }[] }];
+    const [info] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })) as [
+      { files: { path: string }[] },
+    ];
     const paths = info.files.map((f) => f.path);
-    for (const p of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/cli.js', 'dist/index.js', 'dist/sim.cjs', 'dist/sim.d.ts']) expect(paths).toContain(p);
+    for (const p of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/cli.js', 'dist/index.js', 'dist/sim.cjs', 'dist/sim.d.ts'])
+      expect(paths).toContain(p);
     for (const p of paths) expect(p).toMatch(/^(dist\/|docs\/[\w-]+\.md$|(LICENSE|README\.md|CHANGELOG\.md|package\.json)$)/);
   });
 });
 
 describe('examples', () => {
-  it('import the package by name, as a user\'s copy would, never the repository\'s src/', () => {
+  it("import the package by name, as a user's copy would, never the repository's src/", () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
     for (const f of files) {
       const text = readFileSync(join(ROOT, 'examples', f), 'utf8');
@@ -84,10 +90,10 @@ describe('TypeScript consumers resolve both entry points', () => {
     symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
     // A Host made by the simulator's simHost is the Host that reliable-dgram exports: one set of types.
     const body =
-      "const net = new SimNetwork({ seed: 1, link: { loss: 0.1 } });\n" +
+      'const net = new SimNetwork({ seed: 1, link: { loss: 0.1 } });\n' +
       "const host: Host = simHost(net, { address: '10.0.0.1', port: 7000 });\n" +
       "const server = createServer({ transport: net.bind({ address: '10.0.0.2', port: 7000 }), clock: net.clock });\n" +
-      "export const out: [Host, typeof server, typeof settle] = [host, server, settle];\n";
+      'export const out: [Host, typeof server, typeof settle] = [host, server, settle];\n';
     const imports = (from: string, sim: string) => `import { createServer, Host } from '${from}';\nimport { SimNetwork, simHost, settle } from '${sim}';\n`;
     writeFileSync(join(dir, 'consumer.ts'), imports('reliable-dgram', 'reliable-dgram/sim') + body);
     writeFileSync(join(dir, 'consumer.mts'), imports('reliable-dgram', 'reliable-dgram/sim') + body);
@@ -96,14 +102,22 @@ describe('TypeScript consumers resolve both entry points', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const tsc = (opts: string[], ...files: string[]) =>
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--types', 'node', ...opts, ...files], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--types', 'node', ...opts, ...files], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
 
   // Library checking (our .d.ts files and @types/node) once, in the bundler run: it is most of tsc's time.
   it.each([
     ['node10', ['--module', 'commonjs', '--moduleResolution', 'node10', '--skipLibCheck'], ['consumer.ts']],
     ['node16, from ESM and from CJS', ['--module', 'node16', '--moduleResolution', 'node16', '--skipLibCheck'], ['consumer.mts', 'consumer.cts']],
     ['bundler', ['--module', 'esnext', '--moduleResolution', 'bundler'], ['consumer.ts']],
-  ] as const)('%s', (_name, opts, files) => {
-    expect(() => tsc([...opts], ...files)).not.toThrow();
-  }, 60_000);
+  ] as const)(
+    '%s',
+    (_name, opts, files) => {
+      expect(() => tsc([...opts], ...files)).not.toThrow();
+    },
+    60_000,
+  );
 });

@@ -138,23 +138,20 @@ describe('VirtualClock', () => {
 
   it('runs any schedule in (time, insertion) order, with cancellations', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.boolean()), { maxLength: 600 }),
-        (specs) => {
-          const c = new VirtualClock();
-          const ran: number[] = [];
-          const handles = specs.map(([t], i) => c.setTimer(t, () => ran.push(i)));
-          for (const [i, [, cancel]] of specs.entries()) if (cancel) handles[i]!.cancel();
-          while (c.runNext());
-          const expected = specs
-            .map(([t, cancel], i) => ({ t, cancel, i }))
-            .filter((s) => !s.cancel)
-            .sort((x, y) => x.t - y.t || x.i - y.i)
-            .map((s) => s.i);
-          expect(ran).toEqual(expected);
-          expect(c.pending()).toBe(0);
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.boolean()), { maxLength: 600 }), (specs) => {
+        const c = new VirtualClock();
+        const ran: number[] = [];
+        const handles = specs.map(([t], i) => c.setTimer(t, () => ran.push(i)));
+        for (const [i, [, cancel]] of specs.entries()) if (cancel) handles[i]!.cancel();
+        while (c.runNext());
+        const expected = specs
+          .map(([t, cancel], i) => ({ t, cancel, i }))
+          .filter((s) => !s.cancel)
+          .sort((x, y) => x.t - y.t || x.i - y.i)
+          .map((s) => s.i);
+        expect(ran).toEqual(expected);
+        expect(c.pending()).toBe(0);
+      }),
     );
   });
 });
@@ -472,7 +469,16 @@ describe('SimNetwork running and tracing', () => {
 describe('src/sim stays virtual', () => {
   it('never names real timers, wall clocks, ambient randomness or sockets', () => {
     const dir = join(import.meta.dirname, '../src/sim');
-    const banned = ['set' + 'Timeout', 'set' + 'Interval', 'set' + 'Immediate', 'Date' + '.now', 'performance' + '.now', 'Math' + '.random', 'crypto', 'node:' + 'dgram'];
+    const banned = [
+      'set' + 'Timeout',
+      'set' + 'Interval',
+      'set' + 'Immediate',
+      'Date' + '.now',
+      'performance' + '.now',
+      'Math' + '.random',
+      'crypto',
+      'node:' + 'dgram',
+    ];
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
       const src = readFileSync(join(dir, f), 'utf8');
       for (const word of banned) expect(src.includes(word), `${f} contains ${word}`).toBe(false);

@@ -22,7 +22,11 @@ describe('smoke', () => {
       if (ev.type === 'accept') server = ev.conn;
       if (ev.type === 'conn' && ev.conn === server) {
         if (ev.ev.type === 'readable') collect(server, () => net.now, got);
-        if (ev.ev.type === 'end') { ended = true; server.shutdown(); b.service(server); }
+        if (ev.ev.type === 'end') {
+          ended = true;
+          server.shutdown();
+          b.service(server);
+        }
       }
     };
     const data = new Uint8Array(1 << 20);
@@ -45,7 +49,10 @@ describe('smoke', () => {
     const total = got.reduce((s, x) => s + x.length, 0);
     const all = new Uint8Array(total);
     let p = 0;
-    for (const g of got) { all.set(g, p); p += g.length; }
+    for (const g of got) {
+      all.set(g, p);
+      p += g.length;
+    }
     expect(total).toBe(data.length);
     expect(Buffer.compare(Buffer.from(all), Buffer.from(data))).toBe(0);
     expect(ended).toBe(true);

@@ -130,9 +130,17 @@ async function main(): Promise<void> {
   failures.sort((a, b) => a.i - b.i);
   for (const f of failures.slice(0, 5)) {
     const more = f.violations.length > 8 ? `\n  (${f.violations.length - 8} more)` : '';
-    console.log(`\n#${f.i} (${f.profile}) — replay: npx tsx test/soak.ts --seed ${base} --replay ${f.i}\n  ${f.violations.slice(0, 8).join('\n  ')}${more}\n  ${f.scenario}`);
+    console.log(
+      `\n#${f.i} (${f.profile}) — replay: npx tsx test/soak.ts --seed ${base} --replay ${f.i}\n  ${f.violations.slice(0, 8).join('\n  ')}${more}\n  ${f.scenario}`,
+    );
   }
-  if (failures.length > 5) console.log(`\n…and ${failures.length - 5} more: ${failures.slice(5, 50).map((f) => f.i).join(', ')}`);
+  if (failures.length > 5)
+    console.log(
+      `\n…and ${failures.length - 5} more: ${failures
+        .slice(5, 50)
+        .map((f) => f.i)
+        .join(', ')}`,
+    );
   process.exitCode = failures.length > 0 ? 1 : 0;
 }
 

@@ -24,9 +24,7 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
 /** Flag combinations decode accepts (IMMEDIATE_ACK included): at least one of SYN/RST/ACK, and no SYN with RST or FIN. */
-const validFlags = fc
-  .integer({ min: 0, max: 31 })
-  .filter((f) => (f & (SYN | RST | ACK)) !== 0 && !(f & SYN && f & (RST | FIN)));
+const validFlags = fc.integer({ min: 0, max: 31 }).filter((f) => (f & (SYN | RST | ACK)) !== 0 && !(f & SYN && f & (RST | FIN)));
 
 const pathData = fc.uint8Array({ minLength: PATH_DATA_SIZE, maxLength: PATH_DATA_SIZE });
 const sackBlocks = fc.array(fc.record({ start: u32, end: u32 }), { minLength: 1, maxLength: MAX_SACK_BLOCKS });
@@ -85,7 +83,17 @@ function plain(s: Segment): unknown {
 
 describe('wire: encode/decode', () => {
   it('round-trips every header field and the payload', () => {
-    const s = base({ flags: ACK | FIN, dstId: 0xffffffff, srcId: 0x80000000, seq: 0xfffffffe, ack: 1, window: 0xffffffff, tsVal: 123456789, tsEcr: 0xdeadbeef, payload: new Uint8Array([1, 2, 3]) });
+    const s = base({
+      flags: ACK | FIN,
+      dstId: 0xffffffff,
+      srcId: 0x80000000,
+      seq: 0xfffffffe,
+      ack: 1,
+      window: 0xffffffff,
+      tsVal: 123456789,
+      tsEcr: 0xdeadbeef,
+      payload: new Uint8Array([1, 2, 3]),
+    });
     const buf = encode(s);
     expect(buf.length).toBe(HEADER_SIZE + 3);
     expect(encodedSize(s)).toBe(buf.length);
@@ -108,7 +116,15 @@ describe('wire: encode/decode', () => {
   });
 
   it('round-trips MSS, SACK-permitted and SACK blocks, in that order on the wire', () => {
-    const s = base({ flags: SYN | ACK, mss: 1460, sackPermitted: true, sack: [{ start: 0xfffffff0, end: 16 }, { start: 100, end: 200 }] });
+    const s = base({
+      flags: SYN | ACK,
+      mss: 1460,
+      sackPermitted: true,
+      sack: [
+        { start: 0xfffffff0, end: 16 },
+        { start: 100, end: 200 },
+      ],
+    });
     const buf = encode(s);
     expect(new DataView(buf.buffer, buf.byteOffset).getUint16(2)).toBe(4 + 2 + 2 + 16);
     expect(Array.from(buf.subarray(HEADER_SIZE, HEADER_SIZE + 8))).toEqual([1, 2, 0x05, 0xb4, 2, 0, 3, 16]);
@@ -241,8 +257,17 @@ describe('wire: validation (a bad datagram is rejected with a reason, never thro
   });
 
   const reasons: readonly string[] = [
-    'short', 'version', 'reserved-flags', 'bad-flags', 'options-length', 'option-truncated',
-    'option-length', 'syn-option-on-non-syn', 'path-option-on-syn', 'rst-with-payload', 'syn-with-dst',
+    'short',
+    'version',
+    'reserved-flags',
+    'bad-flags',
+    'options-length',
+    'option-truncated',
+    'option-length',
+    'syn-option-on-non-syn',
+    'path-option-on-syn',
+    'rst-with-payload',
+    'syn-with-dst',
   ];
 
   /** Whatever decode accepts, it accepts again after a re-encode, unchanged. */

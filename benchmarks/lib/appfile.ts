@@ -24,7 +24,7 @@ export function makeAppFile(bytes: number): AppFile {
   const hash = createHash('sha256');
   const fd = openSync(file, 'w');
   try {
-    for (let left = bytes; left > 0;) {
+    for (let left = bytes; left > 0; ) {
       const b = randomBytes(Math.min(left, 1 << 20));
       writeSync(fd, b);
       hash.update(b);

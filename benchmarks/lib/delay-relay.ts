@@ -106,7 +106,9 @@ function bindUdp(): Promise<dgram.Socket> {
       try {
         s.setRecvBufferSize(SOCK_BUF);
         s.setSendBufferSize(SOCK_BUF);
-      } catch { /* capped */ }
+      } catch {
+        /* capped */
+      }
       res(s);
     });
   });

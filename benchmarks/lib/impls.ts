@@ -14,8 +14,11 @@ export interface Pipe {
   write(b: Buffer): boolean;
   end(): void;
   destroy(): void;
+  // biome-ignore lint/suspicious/noExplicitAny: any stream's listener
   on(ev: string, fn: (...a: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: any stream's listener
   once(ev: string, fn: (...a: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: any stream's listener
   off?(ev: string, fn: (...a: any[]) => void): unknown;
 }
 
@@ -172,7 +175,11 @@ class KcpPipe extends EventEmitter implements Pipe {
   private wantDrain = false;
   private closed = false;
 
-  constructor(private readonly sock: dgram.Socket, peerPort: number, conv: number) {
+  constructor(
+    private readonly sock: dgram.Socket,
+    peerPort: number,
+    conv: number,
+  ) {
     super();
     const { KCP } = require('node-kcp/index.js') as { KCP: new (conv: number, ctx: object) => KcpObject };
     const k = new KCP(conv, {});
@@ -180,7 +187,9 @@ class KcpPipe extends EventEmitter implements Pipe {
     k.nodelay(1, 10, 2, 1);
     k.wndsize(KCP_WND, KCP_WND);
     k.stream(1);
-    k.output((buf) => { if (!this.closed) sock.send(buf, peerPort, HOST); });
+    k.output((buf) => {
+      if (!this.closed) sock.send(buf, peerPort, HOST);
+    });
     k.update(Date.now());
     this.tick = setInterval(() => this.pump(), 10);
     sock.on('message', (m: Buffer) => {

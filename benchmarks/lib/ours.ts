@@ -21,6 +21,7 @@ interface NetServer {
 }
 interface NetSocket extends Pipe {
   setNoDelay(b?: boolean): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: any stream's listener
   off(ev: string, fn: (...a: any[]) => void): unknown;
 }
 
@@ -33,7 +34,9 @@ export async function oursApi(cc?: string, extra: Record<string, unknown> = {}):
   const congestion = ccName ? mod[ccName] : undefined;
   if (ccName && typeof congestion !== 'function') throw new Error(`RD_BENCH_CC=${ccName}: no such controller export`);
   if (process.env.RD_BENCH_API !== 'shim' && typeof mod.createServer === 'function' && typeof mod.connect === 'function') {
-    const extras = Object.entries(extra).map(([k, v]) => `, ${k} ${String(v)}`).join('');
+    const extras = Object.entries(extra)
+      .map(([k, v]) => `, ${k} ${String(v)}`)
+      .join('');
     return fromNet(mod as NetLike, `src/stream API${ccName ? `, congestion ${ccName}` : ''}${extras}`, { ...(congestion ? { congestion } : {}), ...extra });
   }
   if (Object.keys(extra).length > 0) throw new Error(`connection options ${JSON.stringify(extra)} need the src/stream API (not the shim)`);

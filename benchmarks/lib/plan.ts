@@ -28,7 +28,10 @@ export function parseOnly(s: string | undefined, extra: string[] = []): { figure
   if (s === undefined || s.trim() === '') return { figures: [...ALL_FIGURES], extra: [] };
   const want = new Set<string>();
   const ex = new Set<string>();
-  for (const x of s.split(',').map((v) => v.trim()).filter(Boolean)) {
+  for (const x of s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
     if ((ALL_FIGURES as string[]).includes(x)) want.add(x);
     else if (FIGURE_ALIASES[x]) for (const f of FIGURE_ALIASES[x]) want.add(f);
     else if (extra.includes(x)) ex.add(x);
@@ -75,16 +78,40 @@ const MiB = 1 << 20;
 export function sizes(o: Options): Sizes {
   const s: Sizes = o.quick
     ? {
-        bulkBytes: 32 * MiB, appBytes: 64 * MiB, appCapMs: 60_000, pingWarmup: 2000, pingCount: 1000,
-        lossBytes: 4 * MiB, lossCapMs: 5_000, lossLevels: [0, 1, 5, 10, 20],
-        bottleneckMs: 3_000, shareMs: 4_000, rttMs: { 20: 4_000, 100: 6_000 }, rttRateMbit: 100,
-        setupIterations: 100, setupCapMs: 10_000, fastRounds: 3, slowRounds: 1,
+        bulkBytes: 32 * MiB,
+        appBytes: 64 * MiB,
+        appCapMs: 60_000,
+        pingWarmup: 2000,
+        pingCount: 1000,
+        lossBytes: 4 * MiB,
+        lossCapMs: 5_000,
+        lossLevels: [0, 1, 5, 10, 20],
+        bottleneckMs: 3_000,
+        shareMs: 4_000,
+        rttMs: { 20: 4_000, 100: 6_000 },
+        rttRateMbit: 100,
+        setupIterations: 100,
+        setupCapMs: 10_000,
+        fastRounds: 3,
+        slowRounds: 1,
       }
     : {
-        bulkBytes: 64 * MiB, appBytes: 256 * MiB, appCapMs: 60_000, pingWarmup: 2000, pingCount: 5000,
-        lossBytes: 32 * MiB, lossCapMs: 10_000, lossLevels: [0, 1, 5, 10, 20],
-        bottleneckMs: 8_000, shareMs: 10_000, rttMs: { 20: 8_000, 100: 12_000 }, rttRateMbit: 100,
-        setupIterations: 500, setupCapMs: 30_000, fastRounds: 5, slowRounds: 3,
+        bulkBytes: 64 * MiB,
+        appBytes: 256 * MiB,
+        appCapMs: 60_000,
+        pingWarmup: 2000,
+        pingCount: 5000,
+        lossBytes: 32 * MiB,
+        lossCapMs: 10_000,
+        lossLevels: [0, 1, 5, 10, 20],
+        bottleneckMs: 8_000,
+        shareMs: 10_000,
+        rttMs: { 20: 8_000, 100: 12_000 },
+        rttRateMbit: 100,
+        setupIterations: 500,
+        setupCapMs: 30_000,
+        fastRounds: 5,
+        slowRounds: 3,
       };
   if (o.rounds !== undefined) s.fastRounds = s.slowRounds = o.rounds;
   return s;
@@ -125,14 +152,17 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   // The bulk transfer again in the same processes: a warm JIT, as in a long-lived process.
   warm: {
-    dgram: '', udx: '', ours: '',
+    dgram: '',
+    udx: '',
+    ours: '',
     tcp: 'the kernel does its work: nothing to warm up (its bulk figure is its warm figure)',
     utp: OPTIONAL,
     'ours-bbr': BBR_SAME,
   },
   // The bulk transfer at an 8 KiB payload: what path MTU probing buys where the path allows it.
   jumbo: {
-    dgram: '', ours: '',
+    dgram: '',
+    ours: '',
     tcp: "the kernel's TCP already uses 64 KiB segments on loopback (it is in the bulk figure)",
     udx: 'its packet size is its own, with no option to set it (stream.mtu is read-only)',
     utp: 'libutp picks its own packet size, with no option to set it',
@@ -140,7 +170,8 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   },
   // An application's transfer through stream.pipeline and the file system: our node:net API against node:net's.
   app: {
-    tcp: '', ours: '',
+    tcp: '',
+    ours: '',
     dgram: 'not a stream',
     udx: 'the figure compares drop-in node:net sockets (udx-native streams are streamx, not node:net)',
     utp: 'the figure compares drop-in node:net sockets',
@@ -150,14 +181,21 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   loss: {
     dgram: 'a fixed-window blast without congestion control is not a transport under loss',
     tcp: 'netlab drops UDP only: TCP would run lossless',
-    udx: '', kcp: '', ours: '', utp: OPTIONAL, 'ours-bbr': OPTIONAL,
+    udx: '',
+    kcp: '',
+    ours: '',
+    utp: OPTIONAL,
+    'ours-bbr': OPTIONAL,
   },
   bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
   share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
   rtt: {
     dgram: 'a fixed window measures the window, not the transport',
     tcp: 'the delay relay forwards UDP only',
-    udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL,
+    udx: '',
+    utp: OPTIONAL,
+    ours: '',
+    'ours-bbr': OPTIONAL,
   },
   setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '', 'ours-bbr': BBR_SAME },
 };
@@ -211,7 +249,13 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
           add('100 Mbit/s', { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs }, { rate: '100mbit' }, z.bottleneckMs, z.slowRounds);
           // The kernel's TCP fills loopback's 64 KiB MTU; ours probes up to 8 KiB here (RFC 8899).
           if (impl === 'ours' || impl === 'ours-bbr') {
-            add(BOTTLENECK_JUMBO, { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs, payload: JUMBO_PAYLOAD }, { rate: '100mbit' }, z.bottleneckMs, z.slowRounds);
+            add(
+              BOTTLENECK_JUMBO,
+              { kind: 'flows', impls: [impl], durationMs: z.bottleneckMs, payload: JUMBO_PAYLOAD },
+              { rate: '100mbit' },
+              z.bottleneckMs,
+              z.slowRounds,
+            );
           }
           break;
         case 'share':
@@ -226,7 +270,13 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
         case 'setup':
           add(SETUP_OWN, { kind: 'setup', impl, size: 1024, iterations: z.setupIterations, capMs: z.setupCapMs }, null, z.setupCapMs, z.fastRounds);
           if (impl === 'ours') {
-            add(SETUP_SHARED, { kind: 'setup', impl, size: 1024, iterations: z.setupIterations, capMs: z.setupCapMs, shared: true }, null, z.setupCapMs, z.fastRounds);
+            add(
+              SETUP_SHARED,
+              { kind: 'setup', impl, size: 1024, iterations: z.setupIterations, capMs: z.setupCapMs, shared: true },
+              null,
+              z.setupCapMs,
+              z.fastRounds,
+            );
           }
           break;
       }

@@ -18,7 +18,9 @@ export function killAll(): void {
     try {
       if (c.pid !== undefined && (c as ChildProcess & { groupLeader?: boolean }).groupLeader) process.kill(-c.pid, 'SIGKILL');
       else c.kill('SIGKILL');
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 }
@@ -48,7 +50,11 @@ export class Child {
   private waiters: Array<() => void> = [];
   private gone: string | null = null;
 
-  constructor(readonly label: string, spec: RoleSpec, nodeArgs: string[] = []) {
+  constructor(
+    readonly label: string,
+    spec: RoleSpec,
+    nodeArgs: string[] = [],
+  ) {
     this.proc = track(
       spawn(process.execPath, [...nodeArgs, '--import', TSX_IMPORT, WORKER, JSON.stringify(spec)], {
         cwd: REPO_ROOT,
@@ -110,11 +116,17 @@ export class Child {
     if (this.gone || !this.proc.connected) return;
     try {
       this.proc.send(m);
-    } catch { /* child gone; its absence shows up in next() */ }
+    } catch {
+      /* child gone; its absence shows up in next() */
+    }
   }
 
   kill(): void {
-    try { this.proc.kill('SIGKILL'); } catch { /* gone */ }
+    try {
+      this.proc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
     live.delete(this.proc);
   }
 }
@@ -156,13 +168,23 @@ export function runNode(file: string, arg: string, netlab: NetlabOpts | null, ti
     (c as ChildProcess & { groupLeader?: boolean }).groupLeader = true;
     let out = '';
     c.stdout!.setEncoding('utf8');
-    c.stdout!.on('data', (d: string) => { out += d; });
+    c.stdout!.on('data', (d: string) => {
+      out += d;
+    });
     const timer = setTimeout(() => {
       // SIGTERM first so netlab's trap deletes its namespace; then SIGKILL the group.
-      try { process.kill(-c.pid!, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-c.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       const pid = c.pid!;
       setTimeout(() => {
-        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         if (netlab) removeNamespaces(pid);
       }, 3000).unref();
       reject(new Error(`timed out after ${timeoutMs} ms`));

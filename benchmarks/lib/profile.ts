@@ -73,4 +73,3 @@ export function profileMarkdown(title: string, file: string, n = 20): string {
     '',
   ].join('\n');
 }
-

@@ -43,7 +43,9 @@ function replier(sock: dgram.Socket): (b: Buffer, to: dgram.RemoteInfo) => void 
     sock.send(b, to.port, to.address);
     if (state === 'none') {
       state = 'connecting';
-      sock.connect(to.port, to.address, () => { state = 'connected'; });
+      sock.connect(to.port, to.address, () => {
+        state = 'connected';
+      });
     }
   };
 }
@@ -93,11 +95,7 @@ export function connectTo(sock: dgram.Socket, port: number): Promise<void> {
 }
 
 /** Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped) in `payload`-byte datagrams. Resolves when all are acknowledged. */
-export function dgramSource(
-  sock: dgram.Socket,
-  total: number,
-  payload = PAYLOAD,
-): { done: Promise<void>; sent: () => number; stop: () => void } {
+export function dgramSource(sock: dgram.Socket, total: number, payload = PAYLOAD): { done: Promise<void>; sent: () => number; stop: () => void } {
   const win = windowFor(payload);
   const totalPkts = Number.isFinite(total) ? Math.ceil(total / payload) : Infinity;
   // One buffer per window slot: slot i is rewritten only after seq i-win was acknowledged.
@@ -112,7 +110,9 @@ export function dgramSource(
   let lastProgress = acked;
   let stopped = false;
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
   const sendMore = (): void => {
     while (!stopped && nextSeq < acked + win && nextSeq < totalPkts) {
       const b = slots[nextSeq % win]!;

@@ -43,7 +43,10 @@ function secondHalf(f: FlowOut | undefined, durationMs: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 const durationOf = (c: RunConfig): number => (c.scenario.kind === 'flows' ? c.scenario.durationMs : 0);
-const flowMBps = (i: number): Extract => (o, c) => secondHalf((o as { flows: FlowOut[] }).flows[i], durationOf(c));
+const flowMBps =
+  (i: number): Extract =>
+  (o, c) =>
+    secondHalf((o as { flows: FlowOut[] }).flows[i], durationOf(c));
 const shareOfEqual: Extract = (o, c) => shareOf(flowMBps(0)(o, c), flowMBps(1)(o, c))?.ofEqual ?? null;
 const sharePct: Extract = (o, c) => {
   const s = shareOf(flowMBps(0)(o, c), flowMBps(1)(o, c));
@@ -54,7 +57,10 @@ const utilisation: Extract = (o, c) => {
   const rate = c.scenario.kind === 'flows' ? c.scenario.relay?.rateMbit : undefined;
   return v === null || !rate ? null : (100 * v * MB) / ((rate * 1e6) / 8);
 };
-const ping = (k: 'p50' | 'p99'): Extract => (o) => (o as PingResult)[k];
+const ping =
+  (k: 'p50' | 'p99'): Extract =>
+  (o) =>
+    (o as PingResult)[k];
 /** The tail within one run: p99 ÷ p50. */
 const pingTail: Extract = (o) => {
   const p = o as PingResult;
@@ -96,7 +102,9 @@ const vs = (figure: FigureId, impl: ImplName) => ({ title: `÷ ${IMPL_LABEL[impl
 /** A bulk-transfer table (bulk, jumbo): MB/s with ratios against `mbpsBases`, CPU ms/MB against raw dgram. */
 function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: ImplName[]): TableDef {
   return {
-    figure, title, intro,
+    figure,
+    title,
+    intro,
     columns: [
       { title: 'MB/s', digits: 1, f: bulkMBps, ratios: mbpsBases.map((i) => vs(figure, i)) },
       { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [vs(figure, 'dgram')] },
@@ -109,11 +117,15 @@ function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: Im
 function tableDefs(z: Sizes): TableDef[] {
   const mib = (n: number): string => `${n / (1 << 20)} MiB`;
   return [
-    bulkTable('bulk', `Bulk transfer (${mib(z.bulkBytes)}, loopback)`,
+    bulkTable(
+      'bulk',
+      `Bulk transfer (${mib(z.bulkBytes)}, loopback)`,
       'Connect, write, and time until the receiver has every byte. CPU: user + system of both processes during the transfer.',
-      ['dgram', 'tcp']),
+      ['dgram', 'tcp'],
+    ),
     {
-      figure: 'warm', title: `Bulk transfer, cold and warm (${mib(z.bulkBytes)} twice, loopback)`,
+      figure: 'warm',
+      title: `Bulk transfer, cold and warm (${mib(z.bulkBytes)} twice, loopback)`,
       intro:
         'Cold: the first transfer in fresh processes (as the bulk figure). Warm: a second transfer of the same size in the same processes, ' +
         'on a new connection (raw node:dgram: the same sockets, from sequence 0; udx-native: a new stream pair), once the first has completed: ' +
@@ -126,28 +138,35 @@ function tableDefs(z: Sizes): TableDef[] {
         { title: 'warm CPU ms/MB', digits: 2, f: warmCpuPerMB, ratios: [vs('warm', 'dgram')] },
       ],
     },
-    bulkTable('jumbo', `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload (${mib(z.bulkBytes)}, loopback)`,
+    bulkTable(
+      'jumbo',
+      `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload (${mib(z.bulkBytes)}, loopback)`,
       `The bulk transfer where the path allows large datagrams (loopback's MTU is 64 KiB): raw node:dgram sends ${JUMBO_PAYLOAD}-byte payloads; ` +
         `reliable-dgram runs with \`connection: { maxMss: ${JUMBO_PAYLOAD} }\`, so both ends advertise ${JUMBO_PAYLOAD} and the sender probes up from ${PAYLOAD} (RFC 8899 PLPMTUD). ` +
         'Measured as the bulk figure; ratios against raw node:dgram at the same payload.',
-      ['dgram']),
+      ['dgram'],
+    ),
     {
-      figure: 'app', title: `App-level transfer: a ${mib(z.appBytes)} file through stream.pipeline (loopback)`,
+      figure: 'app',
+      title: `App-level transfer: a ${mib(z.appBytes)} file through stream.pipeline (loopback)`,
       intro:
         '`file → file`: the sender runs `pipeline(fs.createReadStream(file), socket)`, the server `pipeline(socket, fs.createWriteStream(out))`; ' +
         'both hash the bytes with sha256 on their way (inside the timed span), and a run counts only if the hashes and the written size match (else it is a failed round). ' +
-        'Time: sender\'s go to the write stream\'s finish. `memory → memory`: the same size, written from memory and counted (the bulk figure\'s way), in the same round. ' +
+        "Time: sender's go to the write stream's finish. `memory → memory`: the same size, written from memory and counted (the bulk figure's way), in the same round. " +
         'CPU: both processes.',
       columns: [
         {
-          title: 'MB/s', digits: 1, f: bulkMBps,
+          title: 'MB/s',
+          digits: 1,
+          f: bulkMBps,
           ratios: [vs('app', 'tcp'), { title: `÷ same impl ${APP_MEM}`, base: (c) => k('app', APP_MEM, c.impl) }],
         },
         { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [] },
       ],
     },
     {
-      figure: 'pingpong', title: `64-byte ping-pong (${z.pingCount} round trips after ${z.pingWarmup} warm-up)`,
+      figure: 'pingpong',
+      title: `64-byte ping-pong (${z.pingCount} round trips after ${z.pingWarmup} warm-up)`,
       intro:
         'One message in flight; no-delay set where the API has it. Round-trip time in µs (nearest-rank percentiles of each run). ' +
         'p99 ÷ p50 is the tail within each run; [min..max] is the spread across runs.',
@@ -158,17 +177,21 @@ function tableDefs(z: Sizes): TableDef[] {
       ],
     },
     {
-      figure: 'loss', title: `Goodput under random loss each way (${mib(z.lossBytes)}, cap ${z.lossCapMs / 1000} s, netlab)`,
+      figure: 'loss',
+      title: `Goodput under random loss each way (${mib(z.lossBytes)}, cap ${z.lossCapMs / 1000} s, netlab)`,
       intro: 'The kernel drops UDP datagrams at random in both directions. A run that hits the cap reports what arrived by then (marked *).',
       columns: [
         {
-          title: 'MB/s', digits: 2, f: bulkMBps,
+          title: 'MB/s',
+          digits: 2,
+          f: bulkMBps,
           ratios: [{ title: '÷ same impl lossless', base: (c) => k('loss', '0 % loss', c.impl) }, vs('loss', 'udx'), vs('loss', 'kcp')],
         },
       ],
     },
     {
-      figure: 'bottleneck', title: `100 Mbit/s bottleneck alone (tbf, ${z.bottleneckMs / 1000} s, second half)`,
+      figure: 'bottleneck',
+      title: `100 Mbit/s bottleneck alone (tbf, ${z.bottleneckMs / 1000} s, second half)`,
       intro:
         'netlab --rate 100mbit shapes loopback (both directions share it). Goodput over the second half of the run. ' +
         `tbf counts whole frames: a ${PAYLOAD}-byte payload travels with ${HEADER_SIZE} bytes of our header, 8 of UDP, 20 of IPv4 and 14 of Ethernet, ` +
@@ -177,8 +200,10 @@ function tableDefs(z: Sizes): TableDef[] {
       columns: [{ title: 'MB/s', digits: 2, f: flowMBps(0), ratios: [{ title: `÷ ${IMPL_LABEL.tcp}`, base: () => k('bottleneck', '100 Mbit/s', 'tcp') }] }],
     },
     {
-      figure: 'share', title: `Sharing a 100 Mbit/s bottleneck with one node:net TCP flow (${z.shareMs / 1000} s, second half)`,
-      intro: 'Both flows start together. Share = flow ÷ (flow + TCP), an equal share being 50 %; share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %.',
+      figure: 'share',
+      title: `Sharing a 100 Mbit/s bottleneck with one node:net TCP flow (${z.shareMs / 1000} s, second half)`,
+      intro:
+        'Both flows start together. Share = flow ÷ (flow + TCP), an equal share being 50 %; share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %.',
       columns: [
         { title: 'flow MB/s', digits: 2, f: flowMBps(0), ratios: [] },
         { title: 'TCP MB/s', digits: 2, f: flowMBps(1), ratios: [] },
@@ -187,7 +212,8 @@ function tableDefs(z: Sizes): TableDef[] {
       ],
     },
     {
-      figure: 'rtt', title: `Long paths: delay relay with a ${z.rttRateMbit} Mbit/s link (second half)`,
+      figure: 'rtt',
+      title: `Long paths: delay relay with a ${z.rttRateMbit} Mbit/s link (second half)`,
       intro: `benchmarks/lib/delay-relay.ts delays each datagram by RTT/2 each way behind a ${z.rttRateMbit} Mbit/s drop-tail queue. Utilisation = payload delivered in the second half ÷ link capacity.`,
       columns: [
         { title: 'utilisation %', digits: 1, f: utilisation, ratios: [vs('rtt', 'udx')] },
@@ -195,7 +221,8 @@ function tableDefs(z: Sizes): TableDef[] {
       ],
     },
     {
-      figure: 'setup', title: `Connection set-up (${z.setupIterations} × connect, 1 KiB echo, close; sequential)`,
+      figure: 'setup',
+      title: `Connection set-up (${z.setupIterations} × connect, 1 KiB echo, close; sequential)`,
       intro: "An iteration ends when the close handshake has (the peer's FIN after ours: 'end', or 'close').",
       columns: [
         { title: 'conn/s', digits: 0, f: setupRate, ratios: [{ title: '÷ node:net TCP', base: () => k('setup', SETUP_OWN, 'tcp') }] },
@@ -300,20 +327,65 @@ function targets(raw: RawSet): Target[] {
     t('bulk ≥ 0.90 × raw node:dgram', ratio(bulk, k('bulk', '', 'dgram'), bulkMBps), (x) => x >= 0.9, x2),
     t('bulk above udx-native', ratio(bulk, k('bulk', '', 'udx'), bulkMBps), (x) => x > 1, x2),
     t('bulk above utp-native', ratio(bulk, k('bulk', '', 'utp'), bulkMBps), (x) => x > 1, x2),
-    t('CPU ≤ 6 ms/MB (both ends)', med(bulk, cpuPerMB), (x) => x <= 6, (x) => `${fmt(x, 2)} ms/MB`),
+    t(
+      'CPU ≤ 6 ms/MB (both ends)',
+      med(bulk, cpuPerMB),
+      (x) => x <= 6,
+      (x) => `${fmt(x, 2)} ms/MB`,
+    ),
     // The jumbo figure: the same two bulk targets at an 8 KiB payload, our stack probing up to it.
-    t(`at 8 KiB payload (maxMss ${JUMBO_PAYLOAD}, PLPMTUD): bulk ≥ 0.90 × raw node:dgram at the same payload`, ratio(jumbo, k('jumbo', '', 'dgram'), bulkMBps), (x) => x >= 0.9, x2),
-    t('at 8 KiB payload: CPU ≤ 6 ms/MB (both ends)', med(jumbo, cpuPerMB), (x) => x <= 6, (x) => `${fmt(x, 2)} ms/MB`),
+    t(
+      `at 8 KiB payload (maxMss ${JUMBO_PAYLOAD}, PLPMTUD): bulk ≥ 0.90 × raw node:dgram at the same payload`,
+      ratio(jumbo, k('jumbo', '', 'dgram'), bulkMBps),
+      (x) => x >= 0.9,
+      x2,
+    ),
+    t(
+      'at 8 KiB payload: CPU ≤ 6 ms/MB (both ends)',
+      med(jumbo, cpuPerMB),
+      (x) => x <= 6,
+      (x) => `${fmt(x, 2)} ms/MB`,
+    ),
     t('ping-pong p50 ≤ 1.05 × raw node:dgram echo', ratio(k('pingpong', '', 'ours'), k('pingpong', '', 'dgram'), ping('p50')), (x) => x <= 1.05, x2),
     t('1 % loss ≥ 0.9 × our lossless', ratio(k('loss', '1 % loss', 'ours'), k('loss', '0 % loss', 'ours'), bulkMBps), (x) => x >= 0.9, x2),
-    t('5 % loss ≥ 150 MB/s', med(k('loss', '5 % loss', 'ours'), bulkMBps), (x) => x >= 150, (x) => `${fmt(x, 2)} MB/s`),
-    t('100 Mbit/s bottleneck alone ≥ 12.0 MB/s', med(k('bottleneck', '100 Mbit/s', 'ours'), flowMBps(0)), (x) => x >= 12, (x) => `${fmt(x, 2)} MB/s`),
-    t(`with path MTU probing (maxMss ${JUMBO_PAYLOAD}): 100 Mbit/s alone ≥ 12.0 MB/s`, med(k('bottleneck', BOTTLENECK_JUMBO, 'ours'), flowMBps(0)), (x) => x >= 12, (x) => `${fmt(x, 2)} MB/s`),
-    t('against one TCP flow: within ±25 % of an equal share', shareMin(), (x) => x >= 0.75 && x <= 1.25, (x) => `${fmt(x, 2)} × equal share`),
-    t('20 ms RTT through 100 Mbit/s ≥ 90 % utilisation', med(k('rtt', '20 ms RTT', 'ours'), utilisation), (x) => x >= 90, (x) => `${fmt(x, 1)} %`),
+    t(
+      '5 % loss ≥ 150 MB/s',
+      med(k('loss', '5 % loss', 'ours'), bulkMBps),
+      (x) => x >= 150,
+      (x) => `${fmt(x, 2)} MB/s`,
+    ),
+    t(
+      '100 Mbit/s bottleneck alone ≥ 12.0 MB/s',
+      med(k('bottleneck', '100 Mbit/s', 'ours'), flowMBps(0)),
+      (x) => x >= 12,
+      (x) => `${fmt(x, 2)} MB/s`,
+    ),
+    t(
+      `with path MTU probing (maxMss ${JUMBO_PAYLOAD}): 100 Mbit/s alone ≥ 12.0 MB/s`,
+      med(k('bottleneck', BOTTLENECK_JUMBO, 'ours'), flowMBps(0)),
+      (x) => x >= 12,
+      (x) => `${fmt(x, 2)} MB/s`,
+    ),
+    t(
+      'against one TCP flow: within ±25 % of an equal share',
+      shareMin(),
+      (x) => x >= 0.75 && x <= 1.25,
+      (x) => `${fmt(x, 2)} × equal share`,
+    ),
+    t(
+      '20 ms RTT through 100 Mbit/s ≥ 90 % utilisation',
+      med(k('rtt', '20 ms RTT', 'ours'), utilisation),
+      (x) => x >= 90,
+      (x) => `${fmt(x, 1)} %`,
+    ),
     // The same loss targets with the optional BBR controller (not the default).
     t('with BBR: 1 % loss ≥ 0.9 × its lossless', ratio(k('loss', '1 % loss', 'ours-bbr'), k('loss', '0 % loss', 'ours-bbr'), bulkMBps), (x) => x >= 0.9, x2),
-    t('with BBR: 5 % loss ≥ 150 MB/s', med(k('loss', '5 % loss', 'ours-bbr'), bulkMBps), (x) => x >= 150, (x) => `${fmt(x, 2)} MB/s`),
+    t(
+      'with BBR: 5 % loss ≥ 150 MB/s',
+      med(k('loss', '5 % loss', 'ours-bbr'), bulkMBps),
+      (x) => x >= 150,
+      (x) => `${fmt(x, 2)} MB/s`,
+    ),
   ];
 }
 
@@ -329,21 +401,68 @@ function charts(raw: RawSet): Chart[] {
     if (c.groups.some((g) => g.bars.length > 0)) out.push(c);
   };
   add({ file: 'bulk.svg', title: 'Bulk transfer', unit: 'MB/s', digits: 1, groups: [{ label: '', bars: bars('bulk', '', bulkMBps) }] });
-  add({ file: 'cpu.svg', title: 'CPU per MB, sender + receiver (lower is better)', unit: 'ms/MB', digits: 2, groups: [{ label: '', bars: bars('bulk', '', cpuPerMB) }], marker: { value: 6, label: 'target 6' } });
+  add({
+    file: 'cpu.svg',
+    title: 'CPU per MB, sender + receiver (lower is better)',
+    unit: 'ms/MB',
+    digits: 2,
+    groups: [{ label: '', bars: bars('bulk', '', cpuPerMB) }],
+    marker: { value: 6, label: 'target 6' },
+  });
   const warm = rowsOf(raw, 'warm');
   add({
-    file: 'warm.svg', title: 'Bulk transfer: first in fresh processes (cold), second in the same processes (warm)', unit: 'MB/s', digits: 1,
+    file: 'warm.svg',
+    title: 'Bulk transfer: first in fresh processes (cold), second in the same processes (warm)',
+    unit: 'MB/s',
+    digits: 1,
     groups: [
       { label: 'cold', bars: warm.map((r) => ({ label: IMPL_LABEL[r.config.impl], impl: r.config.impl, values: series(raw, r.config.key, bulkMBps) })) },
       { label: 'warm', bars: warm.map((r) => ({ label: IMPL_LABEL[r.config.impl], impl: r.config.impl, values: series(raw, r.config.key, warmMBps) })) },
     ],
   });
-  add({ file: 'app.svg', title: 'A file through stream.pipeline, and the same bytes memory to memory', unit: 'MB/s', digits: 1, groups: [APP_FILE, APP_MEM].map((g) => ({ label: g, bars: bars('app', g, bulkMBps) })) });
-  add({ file: 'jumbo.svg', title: `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload`, unit: 'MB/s', digits: 1, groups: [{ label: '', bars: bars('jumbo', '', bulkMBps) }] });
-  add({ file: 'jumbo-cpu.svg', title: `CPU per MB at an ${JUMBO_PAYLOAD}-byte payload, sender + receiver (lower is better)`, unit: 'ms/MB', digits: 2, groups: [{ label: '', bars: bars('jumbo', '', cpuPerMB) }], marker: { value: 6, label: 'target 6' } });
-  add({ file: 'pingpong.svg', title: '64-byte ping-pong round trip, p50 (lower is better)', unit: 'µs', digits: 1, groups: [{ label: '', bars: bars('pingpong', '', ping('p50')) }] });
-  add({ file: 'pingpong-p99.svg', title: '64-byte ping-pong round trip, p99 (lower is better)', unit: 'µs', digits: 1, groups: [{ label: '', bars: bars('pingpong', '', ping('p99')) }] });
-  add({ file: 'loss.svg', title: 'Goodput under random loss each way', unit: 'MB/s', digits: 2, groups: groupsOf('loss').map((g) => ({ label: g, bars: bars('loss', g, bulkMBps) })) });
+  add({
+    file: 'app.svg',
+    title: 'A file through stream.pipeline, and the same bytes memory to memory',
+    unit: 'MB/s',
+    digits: 1,
+    groups: [APP_FILE, APP_MEM].map((g) => ({ label: g, bars: bars('app', g, bulkMBps) })),
+  });
+  add({
+    file: 'jumbo.svg',
+    title: `Bulk transfer at an ${JUMBO_PAYLOAD}-byte payload`,
+    unit: 'MB/s',
+    digits: 1,
+    groups: [{ label: '', bars: bars('jumbo', '', bulkMBps) }],
+  });
+  add({
+    file: 'jumbo-cpu.svg',
+    title: `CPU per MB at an ${JUMBO_PAYLOAD}-byte payload, sender + receiver (lower is better)`,
+    unit: 'ms/MB',
+    digits: 2,
+    groups: [{ label: '', bars: bars('jumbo', '', cpuPerMB) }],
+    marker: { value: 6, label: 'target 6' },
+  });
+  add({
+    file: 'pingpong.svg',
+    title: '64-byte ping-pong round trip, p50 (lower is better)',
+    unit: 'µs',
+    digits: 1,
+    groups: [{ label: '', bars: bars('pingpong', '', ping('p50')) }],
+  });
+  add({
+    file: 'pingpong-p99.svg',
+    title: '64-byte ping-pong round trip, p99 (lower is better)',
+    unit: 'µs',
+    digits: 1,
+    groups: [{ label: '', bars: bars('pingpong', '', ping('p99')) }],
+  });
+  add({
+    file: 'loss.svg',
+    title: 'Goodput under random loss each way',
+    unit: 'MB/s',
+    digits: 2,
+    groups: groupsOf('loss').map((g) => ({ label: g, bars: bars('loss', g, bulkMBps) })),
+  });
   const share: ChartGroup[] = rowsOf(raw, 'share').map((r) => ({
     label: `${IMPL_LABEL[r.config.impl]} against TCP`,
     bars: [
@@ -351,10 +470,29 @@ function charts(raw: RawSet): Chart[] {
       { label: 'node:net TCP', impl: 'tcp' as ImplName, values: series(raw, r.config.key, flowMBps(1)) },
     ],
   }));
-  add({ file: 'bottleneck.svg', title: '100 Mbit/s bottleneck, one flow alone', unit: 'MB/s', digits: 2, groups: groupsOf('bottleneck').map((g) => ({ label: g, bars: bars('bottleneck', g, flowMBps(0)) })) });
+  add({
+    file: 'bottleneck.svg',
+    title: '100 Mbit/s bottleneck, one flow alone',
+    unit: 'MB/s',
+    digits: 2,
+    groups: groupsOf('bottleneck').map((g) => ({ label: g, bars: bars('bottleneck', g, flowMBps(0)) })),
+  });
   add({ file: 'share.svg', title: '100 Mbit/s bottleneck shared with one node:net TCP flow', unit: 'MB/s', digits: 2, groups: share });
-  add({ file: 'rtt.svg', title: 'Link utilisation through the delay relay (100 Mbit/s)', unit: '%', digits: 1, groups: groupsOf('rtt').map((g) => ({ label: g, bars: bars('rtt', g, utilisation) })), marker: { value: 90, label: 'target 90' } });
-  add({ file: 'setup.svg', title: 'Connection set-up: connect, 1 KiB echo, close', unit: 'connections/s', digits: 0, groups: groupsOf('setup').map((g) => ({ label: g, bars: bars('setup', g, setupRate) })) });
+  add({
+    file: 'rtt.svg',
+    title: 'Link utilisation through the delay relay (100 Mbit/s)',
+    unit: '%',
+    digits: 1,
+    groups: groupsOf('rtt').map((g) => ({ label: g, bars: bars('rtt', g, utilisation) })),
+    marker: { value: 90, label: 'target 90' },
+  });
+  add({
+    file: 'setup.svg',
+    title: 'Connection set-up: connect, 1 KiB echo, close',
+    unit: 'connections/s',
+    digits: 0,
+    groups: groupsOf('setup').map((g) => ({ label: g, bars: bars('setup', g, setupRate) })),
+  });
   return out;
 }
 

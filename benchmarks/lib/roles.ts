@@ -94,7 +94,4 @@ export interface RelayResult {
   cpuMs: number;
 }
 
-export type FromChild =
-  | { t: 'ready'; port: number; port2?: number }
-  | { t: 'result'; data: unknown }
-  | { t: 'error'; message: string };
+export type FromChild = { t: 'ready'; port: number; port2?: number } | { t: 'result'; data: unknown } | { t: 'error'; message: string };

@@ -18,7 +18,17 @@ export type Scenario =
    * arrival, not from connect (the loss figure: a lost SYN costs a 1 s RTO, and udx has no handshake).
    */
   /** `transfers: 2` (the warm figure): a second transfer of `bytes` in the same processes, on a new connection, after the first. */
-  | { kind: 'bulk'; impl: ImplName; bytes: number; capMs: number; relay?: RelaySpec; profileDir?: string; payload?: number; fromFirstByte?: boolean; transfers?: number }
+  | {
+      kind: 'bulk';
+      impl: ImplName;
+      bytes: number;
+      capMs: number;
+      relay?: RelaySpec;
+      profileDir?: string;
+      payload?: number;
+      fromFirstByte?: boolean;
+      transfers?: number;
+    }
   /** The app-level transfer: `file` (of `bytes`, sha256 `sha256`) streamed into a file at `outFile`. */
   | { kind: 'app'; impl: ImplName; file: string; bytes: number; sha256: string; outFile: string; capMs: number }
   | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number }
@@ -82,7 +92,15 @@ async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
     const sink = spawn('sink', { role: 'sink', impl: s.impl, bytes: s.bytes, capMs: s.capMs, profile: prof('receiver'), payload: s.payload, transfers });
     const r = await sink.ready();
     const relay = s.relay ? await relayFor(spawn, r.port, s.relay) : null;
-    const src = spawn('source', { role: 'source', impl: s.impl, port: relay?.port ?? r.port, bytes: s.bytes, profile: prof('sender'), payload: s.payload, transfers });
+    const src = spawn('source', {
+      role: 'source',
+      impl: s.impl,
+      port: relay?.port ?? r.port,
+      bytes: s.bytes,
+      profile: prof('sender'),
+      payload: s.payload,
+      transfers,
+    });
     const so = await src.ready();
     const outs: BulkOut[] = [];
     for (let i = 0; i < transfers; i++) {
@@ -189,10 +207,15 @@ async function setup(s: Extract<Scenario, { kind: 'setup' }>): Promise<SetupResu
 
 export function runScenario(s: Scenario): Promise<ScenarioOut> {
   switch (s.kind) {
-    case 'bulk': return bulk(s);
-    case 'app': return app(s);
-    case 'flows': return flows(s);
-    case 'pingpong': return pingpong(s);
-    case 'setup': return setup(s);
+    case 'bulk':
+      return bulk(s);
+    case 'app':
+      return app(s);
+    case 'flows':
+      return flows(s);
+    case 'pingpong':
+      return pingpong(s);
+    case 'setup':
+      return setup(s);
   }
 }

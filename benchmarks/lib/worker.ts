@@ -42,11 +42,14 @@ function profiler(file: string | undefined): { start(): void; stop(): Promise<vo
   if (!file) return { start() {}, stop: async () => {} };
   const s = new Session();
   s.connect();
+  // biome-ignore lint/suspicious/noExplicitAny: the inspector protocol's replies are untyped
   const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
   let started: Promise<unknown> = Promise.resolve();
   return {
     start() {
-      started = post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 100 })).then(() => post('Profiler.start'));
+      started = post('Profiler.enable')
+        .then(() => post('Profiler.setSamplingInterval', { interval: 100 }))
+        .then(() => post('Profiler.start'));
     },
     async stop() {
       await started;
@@ -215,7 +218,9 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       })
       .then(() => (transfer === 0 ? prof.stop() : undefined))
       .then(() => finishWith(r))
-      .then(() => { if (last) process.exit(0); });
+      .then(() => {
+        if (last) process.exit(0);
+      });
   };
   if (spec.impl === 'dgram') {
     const sock = await udpSocket();
@@ -224,7 +229,10 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       if (!begin()) return;
       void connected.then(() => {
         const src = dgramSource(sock, total, spec.payload);
-        stopSource = () => { written = src.sent(); src.stop(); };
+        stopSource = () => {
+          written = src.sent();
+          src.stop();
+        };
       });
     };
     return send({ t: 'ready', port: sock.address().port });
@@ -248,7 +256,9 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
       }
       s.on('data', () => {});
       s.on('error', () => {});
-      writeAll(s, total, (n) => { if (mine === transfer) written = n; });
+      writeAll(s, total, (n) => {
+        if (mine === transfer) written = n;
+      });
     });
   };
   await send({ t: 'ready', port: c.port });
@@ -268,27 +278,33 @@ async function fileSink(spec: Extract<RoleSpec, { role: 'filesink' }>): Promise<
     const tEnd = wallMs();
     const cpu = cpuMs() - cpu0;
     let fileBytes = -1;
-    try { fileBytes = statSync(spec.file).size; } catch { /* not written */ }
+    try {
+      fileBytes = statSync(spec.file).size;
+    } catch {
+      /* not written */
+    }
     const r: FileSinkResult = { bytes, fileBytes, tEnd, capped, cpuMs: cpu, sha256: hash.digest('hex'), ...(error ? { error } : {}) };
     void finishWith(r);
   };
   let accepted = false;
-  await impl.listen((s: Pipe) => {
-    if (accepted) return s.destroy();
-    accepted = true;
-    const sock = s as unknown as Duplex;
-    sock.on('data', (d: Buffer) => {
-      bytes += d.length;
-      hash.update(d);
+  await impl
+    .listen((s: Pipe) => {
+      if (accepted) return s.destroy();
+      accepted = true;
+      const sock = s as unknown as Duplex;
+      sock.on('data', (d: Buffer) => {
+        bytes += d.length;
+        hash.update(d);
+      });
+      pipeline(sock, createWriteStream(spec.file), (err) => finish(false, err ? `receiver pipeline: ${err.message}` : undefined));
+    }, {})
+    .then((l) => {
+      onGo = () => {
+        cpu0 = cpuMs();
+        setTimeout(() => finish(true), spec.capMs).unref();
+      };
+      return send({ t: 'ready', port: l.port });
     });
-    pipeline(sock, createWriteStream(spec.file), (err) => finish(false, err ? `receiver pipeline: ${err.message}` : undefined));
-  }, {}).then((l) => {
-    onGo = () => {
-      cpu0 = cpuMs();
-      setTimeout(() => finish(true), spec.capMs).unref();
-    };
-    return send({ t: 'ready', port: l.port });
-  });
 }
 
 /** The app-level sender: pipeline(fs.createReadStream(file), socket), sha256 of what is read. */
@@ -311,19 +327,24 @@ async function fileSource(spec: Extract<RoleSpec, { role: 'filesource' }>): Prom
   onGo = () => {
     tStart = wallMs();
     cpu0 = cpuMs();
-    void c.open().then((s) => {
-      sock = s;
-      s.on('data', () => {});
-      const rs = createReadStream(spec.file);
-      rs.on('data', (d) => {
-        bytes += d.length;
-        hash.update(d);
-      });
-      pipeline(rs, s as unknown as Duplex, (err) => {
-        tDone = wallMs();
-        if (err) error = `sender pipeline: ${err.message}`;
-      });
-    }, (e: unknown) => { error = `connect: ${e instanceof Error ? e.message : String(e)}`; });
+    void c.open().then(
+      (s) => {
+        sock = s;
+        s.on('data', () => {});
+        const rs = createReadStream(spec.file);
+        rs.on('data', (d) => {
+          bytes += d.length;
+          hash.update(d);
+        });
+        pipeline(rs, s as unknown as Duplex, (err) => {
+          tDone = wallMs();
+          if (err) error = `sender pipeline: ${err.message}`;
+        });
+      },
+      (e: unknown) => {
+        error = `connect: ${e instanceof Error ? e.message : String(e)}`;
+      },
+    );
   };
   await send({ t: 'ready', port: c.port });
 }
@@ -335,11 +356,14 @@ async function echo(spec: Extract<RoleSpec, { role: 'echo' }>): Promise<void> {
     return send({ t: 'ready', port: sock.address().port });
   }
   const impl = await loadImpl(spec.impl);
-  const l = await impl.listen((s) => {
-    s.on('data', (d: Buffer) => s.write(d));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  }, { noDelay: true });
+  const l = await impl.listen(
+    (s) => {
+      s.on('data', (d: Buffer) => s.write(d));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+    },
+    { noDelay: true },
+  );
   onGo = (m) => {
     if (l.setPeer && m.peerPort) l.setPeer(m.peerPort);
   };
@@ -439,13 +463,30 @@ async function relay(spec: Extract<RoleSpec, { role: 'relay' }>): Promise<void> 
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as RoleSpec;
 switch (spec.role) {
-  case 'sink': await sink(spec); break;
-  case 'source': await source(spec); break;
-  case 'echo': await echo(spec); break;
-  case 'pinger': await pinger(spec); break;
-  case 'setup': await setup(spec); break;
-  case 'relay': await relay(spec); break;
-  case 'filesink': await fileSink(spec); break;
-  case 'filesource': await fileSource(spec); break;
-  default: await fail(`unknown role ${JSON.stringify(spec)}`);
+  case 'sink':
+    await sink(spec);
+    break;
+  case 'source':
+    await source(spec);
+    break;
+  case 'echo':
+    await echo(spec);
+    break;
+  case 'pinger':
+    await pinger(spec);
+    break;
+  case 'setup':
+    await setup(spec);
+    break;
+  case 'relay':
+    await relay(spec);
+    break;
+  case 'filesink':
+    await fileSink(spec);
+    break;
+  case 'filesource':
+    await fileSource(spec);
+    break;
+  default:
+    await fail(`unknown role ${JSON.stringify(spec)}`);
 }

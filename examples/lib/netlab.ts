@@ -46,11 +46,7 @@ export function netlabLoss(): number | undefined {
  * Run `argv` (a full command line) under netlab with `--loss lossPct`,
  * inheriting stdio unless `capture` is set.
  */
-export function runUnderNetlab(
-  lossPct: number,
-  argv: string[],
-  opts: { capture?: boolean; timeoutMs?: number } = {},
-): SpawnSyncReturns<string> {
+export function runUnderNetlab(lossPct: number, argv: string[], opts: { capture?: boolean; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(NETLAB, ['--loss', String(lossPct), '--', ...argv], {
     stdio: opts.capture ? 'pipe' : 'inherit',
     encoding: 'utf8',

@@ -46,9 +46,19 @@ async function bind(): Promise<dgram.Socket> {
       resolve();
     });
   });
-  try { s.setRecvBufferSize(BUFFER); } catch { /* capped */ }
-  try { s.setSendBufferSize(BUFFER); } catch { /* capped */ }
-  s.on('error', () => { /* ECONNREFUSED etc.: raw UDP just loses it */ });
+  try {
+    s.setRecvBufferSize(BUFFER);
+  } catch {
+    /* capped */
+  }
+  try {
+    s.setSendBufferSize(BUFFER);
+  } catch {
+    /* capped */
+  }
+  s.on('error', () => {
+    /* ECONNREFUSED etc.: raw UDP just loses it */
+  });
   return s;
 }
 

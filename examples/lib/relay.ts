@@ -44,9 +44,19 @@ function bindSocket(host: string): Promise<dgram.Socket> {
     s.once('error', reject);
     s.bind(0, host, () => {
       s.removeListener('error', reject);
-      try { s.setRecvBufferSize(BUFFER); } catch { /* capped by the OS */ }
-      try { s.setSendBufferSize(BUFFER); } catch { /* capped by the OS */ }
-      s.on('error', () => { /* ICMP errors etc.: loss */ });
+      try {
+        s.setRecvBufferSize(BUFFER);
+      } catch {
+        /* capped by the OS */
+      }
+      try {
+        s.setSendBufferSize(BUFFER);
+      } catch {
+        /* capped by the OS */
+      }
+      s.on('error', () => {
+        /* ICMP errors etc.: loss */
+      });
       resolve(s);
     });
   });
@@ -110,7 +120,10 @@ export class Relay {
       s = session;
       this.sessions.set(key, session);
       void bindSocket(this.host).then((up) => {
-        if (this.closed) { up.close(); return; }
+        if (this.closed) {
+          up.close();
+          return;
+        }
         session.upstream = up;
         up.on('message', (m) => {
           this.stats.fromServer++;
@@ -168,7 +181,9 @@ export class Relay {
     this.stats.forwarded++;
     try {
       p.via.send(p.data, p.to.port, p.to.address);
-    } catch { /* socket closed: loss */ }
+    } catch {
+      /* socket closed: loss */
+    }
   }
 
   private arm(): void {

@@ -7,12 +7,13 @@ import { parseMessageLines, scoreArrivals, sha256 } from './data.js';
 import { isIntact, type SideInput, type SideOutcome } from './raw-udp.js';
 
 /** Listen on 127.0.0.1; resolve with the address and a promise of everything one client sent. */
-async function sink(
-  transport: CountingTransport,
-): Promise<{ addr: Address; received: Promise<{ data: Buffer; at: number }>; close: () => void }> {
+async function sink(transport: CountingTransport): Promise<{ addr: Address; received: Promise<{ data: Buffer; at: number }>; close: () => void }> {
   let done!: (v: { data: Buffer; at: number }) => void;
   let fail!: (e: Error) => void;
-  const received = new Promise<{ data: Buffer; at: number }>((res, rej) => { done = res; fail = rej; });
+  const received = new Promise<{ data: Buffer; at: number }>((res, rej) => {
+    done = res;
+    fail = rej;
+  });
   const server = createServer({ transport }, (sock: Socket) => {
     const parts: Buffer[] = [];
     sock.on('data', (d: Buffer) => parts.push(d));
@@ -63,7 +64,11 @@ export async function runReliable(opts: SideInput): Promise<SideOutcome> {
   const t0 = performance.now();
   const [, , f, m] = await Promise.all([
     send(fileTo, pieces(file, 64 * 1024), tx[2]!),
-    send(msgTo, msgs.map((s) => Buffer.from(`${s}\n`)), tx[3]!),
+    send(
+      msgTo,
+      msgs.map((s) => Buffer.from(`${s}\n`)),
+      tx[3]!,
+    ),
     fileSink.received,
     msgSink.received,
   ]);

@@ -76,7 +76,10 @@ async function reliable(spec: SimSpec, n: number, options: ReturnType<typeof soc
   let closed = false;
   c.on('close', () => (closed = true));
   await rig.run(() => done && closed, 600_000);
-  const ids = text.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
+  const ids = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(' ')[1]));
   return { ...tally(ids, n, doneAt), retransmits: c.getStats()?.retransmittedSegments ?? 0 };
 }
 

@@ -17,7 +17,7 @@ export function formatBytes(n: number): string {
 
 /** Decimal megabytes per second, as iperf's MBytes/sec. */
 export function formatRate(bytes: number, ms: number): string {
-  return `${ms > 0 ? ((bytes / ms) * 1000 / 1e6).toFixed(2) : '0.00'} MB/s`;
+  return `${ms > 0 ? (((bytes / ms) * 1000) / 1e6).toFixed(2) : '0.00'} MB/s`;
 }
 
 export function formatDuration(s: number): string {
@@ -55,7 +55,9 @@ function parts(p: ProgressSample): string[] {
 /** One line for a log: no carriage returns, no escapes. */
 export function plainProgress(p: ProgressSample): string {
   const pct = p.total ? ` (${((p.bytes / p.total) * 100).toFixed(1)}%)` : '';
-  return `${(p.elapsed / 1000).toFixed(1)}s ${parts(p).join(', ').replace(/^([^,]*)/, `$1${pct}`)}`;
+  return `${(p.elapsed / 1000).toFixed(1)}s ${parts(p)
+    .join(', ')
+    .replace(/^([^,]*)/, `$1${pct}`)}`;
 }
 
 /** A terminal bar, redrawn in place with \r. */

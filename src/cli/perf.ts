@@ -216,7 +216,10 @@ async function perfClient(args: string[]): Promise<void> {
       const cwnd = header.reverse ? '' : `  cwnd ${formatBytes(one.cwnd)}`;
       out(`${tag}${span} ${formatBytes(one.bytes).padStart(10)} ${one.mbps.toFixed(2).padStart(8)} MB/s${sender}  srtt ${formatMs(one.srtt)}${cwnd}`);
     });
-    if (parallel > 1) out(`[SUM] ${span} ${formatBytes(iv.sum.bytes).padStart(10)} ${iv.sum.mbps.toFixed(2).padStart(8)} MB/s${header.reverse ? '' : `  retr ${String(iv.sum.retransmits).padStart(4)}`}`);
+    if (parallel > 1)
+      out(
+        `[SUM] ${span} ${formatBytes(iv.sum.bytes).padStart(10)} ${iv.sum.mbps.toFixed(2).padStart(8)} MB/s${header.reverse ? '' : `  retr ${String(iv.sum.retransmits).padStart(4)}`}`,
+      );
   };
 
   let connected = 0;
@@ -224,7 +227,9 @@ async function perfClient(args: string[]): Promise<void> {
     if (++connected < parallel) return;
     t0 = lastT = ticker.now();
     for (const st of streams) st.t0 = t0;
-    out(`${header.reverse ? 'receiving from' : 'sending to'} ${streams[0]?.s.remoteAddress}:${streams[0]?.s.remotePort}, ${parallel} stream(s), ${time !== null ? `${time / 1000} s` : `${formatBytes(bytes ?? 0)}`}`);
+    out(
+      `${header.reverse ? 'receiving from' : 'sending to'} ${streams[0]?.s.remoteAddress}:${streams[0]?.s.remotePort}, ${parallel} stream(s), ${time !== null ? `${time / 1000} s` : `${formatBytes(bytes ?? 0)}`}`,
+    );
     stopIntervals = ticker.every(intervalMs, () => sample(false));
     for (const st of streams) {
       st.s.write(`${JSON.stringify(header)}\n`);
@@ -290,8 +295,14 @@ async function perfClient(args: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     } else {
       out('- - - - - - - - - - - - - - - - - - - - - - - - -');
-      if (!header.reverse) out(`[${'0.0'.padStart(5)}-${seconds.toFixed(1).padStart(5)} s] ${formatBytes(total).padStart(10)} ${sender.mbps.toFixed(2).padStart(8)} MB/s  retr ${retransmits}  sender`);
-      if (receiver) out(`[${'0.0'.padStart(5)}-${receiver.seconds.toFixed(1).padStart(5)} s] ${formatBytes(receiver.bytes).padStart(10)} ${receiver.mbps.toFixed(2).padStart(8)} MB/s  receiver`);
+      if (!header.reverse)
+        out(
+          `[${'0.0'.padStart(5)}-${seconds.toFixed(1).padStart(5)} s] ${formatBytes(total).padStart(10)} ${sender.mbps.toFixed(2).padStart(8)} MB/s  retr ${retransmits}  sender`,
+        );
+      if (receiver)
+        out(
+          `[${'0.0'.padStart(5)}-${receiver.seconds.toFixed(1).padStart(5)} s] ${formatBytes(receiver.bytes).padStart(10)} ${receiver.mbps.toFixed(2).padStart(8)} MB/s  receiver`,
+        );
       if (sim) out(`simulated: ${(sim.net.now / 1000).toFixed(2)} virtual seconds`);
     }
     exit(receiver ? EXIT_OK : EXIT_NETWORK);

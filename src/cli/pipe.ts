@@ -38,7 +38,8 @@ export function listen(args: string[]): void {
       else log(`reliable-dgram: ${err.message}`);
     });
     s.pipe(process.stdout, { end: false });
-    if (keep) s.end(); // receive only: each peer's stream ends when it has sent everything
+    if (keep)
+      s.end(); // receive only: each peer's stream ends when it has sent everything
     else process.stdin.pipe(s);
     s.on('close', (hadError: boolean) => {
       current = null;

@@ -20,7 +20,10 @@ export function parseSimSpec(command: string, spec: string): SimSpec {
   const bad = (msg: string): never => {
     throw new UsageError(`invalid --sim '${spec}': ${msg}`, command);
   };
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [key = '', value, extra] = item.split('=');
     if (value === undefined || extra !== undefined || value === '') bad(`expected key=value, got '${item}'`);
     const v = value as string;

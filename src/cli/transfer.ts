@@ -119,9 +119,7 @@ export async function send(args: string[]): Promise<void> {
 
   if (sim) {
     // The receiver, in this process: it hashes and answers, as `recv` does.
-    const server = createServer(sim.server({ ...base }), (r: Socket) =>
-      receive(r, null, ticker, () => server.close()),
-    );
+    const server = createServer(sim.server({ ...base }), (r: Socket) => receive(r, null, ticker, () => server.close()));
     server.listen();
   }
 

@@ -21,7 +21,6 @@ import type { Datagram, EndpointEvent, EndpointOptions, EndpointStats } from './
 
 export type { Datagram, EndpointEvent, EndpointOptions, EndpointStats } from './endpoint-types.js';
 
-
 interface ConnRecord {
   conn: Connection;
   remote: Address;
@@ -202,7 +201,7 @@ export class Endpoint {
         this.input(rec, seg, now);
         return;
       }
-      if (((seg.dstId & this.ownerMask) >>> 0) !== this.ownerBits) {
+      if ((seg.dstId & this.ownerMask) >>> 0 !== this.ownerBits) {
         this.stats.siblingIds++; // a sibling process's connection (its peer's address changed): not ours to reset
         return;
       }

@@ -122,7 +122,8 @@ class DatagramPool {
    * chunk from its start (memory already mapped and cached, not a new chunk per 256 KiB sent).
    */
   recycle(): void {
-    if (this.pinned) this.end = this.offset = this.start = 0; // abandon it: the next alloc takes a new chunk
+    if (this.pinned)
+      this.end = this.offset = this.start = 0; // abandon it: the next alloc takes a new chunk
     else this.offset = this.start;
   }
 }

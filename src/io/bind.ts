@@ -11,6 +11,7 @@ export interface BindUdpOptions extends UdpTransportOptions {
 
 /** Bind the best UDP transport this runtime offers for `opts`. */
 export function bindUdp(opts: BindUdpOptions = {}): Promise<UdpTransport | BunUdpTransport> {
-  const useNative = (opts.native ?? process.env.RD_UDP !== 'dgram') && bunUdp() !== undefined && opts.reusePort !== true && opts.ipv6Only !== true && opts.exclusive !== false;
+  const useNative =
+    (opts.native ?? process.env.RD_UDP !== 'dgram') && bunUdp() !== undefined && opts.reusePort !== true && opts.ipv6Only !== true && opts.exclusive !== false;
   return useNative ? BunUdpTransport.bind(opts) : UdpTransport.bind(opts);
 }

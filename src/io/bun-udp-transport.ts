@@ -183,7 +183,11 @@ export class BunUdpTransport implements Transport {
     this.closed = true;
     this.nSendErrors += this.queue.length / 3;
     this.queue = [];
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 
   ref(): void {

@@ -108,8 +108,16 @@ export class UdpTransport implements Transport {
     this.queueCount = typeof socket.getSendQueueCount === 'function' ? () => socket.getSendQueueCount() : null;
     const a = socket.address();
     this.local = { address: a.address, port: a.port, family: a.family as Address['family'] };
-    try { socket.setRecvBufferSize(opts.recvBufferSize ?? DEFAULT_BUFFER); } catch { /* capped by OS */ }
-    try { socket.setSendBufferSize(opts.sendBufferSize ?? DEFAULT_BUFFER); } catch { /* capped by OS */ }
+    try {
+      socket.setRecvBufferSize(opts.recvBufferSize ?? DEFAULT_BUFFER);
+    } catch {
+      /* capped by OS */
+    }
+    try {
+      socket.setSendBufferSize(opts.sendBufferSize ?? DEFAULT_BUFFER);
+    } catch {
+      /* capped by OS */
+    }
     this.sizes = { recv: safeSize(() => socket.getRecvBufferSize()), send: safeSize(() => socket.getSendBufferSize()) };
 
     socket.on('message', (msg, rinfo) => {
@@ -153,7 +161,11 @@ export class UdpTransport implements Transport {
       }
       const onError = (err: Error): void => {
         socket.removeListener('listening', onListening);
-        try { socket.close(); } catch { /* never bound */ }
+        try {
+          socket.close();
+        } catch {
+          /* never bound */
+        }
         reject(err);
       };
       const onListening = (): void => {
@@ -197,7 +209,11 @@ export class UdpTransport implements Transport {
       return new UdpTransport(socket, opts);
     }
     socket.removeAllListeners('listening');
-    try { socket.close(); } catch { /* never bound */ }
+    try {
+      socket.close();
+    } catch {
+      /* never bound */
+    }
     if (error) throw error;
     return null;
   }
@@ -346,7 +362,11 @@ export class UdpTransport implements Transport {
     this.nSendErrors += this.queued();
     this.good = new WeakSet();
     this.lastGood = null;
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 
   ref(): void {

@@ -442,5 +442,4 @@ export class Connection extends Tcb {
         break;
     }
   }
-
 }

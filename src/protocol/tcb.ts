@@ -14,7 +14,7 @@ import { ReceiveSide, type ReceiveHost } from './receive/receive-side.js';
 import { Sender } from './send/sender.js';
 import type { SenderHost } from './send/send-path.js';
 import { isEdge, isSynchronized, State } from './state.js';
-import { type TimeWaitRecord } from './timewait.js';
+import type { TimeWaitRecord } from './timewait.js';
 
 const EMPTY = new Uint8Array(0);
 /** A queued segment's flag (beyond the wire's): it carries the SYN options. */
@@ -129,7 +129,6 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     return this.tx.sb;
   }
 
-
   /** Bytes written but not yet acknowledged. */
   get bufferedAmount(): number {
     return this.tx.bufferedAmount;
@@ -137,7 +136,11 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
 
   /** Data written (or a FIN) is not yet acknowledged. */
   get unacknowledged(): boolean {
-    return this.tx.bufferedAmount > 0 || this.tx.sb.length > 0 || (this.tx.finQueued && !this.tx.finAcked && isSynchronized(this.state) && this.state !== State.TIME_WAIT);
+    return (
+      this.tx.bufferedAmount > 0 ||
+      this.tx.sb.length > 0 ||
+      (this.tx.finQueued && !this.tx.finAcked && isSynchronized(this.state) && this.state !== State.TIME_WAIT)
+    );
   }
 
   /** Emit 'acked' once nothing written is left unacknowledged. */
@@ -159,13 +162,11 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     return this.rx.peerFinReceived;
   }
 
-
   /** Past the handshake and not yet closed or in TIME_WAIT. */
   protected get established(): boolean {
     const s = this.state;
     return isSynchronized(s) && s !== State.SYN_RECEIVED && s !== State.TIME_WAIT;
   }
-
 
   /** The peer sent a segment stamped `tsVal` on a path we take (for `acceptsFresh`). */
   heardTsVal(tsVal: number): void {
@@ -175,7 +176,17 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   /** An ACK with the current numbers, not sent: the endpoint adds a path challenge or response (RFC 9000 §8.2). */
   probeSegment(now: number): Segment {
     const rx = this.rx;
-    return { flags: ACK, dstId: this.remoteId, srcId: this.localId, seq: this.sndNxt, ack: rx.rcvNxt, window: rx.window, tsVal: this.tsNow(now), tsEcr: rx.tsRecent, payload: EMPTY };
+    return {
+      flags: ACK,
+      dstId: this.remoteId,
+      srcId: this.localId,
+      seq: this.sndNxt,
+      ack: rx.rcvNxt,
+      window: rx.window,
+      tsVal: this.tsNow(now),
+      tsEcr: rx.tsRecent,
+      payload: EMPTY,
+    };
   }
 
   /** Timestamp of the newest segment seen (TS.Recent, RFC 7323). */

@@ -32,8 +32,7 @@ export const DEFAULT_LINK: Readonly<LinkOptions> = Object.freeze({
   blackhole: false,
 });
 
-export type DatagramEventKind =
-  | 'send' | 'deliver' | 'drop' | 'dup' | 'corrupt' | 'reorder' | 'mtu-drop' | 'queue-drop' | 'unreachable';
+export type DatagramEventKind = 'send' | 'deliver' | 'drop' | 'dup' | 'corrupt' | 'reorder' | 'mtu-drop' | 'queue-drop' | 'unreachable';
 
 export interface DatagramEvent {
   t: number;
@@ -162,8 +161,15 @@ export class SimNetwork {
   readonly traceEnabled: boolean;
   readonly trace: TraceEvent[] = [];
   readonly stats: SimStats = {
-    sent: 0, delivered: 0, dropped: 0, duplicated: 0, corrupted: 0,
-    reordered: 0, mtuDropped: 0, queueDropped: 0, unreachable: 0,
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    duplicated: 0,
+    corrupted: 0,
+    reordered: 0,
+    mtuDropped: 0,
+    queueDropped: 0,
+    unreachable: 0,
   };
 
   /** The network's random stream; fork it for anything else that needs randomness. */
@@ -214,7 +220,10 @@ export class SimNetwork {
     const key = `${addr.address}|${port}`;
     if (this.bound.has(key)) {
       throw errno('EADDRINUSE', `bind EADDRINUSE ${formatAddress({ address: addr.address, port })}`, {
-        errno: -98, syscall: 'bind', address: addr.address, port,
+        errno: -98,
+        syscall: 'bind',
+        address: addr.address,
+        port,
       });
     }
     const t = new SimTransport(this, { address: addr.address, port, family: familyOf(addr.address) });
@@ -240,10 +249,7 @@ export class SimNetwork {
 
   /** The transport bound at `to`, or at the wildcard address on that port. */
   private lookup(to: Address): SimTransport | undefined {
-    return (
-      this.bound.get(`${to.address}|${to.port}`) ??
-      this.bound.get(`${familyOf(to.address) === 'IPv6' ? '::' : '0.0.0.0'}|${to.port}`)
-    );
+    return this.bound.get(`${to.address}|${to.port}`) ?? this.bound.get(`${familyOf(to.address) === 'IPv6' ? '::' : '0.0.0.0'}|${to.port}`);
   }
 
   // --- datagrams ---
@@ -262,7 +268,16 @@ export class SimNetwork {
     const r: number[] = [];
     for (let i = 0; i < RANDOM_DRAWS_PER_DATAGRAM; i++) r.push(this.prng.next());
     const [rLoss, rDup, rCorrupt, rReorder, rDelay, rDupDelay, rBits, ...rPos] = r as [
-      number, number, number, number, number, number, number, number, number, number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
     ];
 
     const link = this.link(fromAddr.address, to.address);
@@ -342,7 +357,10 @@ export class SimNetwork {
         this.log('unreachable', from, dest, data.byteLength);
         if (this.icmpUnreachable && !src.isClosed) {
           const err = errno('ECONNREFUSED', `recv ECONNREFUSED ${dest}`, {
-            errno: -111, syscall: 'recv', address: to.address, port: to.port,
+            errno: -111,
+            syscall: 'recv',
+            address: to.address,
+            port: to.port,
           });
           src.onError?.(err, { address: to.address, port: to.port, family: familyOf(to.address) });
         }

@@ -6,6 +6,7 @@ import { CONGESTION_CONTROLLERS, congestionFactory } from '../protocol/cc/regist
 import { badPort, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: node's callbacks take any arguments
 export type Callback = (...args: any[]) => void;
 
 function toNumber(x: unknown): number | false {

@@ -9,10 +9,10 @@ import { createServer, Server as ServerClass } from './server.js';
 import { createEndpoint, LocalEndpoint } from './local-endpoint.js';
 
 /** A class that can also be called as a function, as net's constructors can (`net.Socket()` === `new net.Socket()`). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any constructor
 type Callable<C extends new (...args: any[]) => any> = C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any constructor
 function callable<C extends new (...args: any[]) => any>(C: C): Callable<C> {
   // Only [[Call]] is trapped: `new`, `instanceof`, `extends`, statics and the prototype are the class's own.
   const wrapped = new Proxy(C, { apply: (target, _this, args: unknown[]) => new target(...args) }) as Callable<C>;
@@ -31,9 +31,8 @@ export type Stream = SocketClass;
 
 export const { isIP, isIPv4, isIPv6, SocketAddress, BlockList } = nodeNet;
 // Happy Eyeballs defaults: net's own setting (and --network-family-autoselection), so both read the same value.
-export const {
-  getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
-} = nodeNet;
+export const { getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout } =
+  nodeNet;
 
 let simultaneousAcceptsWarned = false;
 /** Deprecated in net (DEP0121) and a no-op outside Windows; here a no-op everywhere, with net's warning. */
@@ -45,10 +44,23 @@ export function _setSimultaneousAccepts(_enable?: boolean): void {
 
 /** Everything `import net from 'node:net'` gives for TCP, plus this library's endpoints. */
 const net = {
-  Socket, Server, Stream, connect, createConnection, createServer,
-  isIP, isIPv4, isIPv6, SocketAddress, BlockList,
-  getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
+  Socket,
+  Server,
+  Stream,
+  connect,
+  createConnection,
+  createServer,
+  isIP,
+  isIPv4,
+  isIPv6,
+  SocketAddress,
+  BlockList,
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
   _setSimultaneousAccepts,
-  LocalEndpoint, createEndpoint,
+  LocalEndpoint,
+  createEndpoint,
 };
 export default net;

@@ -116,7 +116,8 @@ export class Dialer {
       }
       if (valid.length === 0) {
         const first = answers[0];
-        const bad = typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
+        const bad =
+          typeof first?.address !== 'string' || !isIP(first.address) ? invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port);
         process.nextTick(() => owner.destroy(bad));
         return;
       }

@@ -72,20 +72,21 @@ export function invalidIpAddress(ip: unknown): NodeError {
 
 /** node's ERR_INVALID_ADDRESS_FAMILY: a lookup answered with a family other than 4 or 6. */
 export function invalidAddressFamily(addressType: unknown, host: string, port: number): NodeError & { host: string; port: number } {
-  const e = make(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`) as NodeError & { host: string; port: number };
+  const e = make(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`) as NodeError & {
+    host: string;
+    port: number;
+  };
   e.host = host;
   e.port = port;
   return e;
 }
 
-export const serverAlreadyListen = (): NodeError =>
-  make(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+export const serverAlreadyListen = (): NodeError => make(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
 export const serverNotRunning = (): NodeError => make(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.');
 export const socketClosed = (): NodeError => make(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
 export const socketClosedBeforeConnection = (): NodeError =>
   make(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
-export const socketConnecting = (): NodeError =>
-  make(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected');
+export const socketConnecting = (): NodeError => make(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected');
 
 /** node's genericNodeError for 'This socket has been ended by the other party'. */
 export function endedByPeer(): NodeError {

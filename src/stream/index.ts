@@ -4,8 +4,19 @@ export { connect, createConnection } from './socket.js';
 export { createServer } from './server.js';
 // Socket and Server callable without `new`, as net's are.
 export {
-  Socket, Server, Stream, isIP, isIPv4, isIPv6, SocketAddress, BlockList, _setSimultaneousAccepts,
-  getDefaultAutoSelectFamily, setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
+  Socket,
+  Server,
+  Stream,
+  isIP,
+  isIPv4,
+  isIPv6,
+  SocketAddress,
+  BlockList,
+  _setSimultaneousAccepts,
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
   default,
 } from './compat.js';
 export type { ServerOptions, DropInfo } from './server.js';

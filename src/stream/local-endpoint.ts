@@ -399,8 +399,12 @@ export async function bindEndpoint(opts: BindOptions): Promise<LocalEndpoint> {
 
 function bindBase(opts: BindOptions): UdpTransportOptions {
   return {
-    port: opts.port ?? 0, exclusive: opts.exclusive, reusePort: opts.reusePort, ipv6Only: opts.ipv6Only,
-    recvBufferSize: opts.recvBufferSize, sendBufferSize: opts.sendBufferSize,
+    port: opts.port ?? 0,
+    exclusive: opts.exclusive,
+    reusePort: opts.reusePort,
+    ipv6Only: opts.ipv6Only,
+    recvBufferSize: opts.recvBufferSize,
+    sendBufferSize: opts.sendBufferSize,
   };
 }
 

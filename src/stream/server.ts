@@ -51,6 +51,7 @@ function toNumber(x: unknown): number | false {
   return n >= 0 ? n : false;
 }
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface of the same name only adds typed on/once overloads
 export class Server extends EventEmitter {
   /** Past this many open connections, new ones are dropped ('drop' event). */
   maxConnections: number | undefined = undefined;
@@ -236,8 +237,12 @@ export class Server extends EventEmitter {
     if (this.maxConnections != null && this.connections >= this.maxConnections) {
       const l = ep.address();
       const info: DropInfo = {
-        localAddress: l.address, localPort: l.port, localFamily: l.family,
-        remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family,
+        localAddress: l.address,
+        localPort: l.port,
+        localFamily: l.family,
+        remoteAddress: remote.address,
+        remotePort: remote.port,
+        remoteFamily: remote.family,
       };
       // As net closes the accepted handle: FIN, then the connection finishes on its own.
       ep.attach(conn, { onConnEvent: () => {}, onEndpointClosed: () => {} });
@@ -248,7 +253,11 @@ export class Server extends EventEmitter {
     this.connections++;
     const hwm = this.highWaterMark;
     const init = {
-      ep, conn, remote, pauseOnCreate: this.pauseOnConnect, server: this,
+      ep,
+      conn,
+      remote,
+      pauseOnCreate: this.pauseOnConnect,
+      server: this,
       onDestroy: () => {
         this.connections--;
         this.emitCloseIfDrained();
@@ -352,8 +361,10 @@ interface ServerEvents {
 // Typed events, as @types/node declares them for net.Server.
 export interface Server {
   on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: as @types/node's EventEmitter listener type
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: as @types/node's EventEmitter listener type
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */

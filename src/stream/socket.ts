@@ -9,13 +9,29 @@ import type { Address } from '../endpoint/types.js';
 import type { Connection } from '../protocol/connection.js';
 import type { ConnErrorCode } from '../protocol/options.js';
 import {
-  dnsFamily, familyOf, normalizeArgs, rejectPath, timerDuration, validateConnectionOptions, validateFunction, validateNumber, validatePort,
+  dnsFamily,
+  familyOf,
+  normalizeArgs,
+  rejectPath,
+  timerDuration,
+  validateConnectionOptions,
+  validateFunction,
+  validateNumber,
+  validatePort,
 } from './args.js';
 import { ConnHandle } from './conn-handle.js';
 import { ConnStream, type WriteCb } from './conn-stream.js';
 import { Dialer } from './dial.js';
 import {
-  endedByPeer, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue, invalidIpAddress, missingArgs, socketClosed, socketConnecting,
+  endedByPeer,
+  errnoException,
+  exceptionWithHostPort,
+  invalidArgType,
+  invalidArgValue,
+  invalidIpAddress,
+  missingArgs,
+  socketClosed,
+  socketConnecting,
 } from './errors.js';
 import { realClock, type LocalEndpoint } from './local-endpoint.js';
 import { makeHandle, onreadOption, validateAutoSelectFamily, type SocketHandle } from './net-extras.js';
@@ -38,6 +54,7 @@ const IS_BUN = typeof (process.versions as { bun?: string }).bun === 'string';
 /** net validates `options.host` itself from Node 22 on (checked on 20.20, 22.23 and 24.22). */
 const NET_CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface of the same name only adds typed on/once overloads
 export class Socket extends ConnStream {
   /** The Server that accepted this socket, else null. */
   server: unknown = null;
@@ -105,7 +122,8 @@ export class Socket extends ConnStream {
       this.peer = addressInfo(acc.remote);
       if (this.noDelay) this.conn.setNoDelay(true);
       if (this.keepAlive) this.applyKeepAlive();
-      if (acc.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
+      if (acc.pauseOnCreate)
+        (this as { readableFlowing: boolean | null }).readableFlowing = false; // as net's pauseOnCreate
       else if (o.readable !== false) this.read(0);
     }
   }
@@ -387,7 +405,6 @@ export class Socket extends ConnStream {
     if (c) return socketStats(c);
     return this.closedStats ?? emptyStats();
   }
-
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -407,8 +424,10 @@ interface SocketEvents {
 // Typed events, as @types/node declares them for net.Socket.
 export interface Socket {
   on<K extends keyof SocketEvents>(event: K, listener: Listener<SocketEvents[K]>): this;
+  // biome-ignore lint/suspicious/noExplicitAny: as @types/node's EventEmitter listener type
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once<K extends keyof SocketEvents>(event: K, listener: Listener<SocketEvents[K]>): this;
+  // biome-ignore lint/suspicious/noExplicitAny: as @types/node's EventEmitter listener type
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -201,8 +201,19 @@ export function decode(buf: Uint8Array): DecodeResult {
 /** A segment with every field present (one object shape), to decode into. */
 export function emptySegment(): Segment {
   return {
-    flags: 0, dstId: 0, srcId: 0, seq: 0, ack: 0, window: 0, tsVal: 0, tsEcr: 0,
-    mss: undefined, sackPermitted: undefined, sack: undefined, pathChallenge: undefined, pathResponse: undefined,
+    flags: 0,
+    dstId: 0,
+    srcId: 0,
+    seq: 0,
+    ack: 0,
+    window: 0,
+    tsVal: 0,
+    tsEcr: 0,
+    mss: undefined,
+    sackPermitted: undefined,
+    sack: undefined,
+    pathChallenge: undefined,
+    pathResponse: undefined,
     payload: EMPTY,
   };
 }

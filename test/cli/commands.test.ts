@@ -15,7 +15,7 @@ beforeAll(() => ensureBuilt(), 150_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('help, version and bad arguments', () => {
-  it('--version prints package.json\'s version', async () => {
+  it("--version prints package.json's version", async () => {
     const c = cli(['--version']);
     expect(await c.exited).toBe(0);
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -99,7 +99,10 @@ describe('send and recv', () => {
     // 500 kB/s over the simulator: three virtual seconds, a fraction of one real.
     const s = cli(['send', src, '--sim', 'bandwidth=500000,delay=10,seed=3']);
     expect(await s.exited, s.stderr()).toBe(0);
-    const lines = s.stderr().split('\n').filter((l) => / MB\/s/.test(l) && !l.startsWith('sent '));
+    const lines = s
+      .stderr()
+      .split('\n')
+      .filter((l) => / MB\/s/.test(l) && !l.startsWith('sent '));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) {
       expect(l).toMatch(/^\d+\.\ds \d+\.\d\d [KM]iB \/ 1\.43 MiB \(\d+\.\d%\), \d+\.\d\d MB\/s, ETA (\d+s|--), retrans \d+, rtt \d+(\.\d+)? ms$/);
@@ -136,7 +139,7 @@ describe('perf', () => {
     }
   });
 
-  it('--sim: both ends in one process on virtual time, JSON with the receiver\'s count', async () => {
+  it("--sim: both ends in one process on virtual time, JSON with the receiver's count", async () => {
     const c = cli(['perf', 'client', '--sim', 'loss=0.02,delay=20-30,seed=9', '--bytes', '1M', '--cc', 'bbr', '--json']);
     expect(await c.exited, c.stderr()).toBe(0);
     const doc = JSON.parse(c.stdout().toString()) as { end: { sender: { bytes: number; retransmits: number }; receiver: { bytes: number } } };

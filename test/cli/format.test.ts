@@ -7,7 +7,7 @@ const stats = { retransmittedSegments: 4, srtt: 12.5 } as never;
 
 describe('progress formats', () => {
   it('terminal: \\r, clear line, a bar with %, bytes, rate, ETA, retrans and rtt', () => {
-    const s = barProgress({ bytes: 512 * 1024, total: 1024 * 1024, elapsed: 1000, rate: 256 * 1024 / 1000, stats }, 10);
+    const s = barProgress({ bytes: 512 * 1024, total: 1024 * 1024, elapsed: 1000, rate: (256 * 1024) / 1000, stats }, 10);
     expect(s).toBe('\r\x1b[2K[#####.....]  50% 512.00 KiB / 1.00 MiB  0.26 MB/s  ETA 2s  retrans 4  rtt 12.5 ms');
   });
 

@@ -10,7 +10,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 beforeAll(() => ensureBuilt(), 150_000);
 
 describe('listen and connect', () => {
-  it('copy a file each way at once; both exit 0 with the other side\'s bytes intact', async () => {
+  it("copy a file each way at once; both exit 0 with the other side's bytes intact", async () => {
     const a = randomBytes(300_000);
     const b = randomBytes(1_000_000);
     const l = cli(['listen', '--host', '127.0.0.1', '0'], { stdin: a });
@@ -22,7 +22,7 @@ describe('listen and connect', () => {
     expect(sha(c.stdout())).toBe(sha(a));
   });
 
-  it('half-close: after connect\'s stdin ends (its FIN), it still receives everything the listener sends', async () => {
+  it("half-close: after connect's stdin ends (its FIN), it still receives everything the listener sends", async () => {
     const a = randomBytes(200_000);
     const l = cli(['listen', '--verbose', '--host', '127.0.0.1', '0'], { stdin: null });
     const port = await listening(l);
@@ -97,7 +97,7 @@ describe('listen and connect', () => {
     expect(l.stdout().toString()).toBe('partial ');
   }, 30_000);
 
-  it('--keep: one connection after another, each one\'s bytes to stdout', async () => {
+  it("--keep: one connection after another, each one's bytes to stdout", async () => {
     const l = cli(['listen', '--keep', '--host', '127.0.0.1', '0'], { stdin: null });
     const port = await listening(l);
     for (const msg of ['first\n', 'second\n']) {

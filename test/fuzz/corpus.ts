@@ -5,7 +5,21 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACK, FIN, HEADER_SIZE, OPT_MSS, OPT_PATH_CHALLENGE, OPT_PATH_RESPONSE, OPT_SACK, OPT_SACK_PERMITTED, RST, SYN, VERSION, decode, flagsToString } from '../../src/wire/segment.js';
+import {
+  ACK,
+  FIN,
+  HEADER_SIZE,
+  OPT_MSS,
+  OPT_PATH_CHALLENGE,
+  OPT_PATH_RESPONSE,
+  OPT_SACK,
+  OPT_SACK_PERMITTED,
+  RST,
+  SYN,
+  VERSION,
+  decode,
+  flagsToString,
+} from '../../src/wire/segment.js';
 import { MONITOR, type Zoo } from './zoo.js';
 import { checkZoo, feed } from './fuzzer.js';
 
@@ -113,7 +127,12 @@ export function pickCaptured(zoo: Zoo, max = 24): Record<string, Uint8Array> {
     const d = decode(c.data);
     if (!d.ok) continue;
     const s = d.segment;
-    const kind = [flagsToString(s.flags).replace(/\|/g, '-').toLowerCase(), s.payload.length > 0 ? 'data' : '', s.sack ? 'sack' : '', s.mss !== undefined ? 'mss' : '']
+    const kind = [
+      flagsToString(s.flags).replace(/\|/g, '-').toLowerCase(),
+      s.payload.length > 0 ? 'data' : '',
+      s.sack ? 'sack' : '',
+      s.mss !== undefined ? 'mss' : '',
+    ]
       .filter(Boolean)
       .join('-');
     const name = `captured-${kind}`;

@@ -64,12 +64,18 @@ export class Mutate {
   /** A u32 near `v` or anywhere. */
   tweak(v: number): number {
     switch (this.r.int(0, 5)) {
-      case 0: return this.r.u32();
-      case 1: return (v + this.r.int(-3, 3)) >>> 0;
-      case 2: return (v + this.r.int(-70000, 70000)) >>> 0;
-      case 3: return (v ^ (1 << this.r.int(0, 31))) >>> 0;
-      case 4: return this.pick([0, 1, 0x7fffffff, 0x80000000, 0xffffffff]);
-      default: return (v + 0x80000000) >>> 0;
+      case 0:
+        return this.r.u32();
+      case 1:
+        return (v + this.r.int(-3, 3)) >>> 0;
+      case 2:
+        return (v + this.r.int(-70000, 70000)) >>> 0;
+      case 3:
+        return (v ^ (1 << this.r.int(0, 31))) >>> 0;
+      case 4:
+        return this.pick([0, 1, 0x7fffffff, 0x80000000, 0xffffffff]);
+      default:
+        return (v + 0x80000000) >>> 0;
     }
   }
 
@@ -177,16 +183,35 @@ export class Mutate {
       : { flags: ACK, dstId: r.u32(), srcId: r.u32(), seq: r.u32(), ack: r.u32(), window: r.u32(), tsVal: r.u32(), tsEcr: r.u32(), payload: new Uint8Array(0) };
     for (let n = r.int(1, 4); n > 0; n--) {
       switch (r.int(0, 9)) {
-        case 0: s.seq = this.tweak(s.seq); break;
-        case 1: s.ack = this.tweak(s.ack); break;
-        case 2: s.window = this.tweak(s.window); break;
-        case 3: s.tsVal = this.tweak(s.tsVal); break;
-        case 4: s.flags = this.pick([ACK, ACK | FIN, RST, RST | ACK, SYN, SYN | ACK]); break;
-        case 5: s.sack = Array.from({ length: r.int(1, 4) }, () => ({ start: this.tweak(s.ack), end: this.tweak(s.ack) })); break;
-        case 6: s.payload = this.bytes(r.chance(0.8) ? r.int(1, 1400) : r.int(1, 9000)); break;
-        case 7: s.pathChallenge = this.bytes(8); break;
-        case 8: s.pathResponse = this.bytes(8); break;
-        default: s.srcId = this.tweak(s.srcId);
+        case 0:
+          s.seq = this.tweak(s.seq);
+          break;
+        case 1:
+          s.ack = this.tweak(s.ack);
+          break;
+        case 2:
+          s.window = this.tweak(s.window);
+          break;
+        case 3:
+          s.tsVal = this.tweak(s.tsVal);
+          break;
+        case 4:
+          s.flags = this.pick([ACK, ACK | FIN, RST, RST | ACK, SYN, SYN | ACK]);
+          break;
+        case 5:
+          s.sack = Array.from({ length: r.int(1, 4) }, () => ({ start: this.tweak(s.ack), end: this.tweak(s.ack) }));
+          break;
+        case 6:
+          s.payload = this.bytes(r.chance(0.8) ? r.int(1, 1400) : r.int(1, 9000));
+          break;
+        case 7:
+          s.pathChallenge = this.bytes(8);
+          break;
+        case 8:
+          s.pathResponse = this.bytes(8);
+          break;
+        default:
+          s.srcId = this.tweak(s.srcId);
       }
     }
     if (s.flags & SYN) {
@@ -250,7 +275,11 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
       const kind = m.pick(MUTATORS);
       let data = m.apply(kind, base.data, m.pick(pool).data);
       if (r.chance(0.3)) data = m.apply(m.pick(MUTATORS), data, m.pick(pool).data);
-      const from = r.chance(0.7) ? base.from : r.chance(0.7) ? m.pick(zoo.addresses) : { address: `10.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`, port: r.int(1, 65535) };
+      const from = r.chance(0.7)
+        ? base.from
+        : r.chance(0.7)
+          ? m.pick(zoo.addresses)
+          : { address: `10.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`, port: r.int(1, 65535) };
       report.inputs++;
       try {
         if (decode(data).ok) report.decodeOk++;

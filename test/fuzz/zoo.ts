@@ -117,7 +117,22 @@ export function buildZoo(seed: number): Zoo {
   target.connect(NOWHERE);
   // SYN_RECEIVED: a raw SYN that is never completed.
   const raw = net.bind(RAW_SYN);
-  raw.send(encode({ flags: SYN, dstId: 0, srcId: 0x5151, seq: 777, ack: 0, window: 65535, tsVal: 1, tsEcr: 0, mss: 1200, sackPermitted: true, payload: new Uint8Array(0) }), TARGET);
+  raw.send(
+    encode({
+      flags: SYN,
+      dstId: 0,
+      srcId: 0x5151,
+      seq: 777,
+      ack: 0,
+      window: 65535,
+      tsVal: 1,
+      tsEcr: 0,
+      mss: 1200,
+      sackPermitted: true,
+      payload: new Uint8Array(0),
+    }),
+    TARGET,
+  );
   // Peers 1..8 open connections to the target; 9 is opened by the target.
   for (let i = 1; i <= 8; i++) {
     const h = mkPeer(i);
@@ -144,7 +159,6 @@ export function buildZoo(seed: number): Zoo {
   const pc = (i: number): Connection => peerConn.get(i)!;
   const flushAll = (): void => {
     for (const h of [target, ...peers]) for (const c of h.endpoint.connections()) h.service(c);
-    
   };
   net.at(2500, () => {
     // 3: FIN_WAIT_1 (our FIN never arrives).

@@ -51,7 +51,7 @@ export function simFlows(o: SimFlowsOptions): SimFlows {
     b.onEvent = (ev) => {
       if (ev.type === 'accept') server = ev.conn;
       if (ev.type === 'conn' && ev.conn === server && ev.ev.type === 'readable') {
-        let c;
+        let c: Uint8Array | null;
         while ((c = server.read(net.now))) totals[i]! += c.length;
         b.service(server);
       }
@@ -70,7 +70,9 @@ export function simFlows(o: SimFlowsOptions): SimFlows {
     });
   });
   for (let t = every; t <= o.until; t += every) {
-    net.at(t, () => o.flows.forEach((_, i) => received[i]!.push(totals[i]!)));
+    net.at(t, () => {
+      for (let i = 0; i < o.flows.length; i++) received[i]!.push(totals[i]!);
+    });
   }
   net.run({ until: o.until });
   return {

@@ -5,7 +5,7 @@ import { describe, it } from 'vitest';
 import { activeOpen } from '../helpers/script.js';
 
 describe('ACK freshness', () => {
-  it('data released by an ACK that came with the peer\'s data acknowledges that data (RFC 9293 §3.10.7.4, steps 5-7 before output)', () => {
+  it("data released by an ACK that came with the peer's data acknowledges that data (RFC 9293 §3.10.7.4, steps 5-7 before output)", () => {
     const s = activeOpen();
     s.at(100).write(100);
     s.expect({ flags: 'A', seq: 1, ack: 1, len: 100 });

@@ -74,18 +74,21 @@ describe('EOF for sockets nobody reads', () => {
     server.close();
   });
 
-  for (const [kind, exits] of [['pause', true], ['eof-unread', true], ['flowing', false]] as const) {
+  for (const [kind, exits] of [
+    ['pause', true],
+    ['eof-unread', true],
+    ['flowing', false],
+  ] as const) {
     it(`a client process with a ${kind} socket ${exits ? 'exits by itself, as with net' : 'stays alive while it reads, as with net'}`, async () => {
       const server = createServer((s) => {
         s.on('error', () => {});
         if (kind === 'eof-unread') s.end(Buffer.alloc(1 << 20));
       });
       const port = await listen(server);
-      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/idle-client.ts', import.meta.url).pathname, String(port), kind], { stdio: 'inherit' });
-      const outcome = await Promise.race([
-        once(child, 'exit').then(() => 'exited'),
-        new Promise((r) => setTimeout(() => r('alive'), 3000)),
-      ]);
+      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/idle-client.ts', import.meta.url).pathname, String(port), kind], {
+        stdio: 'inherit',
+      });
+      const outcome = await Promise.race([once(child, 'exit').then(() => 'exited'), new Promise((r) => setTimeout(() => r('alive'), 3000))]);
       child.kill('SIGKILL');
       server.close();
       expect(outcome).toBe(exits ? 'exited' : 'alive');

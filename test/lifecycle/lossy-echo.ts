@@ -10,7 +10,6 @@ import { pattern } from '../stream/helpers.js';
 export const ECHO_SIZE = 256 * 1024;
 const SIZE = ECHO_SIZE;
 
-
 export interface EchoResult {
   intact: boolean;
   doneAt: number;
@@ -97,4 +96,3 @@ export function echo(seed: number, link: Partial<LinkOptions>, until: number, do
   }
   return { intact, doneAt, error };
 }
-

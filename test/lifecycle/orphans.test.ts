@@ -47,7 +47,7 @@ describe('orphaned connections', () => {
     server.close();
   });
 
-  it("FIN_WAIT_2 of a closed socket lasts finTimeout from the moment all it sent is acknowledged, then RST", async () => {
+  it('FIN_WAIT_2 of a closed socket lasts finTimeout from the moment all it sent is acknowledged, then RST', async () => {
     const net = new SimNetwork({ seed: 4, link: { delay: [5, 5] } });
     const ep = createEndpoint({ ...simOpts(net, B, 7) });
     const server = createServer({ endpoint: ep }, (s) => {
@@ -120,9 +120,13 @@ describe('orphaned connections', () => {
       s.on('data', (d: Buffer) => (got += d.length));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sender.ts', import.meta.url).pathname, String((server.address() as { port: number }).port)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./fixtures/sender.ts', import.meta.url).pathname, String((server.address() as { port: number }).port)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const lines: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
     await once(child, 'exit');

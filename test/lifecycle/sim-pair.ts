@@ -42,7 +42,9 @@ export function simPair(o: PairOptions = {}): Pair {
   const b = simHost(net, SERVER, { connection: o.conn });
   b.endpoint.listen();
   const p: Pair = {
-    net, a, b,
+    net,
+    a,
+    b,
     client: undefined as unknown as Connection,
     server: () => srv!,
     read: { client: 0, server: 0 },
@@ -64,7 +66,10 @@ export function simPair(o: PairOptions = {}): Pair {
     }
     a.service(p.client);
   };
-  for (const [h, side] of [[a, 'client'], [b, 'server']] as const) {
+  for (const [h, side] of [
+    [a, 'client'],
+    [b, 'server'],
+  ] as const) {
     const send = h.transport.send.bind(h.transport);
     h.transport.send = (d, to) => {
       p.sends[side].push(net.now);

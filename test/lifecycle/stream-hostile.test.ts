@@ -14,7 +14,8 @@ describe('streams over a hostile link', () => {
     const failed: string[] = [];
     for (let seed = 1; seed <= 8; seed++) {
       const net = new SimNetwork({ seed, link: { delay: [10, 40], reorder: 0.3, duplicate: 0.05 }, trace: false });
-      const lossy = (): void => (seed % 2 ? net.setLink(B, A, { loss: 0.5, delay: [10, 40], reorder: 0.3 }) : net.setLink(A, B, { loss: 0.5, delay: [10, 40], reorder: 0.3 }));
+      const lossy = (): void =>
+        seed % 2 ? net.setLink(B, A, { loss: 0.5, delay: [10, 40], reorder: 0.3 }) : net.setLink(A, B, { loss: 0.5, delay: [10, 40], reorder: 0.3 });
       lossy();
       net.at(2_000, () => net.setLinkBoth(A, B, { blackhole: true }));
       net.at(62_000, () => {

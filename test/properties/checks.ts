@@ -75,7 +75,16 @@ export function checkStates(res: RunResult): string[] {
   return v;
 }
 
-const SYNCED = new Set<State>([State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK, State.TIME_WAIT]);
+const SYNCED = new Set<State>([
+  State.SYN_RECEIVED,
+  State.ESTABLISHED,
+  State.FIN_WAIT_1,
+  State.FIN_WAIT_2,
+  State.CLOSE_WAIT,
+  State.CLOSING,
+  State.LAST_ACK,
+  State.TIME_WAIT,
+]);
 
 /** Invariant 4: SND.UNA ≤ SND.NXT (mod 2^32) at every step, neither moves back; RCV.NXT only moves forward. */
 export function checkSeq(res: RunResult): string[] {
@@ -90,7 +99,8 @@ export function checkSeq(res: RunResult): string[] {
     let rcv: number | undefined;
     for (const n of s.snaps) {
       if (!seqLe(n.sndUna, n.sndNxt)) v.push(`${s.name}: SND.UNA ${n.sndUna} > SND.NXT ${n.sndNxt} at t=${n.t}`);
-      if (seqDiff(n.sndNxt, n.sndUna) > Math.max(res.sc.conn.sndBuf, res.sc.conn.maxSndBuf) + 2) v.push(`${s.name}: ${seqDiff(n.sndNxt, n.sndUna)} in flight > send buffer at t=${n.t}`);
+      if (seqDiff(n.sndNxt, n.sndUna) > Math.max(res.sc.conn.sndBuf, res.sc.conn.maxSndBuf) + 2)
+        v.push(`${s.name}: ${seqDiff(n.sndNxt, n.sndUna)} in flight > send buffer at t=${n.t}`);
       if (prev && !seqGe(n.sndUna, prev.sndUna)) v.push(`${s.name}: SND.UNA moved back ${prev.sndUna} → ${n.sndUna} at t=${n.t}`);
       if (prev && !seqGe(n.sndNxt, prev.sndNxt)) v.push(`${s.name}: SND.NXT moved back ${prev.sndNxt} → ${n.sndNxt} at t=${n.t}`);
       if (rcv !== undefined && !seqGe(n.rcvNxt, rcv)) v.push(`${s.name}: RCV.NXT moved back ${rcv} → ${n.rcvNxt} at t=${n.t}`);
@@ -122,7 +132,8 @@ export function checkTimeWait(res: RunResult): string[] {
     if (tw && !active) v.push(`${s.name}: TIME_WAIT without having sent the first FIN (path ${path.join('→')})`);
     if (tw && path.includes(State.CLOSE_WAIT)) v.push(`${s.name}: passive closer in TIME_WAIT`);
     const peer = peerOf(res, s);
-    if (active && !tw && res.idle && mustComplete(res, s) && peer.shutdownAt !== undefined) v.push(`${s.name}: active closer never reached TIME_WAIT (path ${path.join('→')})`);
+    if (active && !tw && res.idle && mustComplete(res, s) && peer.shutdownAt !== undefined)
+      v.push(`${s.name}: active closer never reached TIME_WAIT (path ${path.join('→')})`);
     if (!tw) continue;
     const host = hostOfSide(res, s);
     const id = s.conn.localId;
@@ -203,11 +214,13 @@ export function checkFlight(res: RunResult): string[] {
       const probe = x.sndWnd === 0 && x.len - fin <= 1 && extent - fin <= 1;
       // The peer window governs new data (RFC 9293 §3.8.6.2.1: SND.UNA + SND.WND - SND.NXT); a retransmission
       // resends bytes it already admitted (its view of the window may have shrunk through reordered ACKs).
-      if (fresh && x.payload > 0 && extent - fin > x.sndWnd && !probe) v.push(`${s.name}: sent up to SND.UNA+${extent} with peer window ${x.sndWnd} at t=${x.t}`);
+      if (fresh && x.payload > 0 && extent - fin > x.sndWnd && !probe)
+        v.push(`${s.name}: sent up to SND.UNA+${extent} with peer window ${x.sndWnd} at t=${x.t}`);
       // Exempt from cwnd: the retransmission of SND.UNA's segment (RFC 5681 §3.1 on RTO), the first retransmission
       // on entering recovery (RFC 5681 §3.2 step 3, RFC 6675 §5 (4.3)), a tail loss probe (RFC 8985 §7.3).
       const head = x.seq === x.sndUna && !fresh;
-      if (x.pipe - fin > x.cwnd && !head && !(isFrx && !fresh) && !isTlp && !probe) v.push(`${s.name}: ${x.pipe} in flight > cwnd ${x.cwnd} at t=${x.t} (seq ${x.seq}, len ${x.len})`);
+      if (x.pipe - fin > x.cwnd && !head && !(isFrx && !fresh) && !isTlp && !probe)
+        v.push(`${s.name}: ${x.pipe} in flight > cwnd ${x.cwnd} at t=${x.t} (seq ${x.seq}, len ${x.len})`);
     }
   }
   return v;
@@ -288,7 +301,14 @@ export function checkUnharmed(res: RunResult): string[] {
 /** The checks the soak runs on every schedule. */
 export function checkAll(res: RunResult): string[] {
   return [
-    ...checkDelivery(res), ...checkEnd(res), ...checkStates(res), ...checkSeq(res), ...checkTimeWait(res),
-    ...checkRto(res), ...checkFlight(res), ...checkLiveness(res), ...checkTablesEmpty(res),
+    ...checkDelivery(res),
+    ...checkEnd(res),
+    ...checkStates(res),
+    ...checkSeq(res),
+    ...checkTimeWait(res),
+    ...checkRto(res),
+    ...checkFlight(res),
+    ...checkLiveness(res),
+    ...checkTablesEmpty(res),
   ];
 }

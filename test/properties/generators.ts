@@ -14,9 +14,7 @@ import { ACK, FIN, RST, SYN } from '../../src/wire/segment.js';
 export type LinkSpec = Omit<LinkOptions, 'blackhole'>;
 /** up = client → server, down = server → client. */
 export type Dir = 'up' | 'down' | 'both';
-export type Episode =
-  | { kind: 'blackhole'; at: number; duration: number; dir: Dir }
-  | { kind: 'link'; at: number; dir: Dir; link: LinkSpec };
+export type Episode = { kind: 'blackhole'; at: number; duration: number; dir: Dir } | { kind: 'link'; at: number; dir: Dir; link: LinkSpec };
 export interface Faults {
   up: LinkSpec;
   down: LinkSpec;
@@ -116,18 +114,20 @@ export interface GenOptions {
 const pct = (max: number) => fc.integer({ min: 0, max: Math.round(max * 100) }).map((x) => x / 100);
 
 export function linkArb(o: GenOptions = {}): fc.Arbitrary<LinkSpec> {
-  return fc.record({
-    loss: pct(o.maxLoss ?? 0.3),
-    duplicate: pct(0.1),
-    reorder: pct(0.3),
-    reorderDelay: fc.integer({ min: 0, max: 40 }),
-    delay: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 })).map(([a, b]): [number, number] => [a, a + b]),
-    corrupt: o.corrupt ? pct(0.05) : fc.constant(0),
-    // Large enough for the biggest segment (mss ≤ 1400, header and options < 100 bytes).
-    mtu: fc.constantFrom(65507, 1500, 1500),
-    bandwidth: fc.oneof(fc.constant(0), fc.integer({ min: 20_000, max: 2_000_000 })),
-    queueBytes: fc.oneof(fc.constant(0), fc.integer({ min: 8_000, max: 100_000 })),
-  }).map((l) => (l.bandwidth > 0 && l.queueBytes > l.bandwidth ? { ...l, queueBytes: Math.max(8_000, l.bandwidth) } : l)); // ≤ ~1 s of queue
+  return fc
+    .record({
+      loss: pct(o.maxLoss ?? 0.3),
+      duplicate: pct(0.1),
+      reorder: pct(0.3),
+      reorderDelay: fc.integer({ min: 0, max: 40 }),
+      delay: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 })).map(([a, b]): [number, number] => [a, a + b]),
+      corrupt: o.corrupt ? pct(0.05) : fc.constant(0),
+      // Large enough for the biggest segment (mss ≤ 1400, header and options < 100 bytes).
+      mtu: fc.constantFrom(65507, 1500, 1500),
+      bandwidth: fc.oneof(fc.constant(0), fc.integer({ min: 20_000, max: 2_000_000 })),
+      queueBytes: fc.oneof(fc.constant(0), fc.integer({ min: 8_000, max: 100_000 })),
+    })
+    .map((l) => (l.bandwidth > 0 && l.queueBytes > l.bandwidth ? { ...l, queueBytes: Math.max(8_000, l.bandwidth) } : l)); // ≤ ~1 s of queue
 }
 
 const dirArb = fc.constantFrom<Dir>('up', 'down', 'both');
@@ -153,30 +153,32 @@ export function faultsArb(o: GenOptions = {}): fc.Arbitrary<Faults> {
 }
 
 export function connSpecArb(): fc.Arbitrary<ConnSpec> {
-  return fc.record({
-    mss: fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1400 })),
-    sndBuf: fc.integer({ min: 2048, max: 65536 }),
-    rcvBuf: fc.integer({ min: 2048, max: 65536 }),
-    // Buffer growth: a ceiling below the buffer (about a third of runs) turns it off.
-    maxSndBuf: fc.integer({ min: 0, max: 196_608 }),
-    maxRcvBuf: fc.integer({ min: 0, max: 196_608 }),
-    msl: fc.integer({ min: 0, max: 1000 }),
-    rto: fc.record({
-      rtoMin: fc.integer({ min: 50, max: 300 }),
-      rtoMax: fc.integer({ min: 1000, max: 3000 }),
-      rtoInitial: fc.integer({ min: 200, max: 1000 }),
-      granularity: fc.constant(1),
-    }),
-    // Retry budgets large enough that ≤ 30% loss practically never exhausts them (0.51^26 ≈ 3e-8 per stalled segment).
-    synRetries: fc.constant(25),
-    maxRetries: fc.constant(25),
-    delayedAck: fc.integer({ min: 0, max: 200 }),
-    noDelay: fc.boolean(),
-    sack: fc.boolean(),
-    // Off, so a schedule whose connections stay open goes quiet (the harness runs until nothing is
-    // left to happen); the outage profile turns it on, as the default is (test/lifecycle covers it).
-    keepAlive: fc.constant(false),
-  }).map((c) => ({ ...c, msl: 10 * c.rto.rtoMax + c.msl })); // 2·MSL outlasts ~20 FIN retransmissions by the peer (RFC 9293 §3.6.1)
+  return fc
+    .record({
+      mss: fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1400 })),
+      sndBuf: fc.integer({ min: 2048, max: 65536 }),
+      rcvBuf: fc.integer({ min: 2048, max: 65536 }),
+      // Buffer growth: a ceiling below the buffer (about a third of runs) turns it off.
+      maxSndBuf: fc.integer({ min: 0, max: 196_608 }),
+      maxRcvBuf: fc.integer({ min: 0, max: 196_608 }),
+      msl: fc.integer({ min: 0, max: 1000 }),
+      rto: fc.record({
+        rtoMin: fc.integer({ min: 50, max: 300 }),
+        rtoMax: fc.integer({ min: 1000, max: 3000 }),
+        rtoInitial: fc.integer({ min: 200, max: 1000 }),
+        granularity: fc.constant(1),
+      }),
+      // Retry budgets large enough that ≤ 30% loss practically never exhausts them (0.51^26 ≈ 3e-8 per stalled segment).
+      synRetries: fc.constant(25),
+      maxRetries: fc.constant(25),
+      delayedAck: fc.integer({ min: 0, max: 200 }),
+      noDelay: fc.boolean(),
+      sack: fc.boolean(),
+      // Off, so a schedule whose connections stay open goes quiet (the harness runs until nothing is
+      // left to happen); the outage profile turns it on, as the default is (test/lifecycle covers it).
+      keepAlive: fc.constant(false),
+    })
+    .map((c) => ({ ...c, msl: 10 * c.rto.rtoMax + c.msl })); // 2·MSL outlasts ~20 FIN retransmissions by the peer (RFC 9293 §3.6.1)
 }
 
 /** One side's script: writes (0 bytes, small, larger than the send buffer), read stalls, then maybe end/destroy. */
@@ -191,7 +193,11 @@ export function scriptArb(o: GenOptions = {}): fc.Arbitrary<Script> {
       { weight: 3, arbitrary: fc.integer({ min: 1, max: maxBytes }) },
     ),
   });
-  const stall = fc.record({ op: fc.constant('stall' as const), after: fc.integer({ min: 0, max: 300 }), ms: fc.integer({ min: 50, max: o.longStalls ? 70_000 : 3000 }) });
+  const stall = fc.record({
+    op: fc.constant('stall' as const),
+    after: fc.integer({ min: 0, max: 300 }),
+    ms: fc.integer({ min: 50, max: o.longStalls ? 70_000 : 3000 }),
+  });
   const ops = fc.array(fc.oneof({ weight: 4, arbitrary: write }, { weight: 1, arbitrary: stall }), { maxLength: o.maxOps ?? 6 });
   const tail = fc.record({
     end: o.noEnd ? fc.boolean() : fc.constant(true),

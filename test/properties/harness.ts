@@ -159,14 +159,25 @@ function instrumentEndpoint(ep: Endpoint, onCreate: (c: Connection) => void, iss
 
 function instrumentConn(conn: Connection, sideOf: () => Side, now: () => number): void {
   const c = conn as unknown as ConnInternals;
-  if (typeof c.pollSegment !== 'function' || typeof c.handleSegment !== 'function') throw new Error('harness: Connection internals (pollSegment/handleSegment) changed');
+  if (typeof c.pollSegment !== 'function' || typeof c.handleSegment !== 'function')
+    throw new Error('harness: Connection internals (pollSegment/handleSegment) changed');
   const poll = c.pollSegment.bind(conn);
   c.pollSegment = (t: number, holdAck?: boolean) => {
     const seg = poll(t, holdAck);
     if (!seg) return seg;
     sideOf().tx.push({
-      t: now(), seq: seg.seq, flags: seg.flags, len: segmentLength(seg), payload: seg.payload.length, tsVal: seg.tsVal,
-      state: conn.state, sndUna: conn.sndUna, sndNxt: conn.sndNxt, sndWnd: conn.sndWnd, cwnd: conn.cwnd, pipe: conn.bytesInFlight,
+      t: now(),
+      seq: seg.seq,
+      flags: seg.flags,
+      len: segmentLength(seg),
+      payload: seg.payload.length,
+      tsVal: seg.tsVal,
+      state: conn.state,
+      sndUna: conn.sndUna,
+      sndNxt: conn.sndNxt,
+      sndWnd: conn.sndWnd,
+      cwnd: conn.cwnd,
+      pipe: conn.bytesInFlight,
       tlp: (conn.stats as { tailLossProbes?: number }).tailLossProbes ?? 0,
       frx: conn.stats.fastRetransmits,
     });
@@ -204,13 +215,40 @@ const OTHER: Address = { address: '10.6.6.6', port: 666 };
 
 function newSide(name: string, role: 'client' | 'server', pair: number, host: number, script: Script, tagOut: number, tagIn: number): Side {
   return {
-    name, role, pair, host, script, tagOut, tagIn, intended: 0, written: 0, pending: 0, endRequested: false, stalledUntil: 0,
-    received: 0, mismatchAt: -1, readableAfterEnd: 0, injected: 0, events: [], snaps: [], tx: [], samples: [], timeouts: [],
+    name,
+    role,
+    pair,
+    host,
+    script,
+    tagOut,
+    tagIn,
+    intended: 0,
+    written: 0,
+    pending: 0,
+    endRequested: false,
+    stalledUntil: 0,
+    received: 0,
+    mismatchAt: -1,
+    readableAfterEnd: 0,
+    injected: 0,
+    events: [],
+    snaps: [],
+    tx: [],
+    samples: [],
+    timeouts: [],
   };
 }
 
 const ESTABLISHED_ON = new Set<State>([State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK]);
-const OPEN_STATES = new Set<State>([State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK]);
+const OPEN_STATES = new Set<State>([
+  State.SYN_RECEIVED,
+  State.ESTABLISHED,
+  State.FIN_WAIT_1,
+  State.FIN_WAIT_2,
+  State.CLOSE_WAIT,
+  State.CLOSING,
+  State.LAST_ACK,
+]);
 
 export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
   const net = new SimNetwork({ seed: sc.seed });
@@ -483,21 +521,32 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
       plen = 0;
       if (dst !== 0) flags |= ACK;
     } else if (mode === 'below') seq = seqAdd(R, -(Math.max(1, plen + (flags & (SYN | FIN) ? 1 : 0)) + inj.seqOff));
-    else if (mode === 'above') seq = seqAdd(R, Math.max(sc.conn.rcvBuf, sc.conn.maxRcvBuf) + 1 + inj.seqOff); // beyond any window offered
+    else if (mode === 'above')
+      seq = seqAdd(R, Math.max(sc.conn.rcvBuf, sc.conn.maxRcvBuf) + 1 + inj.seqOff); // beyond any window offered
     else if (mode === 'exact') seq = R;
     else seq = x;
     const pc = P.conn;
     const ack =
-      inj.ack === 'una' ? seqAdd(tc.sndUna, inj.ackOff)
-      : inj.ack === 'nxt' ? seqAdd(tc.sndNxt, inj.ackOff)
-      : inj.ack === 'inflight' ? seqAdd(tc.sndUna, 1 + ((x >>> 3) % Math.max(1, seqDiff(tc.sndNxt, tc.sndUna))))
-      : inj.ack === 'peer-rcv' ? seqAdd(pc ? pc.rcvNxt : x, inj.ackOff)
-      : (x * 7) >>> 0;
+      inj.ack === 'una'
+        ? seqAdd(tc.sndUna, inj.ackOff)
+        : inj.ack === 'nxt'
+          ? seqAdd(tc.sndNxt, inj.ackOff)
+          : inj.ack === 'inflight'
+            ? seqAdd(tc.sndUna, 1 + ((x >>> 3) % Math.max(1, seqDiff(tc.sndNxt, tc.sndUna))))
+            : inj.ack === 'peer-rcv'
+              ? seqAdd(pc ? pc.rcvNxt : x, inj.ackOff)
+              : (x * 7) >>> 0;
     if (!(flags & (SYN | RST | ACK))) flags |= ACK;
     const seg: Segment = {
-      flags, dstId: dst, srcId: src, seq, ack: flags & ACK ? ack : 0, window: 65535,
+      flags,
+      dstId: dst,
+      srcId: src,
+      seq,
+      ack: flags & ACK ? ack : 0,
+      window: 65535,
       tsVal: (x * 13) >>> 0,
-      tsEcr: 0, payload: pattern(0x7777, x & 0xfff, plen),
+      tsEcr: 0,
+      payload: pattern(0x7777, x & 0xfff, plen),
     };
     if (inj.ts === 'recent' && pc) {
       // A timestamp that passes PAWS: the newest one the victim saw from its peer, read from its last input.
@@ -531,9 +580,31 @@ export function runScenario(sc: Scenario, ro: RunOptions = {}): RunResult {
       const last = s.snaps[s.snaps.length - 1];
       const st = c.state;
       const hang = OPEN_STATES.has(st) && (c.retransmitQueueLength > 0 || c.bufferedAmount > 0) && c.pollTimeout() === Infinity;
-      if (last && last.state === st && last.sndUna === c.sndUna && last.sndNxt === c.sndNxt && last.rcvNxt === c.rcvNxt &&
-          last.cwnd === c.cwnd && last.pipe === c.bytesInFlight && last.sndWnd === c.sndWnd && last.rto === c.rtt.rto && !hang) continue;
-      s.snaps.push({ t: net.now, state: st, sndUna: c.sndUna, sndNxt: c.sndNxt, rcvNxt: c.rcvNxt, cwnd: c.cwnd, pipe: c.bytesInFlight, sndWnd: c.sndWnd, rto: c.rtt.rto, hang });
+      if (
+        last &&
+        last.state === st &&
+        last.sndUna === c.sndUna &&
+        last.sndNxt === c.sndNxt &&
+        last.rcvNxt === c.rcvNxt &&
+        last.cwnd === c.cwnd &&
+        last.pipe === c.bytesInFlight &&
+        last.sndWnd === c.sndWnd &&
+        last.rto === c.rtt.rto &&
+        !hang
+      )
+        continue;
+      s.snaps.push({
+        t: net.now,
+        state: st,
+        sndUna: c.sndUna,
+        sndNxt: c.sndNxt,
+        rcvNxt: c.rcvNxt,
+        cwnd: c.cwnd,
+        pipe: c.bytesInFlight,
+        sndWnd: c.sndWnd,
+        rto: c.rtt.rto,
+        hang,
+      });
     }
   };
   snapAll();

@@ -31,8 +31,15 @@ const segmentArb: fc.Arbitrary<Segment> = fc
   .map((r) => {
     const syn = (r.flags & SYN) !== 0;
     const s: Segment = {
-      flags: r.flags, dstId: syn && !(r.flags & ACK) ? 0 : r.dstId, srcId: r.srcId, seq: r.seq, ack: r.ack,
-      window: r.window, tsVal: r.tsVal, tsEcr: r.tsEcr, payload: r.flags & RST ? new Uint8Array(0) : r.payload,
+      flags: r.flags,
+      dstId: syn && !(r.flags & ACK) ? 0 : r.dstId,
+      srcId: r.srcId,
+      seq: r.seq,
+      ack: r.ack,
+      window: r.window,
+      tsVal: r.tsVal,
+      tsEcr: r.tsEcr,
+      payload: r.flags & RST ? new Uint8Array(0) : r.payload,
     };
     if (syn && r.mss !== undefined) s.mss = r.mss;
     if (syn && r.sackPermitted) s.sackPermitted = true;

@@ -58,7 +58,15 @@ function transfer(size: number, o: TransferOpts): Run {
       if (c) {
         const seg = decode(d);
         const cc = c.cc as CongestionController & { modeName?: string };
-        sends.push({ t: net.now, size: d.length, payload: seg.ok ? seg.segment.payload.length : 0, cwnd: c.cwnd, pacingRate: cc.pacingRate, mode: cc.modeName, rtt: c.rtt.latest });
+        sends.push({
+          t: net.now,
+          size: d.length,
+          payload: seg.ok ? seg.segment.payload.length : 0,
+          cwnd: c.cwnd,
+          pacingRate: cc.pacingRate,
+          mode: cc.modeName,
+          rtt: c.rtt.latest,
+        });
       }
       return o.drop?.(net.now);
     },
@@ -125,7 +133,7 @@ describe('BBR on a bandwidth-limited link with a deep queue', () => {
     expect(median(cubicRtts)).toBeGreaterThan(2.5 * minRtt);
   });
 
-  it('draft §4.2.1: in ProbeBW the sender paces at the controller\'s pacingRate (bytes sent per 20 ms window match it)', () => {
+  it("draft §4.2.1: in ProbeBW the sender paces at the controller's pacingRate (bytes sent per 20 ms window match it)", () => {
     const { b } = get();
     const ratios: number[] = [];
     for (let w = 200; w + 20 < b.doneAt - 50; w += 20) {
@@ -144,7 +152,7 @@ describe('BBR on a bandwidth-limited link with a deep queue', () => {
 });
 
 describe('BBR under random loss', () => {
-  it('draft §4 (loss is not congestion): 5 % loss each way keeps ≥ 70 % of the lossless goodput and ≥ 2× CUBIC\'s', () => {
+  it("draft §4 (loss is not congestion): 5 % loss each way keeps ≥ 70 % of the lossless goodput and ≥ 2× CUBIC's", () => {
     const size = 4 << 20;
     const link = { ...LINK, loss: 0.05 };
     const clean = transfer(size, { link: LINK, conn: { congestion: bbr } });
@@ -188,7 +196,17 @@ describe('BBR and the retransmission timer', () => {
 });
 
 describe('BBR and recovery (draft §4.2.3.4), unit', () => {
-  const sample = (over: Partial<RateSample>): RateSample => ({ delivered: 0, interval: 0, rate: 0, priorDelivered: 0, appLimited: false, newlyAcked: 0, newlyLost: 0, rtt: -1, ...over });
+  const sample = (over: Partial<RateSample>): RateSample => ({
+    delivered: 0,
+    interval: 0,
+    rate: 0,
+    priorDelivered: 0,
+    appLimited: false,
+    newlyAcked: 0,
+    newlyLost: 0,
+    rtt: -1,
+    ...over,
+  });
 
   it('draft §4.2.3.4: entering recovery holds to packet conservation (in flight + what each ACK delivers), and the end of recovery restores the prior cwnd', () => {
     const cc = new Bbr(1000);
@@ -204,7 +222,7 @@ describe('BBR and recovery (draft §4.2.3.4), unit', () => {
     expect(cc.cwnd).toBe(10_000); // the loss was not read as congestion: the window is back
   });
 
-  it('RFC 5681 §3.1: an RTO leaves one segment; the next ACK lifts it to BBR\'s floor of four', () => {
+  it("RFC 5681 §3.1: an RTO leaves one segment; the next ACK lifts it to BBR's floor of four", () => {
     const cc = new Bbr(1000);
     cc.onRto();
     expect(cc.cwnd).toBe(1000);
@@ -250,7 +268,7 @@ describe('BBR ProbeRTT (draft §4.3.4)', () => {
   });
 });
 
-describe('pacing at the controller\'s pacingRate', () => {
+describe("pacing at the controller's pacingRate", () => {
   /** A controller with an unlimited window and a fixed pacing rate that the test may change. */
   function fixedRate(state: { rate: number }): CongestionFactory {
     return () => ({
@@ -268,7 +286,7 @@ describe('pacing at the controller\'s pacingRate', () => {
     });
   }
 
-  it('a controller\'s pacingRate replaces the cwnd/SRTT rule: datagram bytes per ms follow it, and a change of it', () => {
+  it("a controller's pacingRate replaces the cwnd/SRTT rule: datagram bytes per ms follow it, and a change of it", () => {
     // No bottleneck: only pacing limits the sender (the cwnd/SRTT rule would send 1 MiB at once).
     const state = { rate: 500 };
     const size = 1 << 20;
@@ -278,8 +296,7 @@ describe('pacing at the controller\'s pacingRate', () => {
       onStart: (net) => net.at(1000, () => (state.rate = 1000)),
     });
     expect(r.received).toBe(size);
-    const rateIn = (t0: number, t1: number) =>
-      r.sends.filter((s) => s.payload > 0 && s.t >= t0 && s.t < t1).reduce((n, s) => n + s.size, 0) / (t1 - t0);
+    const rateIn = (t0: number, t1: number) => r.sends.filter((s) => s.payload > 0 && s.t >= t0 && s.t < t1).reduce((n, s) => n + s.size, 0) / (t1 - t0);
     expect(rateIn(200, 1000)).toBeGreaterThan(0.95 * 500);
     expect(rateIn(200, 1000)).toBeLessThan(1.05 * 500);
     expect(rateIn(1100, 1400)).toBeGreaterThan(0.95 * 1000);

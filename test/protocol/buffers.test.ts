@@ -135,7 +135,10 @@ describe('Reassembly', () => {
     r.add(100, range(0, 10)); // [100,110)
     r.add(300, range(0, 10)); // [300,310)
     r.add(110, range(0, 10)); // [110,120), joins the first
-    expect(r.sackBlocks(4)).toEqual([{ start: 100, end: 120 }, { start: 300, end: 310 }]);
+    expect(r.sackBlocks(4)).toEqual([
+      { start: 100, end: 120 },
+      { start: 300, end: 310 },
+    ]);
     r.add(500, range(0, 10));
     expect(r.sackBlocks(4)[0]).toEqual({ start: 500, end: 510 });
     r.add(305, range(0, 10)); // extends [300,310) to 315
@@ -178,7 +181,10 @@ describe('Reassembly', () => {
     const lo = 0xfffffffa;
     r.add(seqAdd(lo, 10), range(0, 5)); // [4, 9)
     r.add(lo, range(0, 8)); // [0xfffffffa, 2)
-    expect(r.sackBlocks(4)).toEqual([{ start: lo, end: 2 }, { start: 4, end: 9 }]);
+    expect(r.sackBlocks(4)).toEqual([
+      { start: lo, end: 2 },
+      { start: 4, end: 9 },
+    ]);
     expect(Buffer.concat(r.take(lo)).length).toBe(8);
     expect(r.sackBlocks(4)).toEqual([{ start: 4, end: 9 }]);
   });

@@ -4,7 +4,17 @@ import { CubicLt } from '../../src/protocol/cc/cubic-lt.js';
 import type { RateSample } from '../../src/protocol/cc/congestion.js';
 
 const MSS = 1000;
-const sample = (over: Partial<RateSample>): RateSample => ({ delivered: 0, interval: 0, rate: 0, priorDelivered: 0, appLimited: false, newlyAcked: 0, newlyLost: 0, rtt: -1, ...over });
+const sample = (over: Partial<RateSample>): RateSample => ({
+  delivered: 0,
+  interval: 0,
+  rate: 0,
+  priorDelivered: 0,
+  appLimited: false,
+  newlyAcked: 0,
+  newlyLost: 0,
+  rtt: -1,
+  ...over,
+});
 
 /** A controller that has seen min_rtt 20 ms, a delivery rate of 5 segments per ms (BDP 100 segments) and RTTs of `rtt`. */
 function primed(rtt: number, cwndSegs = 120): CubicLt {

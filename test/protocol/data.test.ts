@@ -40,12 +40,23 @@ describe('receiving: ACK policy and reassembly', () => {
     s.inject({ flags: 'A', seq: 3001, ack: 1, len: 1000 });
     s.expect({ flags: 'A', ack: 1, sack: [[3001, 4001]] });
     s.inject({ flags: 'A', seq: 1001, ack: 1, len: 1000 });
-    s.expect({ flags: 'A', ack: 1, sack: [[1001, 2001], [3001, 4001]] });
+    s.expect({
+      flags: 'A',
+      ack: 1,
+      sack: [
+        [1001, 2001],
+        [3001, 4001],
+      ],
+    });
     s.inject({ flags: 'A', seq: 5001, ack: 1, len: 500 });
     const seg = s.expect({ flags: 'A', ack: 1 });
     const blocks = s.describe(seg).sack;
     expect(blocks[0]).toEqual([5001, 5501]);
-    expect([...blocks].sort((a, b) => a[0] - b[0])).toEqual([[1001, 2001], [3001, 4001], [5001, 5501]]);
+    expect([...blocks].sort((a, b) => a[0] - b[0])).toEqual([
+      [1001, 2001],
+      [3001, 4001],
+      [5001, 5501],
+    ]);
   });
 
   it('RFC 2018: no SACK blocks when the peer did not offer SACK-permitted', () => {

@@ -86,7 +86,12 @@ describe('tail-loss probe and RTO ordering', () => {
 
 describe('scoreboard bookkeeping', () => {
   it('counters match the retransmission queue through a zero-window persist episode', () => {
-    type Sb = { entries: ReadonlyArray<{ retransmits: number; sacked: boolean; lost: boolean; inPipe: boolean; len: number }>; sackedCount: number; lostCount: number; pipe: number };
+    type Sb = {
+      entries: ReadonlyArray<{ retransmits: number; sacked: boolean; lost: boolean; inPipe: boolean; len: number }>;
+      sackedCount: number;
+      lostCount: number;
+      pipe: number;
+    };
     const s = activeOpen({}, { win: 2000, noSample: true });
     const sb = (s.conn as unknown as { sb: Sb }).sb;
     const check = () => {

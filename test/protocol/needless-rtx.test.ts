@@ -38,7 +38,10 @@ function run(p: number, seed: number, congestion: CongestionFactory) {
 }
 
 describe('retransmissions under many holes (RFC 6675, RFC 8985)', () => {
-  for (const [name, cc] of [['bbr', bbr], ['cubic', cubic]] as const) {
+  for (const [name, cc] of [
+    ['bbr', bbr],
+    ['cubic', cubic],
+  ] as const) {
     it(`${name}: at 5 % data loss, every retransmission replaces a dropped copy`, () => {
       for (const seed of [1, 2, 3]) {
         const { needless, dropped, r } = run(0.05, seed, cc);

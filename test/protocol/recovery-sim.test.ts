@@ -25,7 +25,14 @@ interface Run extends SimTransfer {
 /** A bulk transfer A → B; `drop(i)` drops the client's i-th datagram (a scripted loss pattern). */
 function transfer(
   size: number,
-  opts: { link?: Partial<LinkOptions>; conn?: Partial<ConnectionOptions>; drop?: (i: number, data: Uint8Array) => boolean; seed?: number; until?: number; onStart?: (net: SimNetwork) => void },
+  opts: {
+    link?: Partial<LinkOptions>;
+    conn?: Partial<ConnectionOptions>;
+    drop?: (i: number, data: Uint8Array) => boolean;
+    seed?: number;
+    until?: number;
+    onStart?: (net: SimNetwork) => void;
+  },
 ): Run {
   const cwnd: Run['cwnd'] = [];
   const sent: Run['sent'] = [];
@@ -218,7 +225,6 @@ describe('pacing', () => {
     // The bucket holds ten segments or 2 ms of the pacing rate, whichever is more.
     expect(maxBurst(paced)).toBeLessThan(maxBurst(unpaced) / 2);
   });
-
 });
 
 describe('pacer', () => {

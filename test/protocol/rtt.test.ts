@@ -75,7 +75,10 @@ describe('RttEstimator (RFC 6298)', () => {
   });
 
   it('property: the RTO stays in [rtoMin, rtoMax] and never shrinks on a timeout', () => {
-    const step = fc.oneof(fc.integer({ min: 0, max: 200_000 }).map((v) => ({ sample: v })), fc.constant({ sample: -1 }));
+    const step = fc.oneof(
+      fc.integer({ min: 0, max: 200_000 }).map((v) => ({ sample: v })),
+      fc.constant({ sample: -1 }),
+    );
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
         const r = new RttEstimator(opts);

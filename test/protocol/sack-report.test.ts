@@ -19,7 +19,7 @@ describe('SACK reports under batched ACKs', () => {
     s.at(10);
     holes(s, 3);
     s.expectNothing(); // held for the end of the batch
-    
+
     s.endBatch();
     expect(starts(s)).toEqual([[5001, 3001, 1001]]);
   });
@@ -118,7 +118,15 @@ describe('SACK reports under batched ACKs', () => {
     s.at(100).write(6 * MSS);
     s.discard();
     // 1 and 3 missing: both retransmitted.
-    s.at(108).inject({ flags: 'A', seq: 1, ack: 1, sack: [[3001, 6001], [1001, 2001]] });
+    s.at(108).inject({
+      flags: 'A',
+      seq: 1,
+      ack: 1,
+      sack: [
+        [3001, 6001],
+        [1001, 2001],
+      ],
+    });
     expect(s.discard().map((seg) => s.describe(seg).seq)).toEqual([1, 2001]);
     const reduced = s.conn.cwnd;
     // Only 1's retransmission was a duplicate; 3's was needed.
@@ -134,7 +142,15 @@ describe('SACK reports under batched ACKs', () => {
     s.discard();
     s.at(101).inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001]] }); // new: the first duplicate ACK
     for (let i = 0; i < 3; i++) s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001]] }); // nothing new
-    s.inject({ flags: 'A', seq: 1, ack: 1, sack: [[1001, 2001], [1001, 2001]] }); // a D-SACK: inside the second block
+    s.inject({
+      flags: 'A',
+      seq: 1,
+      ack: 1,
+      sack: [
+        [1001, 2001],
+        [1001, 2001],
+      ],
+    }); // a D-SACK: inside the second block
     expect(s.conn.stats.fastRetransmits).toBe(0);
     s.expectNothing();
     // Two more ACKs that SACK new data make three duplicates: fast retransmit.

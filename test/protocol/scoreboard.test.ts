@@ -200,7 +200,10 @@ describe('SACK marking across ACKs', () => {
         fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 40 }),
         fc.array(
           fc.oneof(
-            fc.record({ k: fc.constant('sack' as const), blocks: fc.array(fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 1, max: 1500 })), { maxLength: 6 }) }),
+            fc.record({
+              k: fc.constant('sack' as const),
+              blocks: fc.array(fc.tuple(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 1, max: 1500 })), { maxLength: 6 }),
+            }),
             fc.record({ k: fc.constant('grow' as const), by: fc.integer({ min: 1, max: 900 }) }),
             fc.record({ k: fc.constant('timeout' as const) }),
           ),
@@ -245,7 +248,10 @@ describe('loss inference without walking the window', () => {
   /** Thousandths up to `max` (fc.double favours values near 0). */
   const permille = (max: number, min = 0) => fc.integer({ min, max }).map((n) => n / 1000);
   const step: fc.Arbitrary<Step> = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ k: fc.constant('send' as const), lens: fc.array(fc.integer({ min: 1, max: 250 }), { minLength: 1, maxLength: 8, size: 'max' }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ k: fc.constant('send' as const), lens: fc.array(fc.integer({ min: 1, max: 250 }), { minLength: 1, maxLength: 8, size: 'max' }) }),
+    },
     // Offsets and lengths as fractions of the window, so most blocks and ACKs land inside it.
     { weight: 4, arbitrary: fc.record({ k: fc.constant('sack' as const), off: permille(1100), n: permille(600) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('ack' as const), off: permille(800) }) },

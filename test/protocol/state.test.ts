@@ -88,7 +88,9 @@ describe('RFC 9293 §3.3.2 Fig. 5: state transitions', () => {
   it('every edge listed by allEdges() is reached by some scenario', () => {
     const seen = new Set<string>();
     for (const run of Object.values(scenarios)) for (const t of run().transitions) seen.add(key(t));
-    const missing = allEdges().map(key).filter((e) => !seen.has(e));
+    const missing = allEdges()
+      .map(key)
+      .filter((e) => !seen.has(e));
     expect(missing).toEqual([]);
   });
 

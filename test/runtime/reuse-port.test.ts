@@ -23,7 +23,14 @@ function reusePortNode(): string | undefined {
 }
 const NODE = reusePortNode();
 
-interface Stats { owner: number; connections: number; bytes: number; siblingIds: number; rstSent: number; pathMigrations: number }
+interface Stats {
+  owner: number;
+  connections: number;
+  bytes: number;
+  siblingIds: number;
+  rstSent: number;
+  pathMigrations: number;
+}
 
 class Worker {
   readonly p: ChildProcess;
@@ -212,7 +219,7 @@ describe.skipIf(NODE === undefined)(`two processes on one port (node ${NODE ?? '
     expect(st.map((s) => s.connections)).toEqual(per);
   }, 60_000);
 
-  test("a client whose address changes mid-connection is neither reset nor misdelivered: the sibling drops its datagrams, and it carries on intact once they reach its owner", async () => {
+  test('a client whose address changes mid-connection is neither reset nor misdelivered: the sibling drops its datagrams, and it carries on intact once they reach its owner', async () => {
     const first = await UdpTransport.bind({ address: '127.0.0.1' });
     const tr = new Rebinding(first);
     const sock = connect({ transport: tr, port, host: '127.0.0.1' });

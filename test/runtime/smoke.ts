@@ -39,7 +39,12 @@ const TEST_TIMEOUT = 120_000;
  */
 const ECHO_MIB = typeof Deno !== 'undefined' ? 2 : 4;
 
-interface Result { name: string; status: 'passed' | 'failed'; durationMs: number; error?: string }
+interface Result {
+  name: string;
+  status: 'passed' | 'failed';
+  durationMs: number;
+  error?: string;
+}
 
 function check(cond: boolean, what: string): void {
   if (!cond) throw new Error(what);
@@ -166,7 +171,10 @@ async function transportChoice(): Promise<void> {
   const t = server.endpoint?.transport;
   const native = typeof Bun !== 'undefined' && process.env.RD_UDP !== 'dgram';
   await closeServer(server);
-  check(t instanceof (native ? lib.BunUdpTransport : lib.UdpTransport), `server transport: ${t?.constructor.name ?? 'none'}, wanted ${native ? 'BunUdpTransport' : 'UdpTransport'}`);
+  check(
+    t instanceof (native ? lib.BunUdpTransport : lib.UdpTransport),
+    `server transport: ${t?.constructor.name ?? 'none'}, wanted ${native ? 'BunUdpTransport' : 'UdpTransport'}`,
+  );
 }
 
 type Sock = { sendMany(p: unknown[]): number };
@@ -206,12 +214,19 @@ async function bunTransport(): Promise<void> {
 
 const tests: Array<[string, () => Promise<void>]> = [
   [`loopback echo of ${ECHO_MIB} MiB arrives intact`, () => echo(ECHO_MIB * 1024 * 1024)],
-  ['8 concurrent connections each echo 32 KiB', async () => { await Promise.all(Array.from({ length: 8 }, () => echo(32 * 1024))); }],
+  [
+    '8 concurrent connections each echo 32 KiB',
+    async () => {
+      await Promise.all(Array.from({ length: 8 }, () => echo(32 * 1024)));
+    },
+  ],
   ['node:http over it: GET and a 300 kB POST on a kept-alive agent', httpOverIt],
   ['node:tls over it: authorized, 256 KiB echoed intact', tlsOverIt],
   ['the README simulator example echoes 64 KiB over a lossy virtual link', simulatorExample],
   ['servers run on Bun.udpSocket under Bun (RD_UDP=dgram: node:dgram), on node:dgram elsewhere', transportChoice],
-  ...(typeof Bun !== 'undefined' ? [['BunUdpTransport: one sendMany per 64 datagrams, bad destinations counted not thrown, bounded queue', bunTransport] as [string, () => Promise<void>]] : []),
+  ...(typeof Bun !== 'undefined'
+    ? [['BunUdpTransport: one sendMany per 64 datagrams, bad destinations counted not thrown, bounded queue', bunTransport] as [string, () => Promise<void>]]
+    : []),
 ];
 
 const results: Result[] = [];
@@ -219,13 +234,15 @@ for (const [name, fn] of tests) {
   const t0 = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      fn(),
-      new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`timed out after ${TEST_TIMEOUT} ms`)), TEST_TIMEOUT))),
-    ]);
+    await Promise.race([fn(), new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`timed out after ${TEST_TIMEOUT} ms`)), TEST_TIMEOUT)))]);
     results.push({ name, status: 'passed', durationMs: Math.round(performance.now() - t0) });
   } catch (err) {
-    results.push({ name, status: 'failed', durationMs: Math.round(performance.now() - t0), error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    results.push({
+      name,
+      status: 'failed',
+      durationMs: Math.round(performance.now() - t0),
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
   } finally {
     clearTimeout(timer);
   }

@@ -134,7 +134,9 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
             // Handshake states answer to the SYN retry budget, the rest to the user timeout or keepalive.
             const opening = before === State.SYN_SENT || before === State.SYN_RECEIVED;
             // (Segments already queued on the link still arrive after the peer is gone.)
-            expect(at()! - Math.max(t, lastRecv)).toBeLessThanOrEqual(opening ? retryBudget(DEFAULT_OPTIONS.synRetries, DEFAULT_OPTIONS.rto.rtoMax, 1000) : budget);
+            expect(at()! - Math.max(t, lastRecv)).toBeLessThanOrEqual(
+              opening ? retryBudget(DEFAULT_OPTIONS.synRetries, DEFAULT_OPTIONS.rto.rtoMax, 1000) : budget,
+            );
           }
           expect(p.client.host.endpoint.connectionCount).toBe(0);
         },
@@ -144,7 +146,9 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
   });
 
   it('real sockets: the receiving process is killed (SIGKILL) mid-transfer; the sender fails with ETIMEDOUT within its user timeout', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sink.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sink.ts', import.meta.url).pathname], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const lines = createInterface({ input: child.stdout! });
       const [first] = (await once(lines, 'line')) as [string];
@@ -152,7 +156,10 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
       const transport = await UdpTransport.bind({ address: '127.0.0.1' });
       const host = new Host(transport, new NodeClock({ ref: true }), nodeEnv());
       const userTimeout = 1_500;
-      const conn = host.connect({ address: '127.0.0.1', port }, { userTimeout, rto: { rtoMin: 50, rtoMax: 400, rtoInitial: 200, granularity: 1 }, maxRetries: 50 });
+      const conn = host.connect(
+        { address: '127.0.0.1', port },
+        { userTimeout, rto: { rtoMin: 50, rtoMax: 400, rtoInitial: 200, granularity: 1 }, maxRetries: 50 },
+      );
       const chunk = new Uint8Array(64 * 1024);
       let killedAt = 0;
       const result = new Promise<{ code: string; after: number }>((resolve) => {

@@ -56,7 +56,10 @@ describe('SYN flood on real loopback sockets (RFC 4987)', () => {
       const host = new Host(transport, new NodeClock({ ref: true }), nodeEnv());
       // The flood comes from its own process, so this one (the real client) is not slowed by it.
       const N = 20_000;
-      flooder = fork(fixture('flooder.ts'), [String(port), String(N), '200'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      flooder = fork(fixture('flooder.ts'), [String(port), String(N), '200'], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       const progress: Array<{ sent: number; done?: boolean }> = [];
       let duringMs: number | undefined;
       let flooding = true;
@@ -78,7 +81,18 @@ describe('SYN flood on real loopback sockets (RFC 4987)', () => {
       const after = await ask(child);
       host.close();
       const growth = after.heap - before.heap;
-      console.log(JSON.stringify({ floodSyns: N, echoedWhileFlooding: flooding, received: after.stats.datagramsIn - before.stats.datagramsIn, cookies: after.stats.synCookiesSent, halfOpen: after.connections, heapGrowthMiB: +(growth / 2 ** 20).toFixed(2), duringMs: Math.round(duringMs), afterMs: Math.round(afterMs) }));
+      console.log(
+        JSON.stringify({
+          floodSyns: N,
+          echoedWhileFlooding: flooding,
+          received: after.stats.datagramsIn - before.stats.datagramsIn,
+          cookies: after.stats.synCookiesSent,
+          halfOpen: after.connections,
+          heapGrowthMiB: +(growth / 2 ** 20).toFixed(2),
+          duringMs: Math.round(duringMs),
+          afterMs: Math.round(afterMs),
+        }),
+      );
       const received = after.stats.datagramsIn - before.stats.datagramsIn;
       expect(received).toBeGreaterThan(N / 2); // the flood did arrive (the kernel may drop some)
       expect(after.stats.synCookiesSent).toBeGreaterThanOrEqual(received - 511 - 20); // and past the backlog it was all cookies

@@ -95,7 +95,13 @@ describe('off-path attacks (RFC 5961, DESIGN.md invariant 9)', () => {
     const p = transferPair({ seed, up: 10_000, down: 10_000, link: { delay: [5, 5] } });
     // 2 ms after our SYN, a SYN "from the server" reaches the client (an attacker who knows both ports).
     // The real SYN-ACK is back at 10 ms; the RST the server sends for our answer to the forgery, at 12.
-    p.net.at(2, () => inject(p.client.host, { flags: SYN, dstId: 0, srcId: 0xbad, seq: 0xdead, ack: 0, window: 1000, tsVal: 1, tsEcr: 0, mss: 500, payload: new Uint8Array(0) }, SERVER));
+    p.net.at(2, () =>
+      inject(
+        p.client.host,
+        { flags: SYN, dstId: 0, srcId: 0xbad, seq: 0xdead, ack: 0, window: 1000, tsVal: 1, tsEcr: 0, mss: 500, payload: new Uint8Array(0) },
+        SERVER,
+      ),
+    );
     p.net.run({ until: 3 });
     expect(p.client.conn!.state).toBe(State.SYN_RECEIVED);
     p.net.run({ until: 60_000 });

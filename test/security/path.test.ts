@@ -81,7 +81,20 @@ describe('path validation and NAT rebinding (after RFC 9000 §8.2, §9)', () => 
         if (old) attacker.send(old, SERVER);
         // And a guess: right ids, random numbers.
         const c = p.server.conn!;
-        attacker.send(encode({ flags: ACK, dstId: c.localId, srcId: c.remoteId, seq: r.u32(), ack: r.u32(), window: 1 << 20, tsVal: r.u32(), tsEcr: 0, payload: new Uint8Array(0) }), SERVER);
+        attacker.send(
+          encode({
+            flags: ACK,
+            dstId: c.localId,
+            srcId: c.remoteId,
+            seq: r.u32(),
+            ack: r.u32(),
+            window: 1 << 20,
+            tsVal: r.u32(),
+            tsEcr: 0,
+            payload: new Uint8Array(0),
+          }),
+          SERVER,
+        );
       });
     }
     p.net.run({ until: 120_000 });
@@ -95,7 +108,7 @@ describe('path validation and NAT rebinding (after RFC 9000 §8.2, §9)', () => 
     expect(p.client.errors).toEqual([]);
   });
 
-  it('RFC 9000 §9.3.3: a fresh segment from the peer\'s own address cancels a validation in progress, so a late response moves nothing', () => {
+  it("RFC 9000 §9.3.3: a fresh segment from the peer's own address cancels a validation in progress, so a late response moves nothing", () => {
     const p = transferPair({ seed, up: 0, down: 0, writeDelay: 1e9, link: { delay: [5, 5] } });
     p.net.run({ until: 50 });
     const conn = p.server.conn!;

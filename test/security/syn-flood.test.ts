@@ -15,12 +15,36 @@ const seed = Number(process.env.FC_SEED ?? 42);
 const spoofed = (i: number): Address => ({ address: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 40000 + (i % 1000) });
 
 function syn(r: Prng, extra: Partial<Segment> = {}): Segment {
-  return { flags: SYN, dstId: 0, srcId: r.u32() || 1, seq: r.u32(), ack: 0, window: 65535, tsVal: r.u32(), tsEcr: 0, mss: 1200, sackPermitted: true, payload: new Uint8Array(0), ...extra };
+  return {
+    flags: SYN,
+    dstId: 0,
+    srcId: r.u32() || 1,
+    seq: r.u32(),
+    ack: 0,
+    window: 65535,
+    tsVal: r.u32(),
+    tsEcr: 0,
+    mss: 1200,
+    sackPermitted: true,
+    payload: new Uint8Array(0),
+    ...extra,
+  };
 }
 
 /** The final ACK a client would send for `synAck`, answering `s`. */
 function finalAck(s: Segment, synAck: Segment, over: Partial<Segment> = {}): Segment {
-  return { flags: ACK, dstId: synAck.srcId, srcId: s.srcId, seq: seqAdd(s.seq, 1), ack: seqAdd(synAck.seq, 1), window: 65535, tsVal: seqAdd(s.tsVal, 5), tsEcr: synAck.tsVal, payload: new Uint8Array(0), ...over };
+  return {
+    flags: ACK,
+    dstId: synAck.srcId,
+    srcId: s.srcId,
+    seq: seqAdd(s.seq, 1),
+    ack: seqAdd(synAck.seq, 1),
+    window: 65535,
+    tsVal: seqAdd(s.tsVal, 5),
+    tsEcr: synAck.tsVal,
+    payload: new Uint8Array(0),
+    ...over,
+  };
 }
 
 function flooded(backlog: number, n: number) {
@@ -118,7 +142,12 @@ describe('SYN floods (RFC 4987) and amplification (RFC 9000 §8)', () => {
     expect(server.endpoint.stats.synCookiesAccepted).toBe(1);
     expect(equalBytes(sink.bytes(), data)).toBe(true);
     // The server SACKs the client's holes: SACK-permitted came back through the cookie.
-    expect(serverSent.some((d) => { const r = decode(d.data); return r.ok && r.segment.sack !== undefined; })).toBe(true);
+    expect(
+      serverSent.some((d) => {
+        const r = decode(d.data);
+        return r.ok && r.segment.sack !== undefined;
+      }),
+    ).toBe(true);
   });
 
   it('RFC 4987: forged or altered cookie ACKs open nothing; the genuine one opens exactly one connection', () => {

@@ -16,7 +16,10 @@ function fixedLookup(addrs: Array<{ address: string; family: number }>, seen: ob
   }) as unknown as LookupFunction;
 }
 
-const both = [{ address: '::1', family: 6 }, { address: HOST, family: 4 }];
+const both = [
+  { address: '::1', family: 6 },
+  { address: HOST, family: 4 },
+];
 
 describe('autoSelectFamily', () => {
   test('an address that refuses is skipped: the next family connects; the addresses tried are listed', async () => {
@@ -29,7 +32,10 @@ describe('autoSelectFamily', () => {
     c.connect({ port, host: 'dual.test', lookup: fixedLookup(both, seen), autoSelectFamily: true });
     await once(c, 'connect');
     expect(seen[0]).toMatchObject({ all: true });
-    expect(lookups).toEqual([[null, '::1', 6, 'dual.test'], [null, HOST, 4, 'dual.test']]);
+    expect(lookups).toEqual([
+      [null, '::1', 6, 'dual.test'],
+      [null, HOST, 4, 'dual.test'],
+    ]);
     expect(c.autoSelectFamilyAttemptedAddresses).toEqual([`::1:${port}`, `${HOST}:${port}`]);
     expect(c.remoteAddress).toBe(HOST);
     expect((await readAll(c)).toString()).toBe('v4');
@@ -43,7 +49,10 @@ describe('autoSelectFamily', () => {
     await new Promise<void>((r) => hole.bind(port, HOST, r));
     let swallowed = 0;
     hole.on('message', () => swallowed++);
-    const v4first = [{ address: HOST, family: 4 }, { address: '::1', family: 6 }];
+    const v4first = [
+      { address: HOST, family: 4 },
+      { address: '::1', family: 6 },
+    ];
     const t0 = performance.now();
     const c = connect({ port, host: 'dual.test', lookup: fixedLookup(v4first), autoSelectFamilyAttemptTimeout: 50 });
     await once(c, 'connect');

@@ -95,7 +95,8 @@ describe('argument errors match node:net', () => {
     // Valid settings pass.
     const rto = { rtoMin: 100, rtoMax: 60_000, rtoInitial: 1000, granularity: 1 };
     expect(thrown(() => createServer({ connection: { sndBuf: 65_536, maxSndBuf: 65_536, sack: false, rto } }))).toBeUndefined();
-    for (const congestion of ['newreno', 'cubic', 'bbr', 'cubic-lt'] as const) expect(thrown(() => createServer({ connection: { congestion } }))).toBeUndefined();
+    for (const congestion of ['newreno', 'cubic', 'bbr', 'cubic-lt'] as const)
+      expect(thrown(() => createServer({ connection: { congestion } }))).toBeUndefined();
   });
 
   test('IPC paths are rejected: there are no pipes over UDP', () => {
@@ -106,7 +107,10 @@ describe('argument errors match node:net', () => {
   test('listen twice throws ERR_SERVER_ALREADY_LISTEN; close() when not listening passes ERR_SERVER_NOT_RUNNING', async () => {
     const server = createServer();
     server.listen(0, HOST);
-    expect(thrown(() => server.listen(0, HOST))).toMatchObject({ code: 'ERR_SERVER_ALREADY_LISTEN', message: 'Listen method has been called more than once without closing.' });
+    expect(thrown(() => server.listen(0, HOST))).toMatchObject({
+      code: 'ERR_SERVER_ALREADY_LISTEN',
+      message: 'Listen method has been called more than once without closing.',
+    });
     await once(server, 'listening');
     server.close();
     const idle = createServer();
@@ -117,7 +121,7 @@ describe('argument errors match node:net', () => {
 });
 
 describe('connection errors', () => {
-  test('ECONNREFUSED when nothing is bound at the port (ICMP port unreachable on the client\'s connected UDP socket)', async () => {
+  test("ECONNREFUSED when nothing is bound at the port (ICMP port unreachable on the client's connected UDP socket)", async () => {
     const port = await freeUdpPort();
     const c = connect(port, HOST);
     const t = track(c);

@@ -99,7 +99,12 @@ describe('short connections: what the app sends in answer carries the ACK', () =
   }
 
   /** The short exchange both tests run: 1 KiB written on 'connect', echoed, then end() both ways. */
-  async function shortExchange(srvOpts: object, cliOpts: object, listen: (s: ReturnType<typeof createServer>) => Promise<number>, run: (done: () => boolean) => Promise<void>) {
+  async function shortExchange(
+    srvOpts: object,
+    cliOpts: object,
+    listen: (s: ReturnType<typeof createServer>) => Promise<number>,
+    run: (done: () => boolean) => Promise<void>,
+  ) {
     const server = createServer(srvOpts, (s: Socket) => {
       s.on('data', (d: Buffer) => s.write(d));
       s.on('end', () => s.end()); // the FIN answers the client's FIN
@@ -119,9 +124,18 @@ describe('short connections: what the app sends in answer carries the ACK', () =
   }
 
   // Client: SYN; the data (carrying the ACK of the SYN-ACK); its FIN; the last ACK.
-  const CLIENT_SENDS = [[SYN, 0], [ACK, 1024], [FIN | ACK, 0], [ACK, 0]];
+  const CLIENT_SENDS = [
+    [SYN, 0],
+    [ACK, 1024],
+    [FIN | ACK, 0],
+    [ACK, 0],
+  ];
   // Server: SYN-ACK; the echo; its FIN (carrying the ACK of the client's FIN).
-  const SERVER_SENDS = [[SYN | ACK, 0], [ACK, 1024], [FIN | ACK, 0]];
+  const SERVER_SENDS = [
+    [SYN | ACK, 0],
+    [ACK, 1024],
+    [FIN | ACK, 0],
+  ];
 
   // On real sockets the app's answer comes before the batch's end: Node runs nextTick work, such
   // as a stream's end(), before setImmediate.
@@ -135,10 +149,11 @@ describe('short connections: what the app sends in answer carries the ACK', () =
         await new Promise<void>((res) => server.listen(() => res()));
         return (server.address() as { port: number }).port;
       },
-      (done) => new Promise<void>((res) => {
-        const poll = (): void => void (done() ? res() : setTimeout(poll, 1));
-        poll();
-      }),
+      (done) =>
+        new Promise<void>((res) => {
+          const poll = (): void => void (done() ? res() : setTimeout(poll, 1));
+          poll();
+        }),
     );
     expect(cli.sent).toEqual(CLIENT_SENDS);
     expect(srv.sent).toEqual(SERVER_SENDS);
@@ -148,12 +163,20 @@ describe('short connections: what the app sends in answer carries the ACK', () =
   // callback, so the same exchange is the same 7 datagrams on virtual time.
   test.each([
     ['settle', (net: SimNetwork, done: () => boolean) => settle(net, { done }).then(() => undefined)],
-    ['runSim (the tests\' driver)', (net: SimNetwork, done: () => boolean) => runSim(net, done, 10_000)],
+    ["runSim (the tests' driver)", (net: SimNetwork, done: () => boolean) => runSim(net, done, 10_000)],
   ])('the same on the simulator, driven by %s', async (_name, drive) => {
     const net = new SimNetwork({ seed: 3, link: { delay: [1, 1] } });
     const srv = spied(net, '127.0.0.1', 7);
     const cli = spied(net, '127.0.0.2');
-    await shortExchange(srv.opts, cli.opts, async (server) => (server.listen(), 7), (done) => drive(net, done));
+    await shortExchange(
+      srv.opts,
+      cli.opts,
+      async (server) => {
+        server.listen();
+        return 7;
+      },
+      (done) => drive(net, done),
+    );
     expect(cli.sent).toEqual(CLIENT_SENDS);
     expect(srv.sent).toEqual(SERVER_SENDS);
   });

@@ -39,11 +39,18 @@ describe('listen()', () => {
     const invalid = /^The argument 'options' is invalid\. Received /;
     const noPort = /^The argument 'options' must have the property "port" or "path"\. Received /;
     const cases: Array<[unknown, RegExp]> = [
-      [{ port: false }, invalid], [{ port: true }, invalid], [{ path: -1 }, invalid],
-      [{ fd: -1 }, noPort], [{}, noPort], [{ host: 'localhost' }, noPort], [{ exclusive: true }, noPort],
+      [{ port: false }, invalid],
+      [{ port: true }, invalid],
+      [{ path: -1 }, invalid],
+      [{ fd: -1 }, noPort],
+      [{}, noPort],
+      [{ host: 'localhost' }, noPort],
+      [{ exclusive: true }, noPort],
     ];
     for (const [opts, message] of cases) {
-      expect(() => createServer().listen(opts as never), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(message) }));
+      expect(() => createServer().listen(opts as never), JSON.stringify(opts)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(message) }),
+      );
     }
   });
 
@@ -62,7 +69,7 @@ describe('listen()', () => {
     server.close();
   });
 
-  test('createServer({ endpoint, connection }): accepted connections use the server\'s connection settings', async () => {
+  test("createServer({ endpoint, connection }): accepted connections use the server's connection settings", async () => {
     const ep = await createEndpoint({ host: HOST, port: 0 });
     const server = createServer({ endpoint: ep, connection: { mss: 500 } });
     server.listen();

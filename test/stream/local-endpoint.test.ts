@@ -21,14 +21,14 @@ describe('LocalEndpoint', () => {
     const lp = local.address().port;
     const clients = Array.from({ length: 5 }, () => connect({ endpoint: local, port, host: HOST }));
     const localPorts: Array<number | undefined> = [];
-    clients.forEach((c) => c.on('connect', () => localPorts.push(c.localPort)));
+    for (const c of clients) c.on('connect', () => localPorts.push(c.localPort));
     const results = await Promise.all(
       clients.map(async (c, i) => {
         c.end(`message from client ${i} `.repeat(200));
         return (await readAll(c)).toString();
       }),
     );
-    results.forEach((r, i) => expect(r).toBe(`message from client ${i} `.repeat(200)));
+    for (const [i, r] of results.entries()) expect(r).toBe(`message from client ${i} `.repeat(200));
     expect(localPorts).toEqual([lp, lp, lp, lp, lp]);
     await Promise.all(clients.map((c) => (c.destroyed ? Promise.resolve() : once(c, 'close'))));
     expect(local.closed).toBe(false); // a user's endpoint stays until close()
@@ -77,7 +77,7 @@ describe('LocalEndpoint', () => {
     eb.close();
   });
 
-  test('two listening peers that dial each other at once: each dial reaches the other\'s server, all on the two ports', async () => {
+  test("two listening peers that dial each other at once: each dial reaches the other's server, all on the two ports", async () => {
     const ea = await createEndpoint({ host: HOST });
     const eb = await createEndpoint({ host: HOST });
     const accepted: Socket[] = [];
@@ -95,7 +95,12 @@ describe('LocalEndpoint', () => {
     const sb = connect({ endpoint: eb, port: pa, host: HOST });
     expect((await readAll(sa)).toString()).toBe(`server on ${pb}`);
     expect((await readAll(sb)).toString()).toBe(`server on ${pa}`);
-    expect(accepted.map((s) => [s.localPort, s.remotePort]).sort()).toEqual([[pa, pb], [pb, pa]].sort());
+    expect(accepted.map((s) => [s.localPort, s.remotePort]).sort()).toEqual(
+      [
+        [pa, pb],
+        [pb, pa],
+      ].sort(),
+    );
     const closed = (s: Socket) => (s.destroyed ? null : new Promise((r) => s.on('close', r)));
     await Promise.all([...accepted, sa, sb].map(closed));
     for (const s of servers) s.close();
@@ -119,7 +124,7 @@ describe('LocalEndpoint', () => {
     server.close();
   });
 
-  test("connect() without an endpoint binds its own UDP port and closes it once the socket is done", async () => {
+  test('connect() without an endpoint binds its own UDP port and closes it once the socket is done', async () => {
     const server = createServer((s) => s.end('bye'));
     const port = await listen(server);
     const c = connect({ port, host: HOST, connection: { msl: 50 } });

@@ -37,7 +37,7 @@ describe('net module surface', () => {
     expect(bl.check(HOST)).toBe(true);
   });
 
-  test('the auto-select-family defaults are net\'s, with its validation', () => {
+  test("the auto-select-family defaults are net's, with its validation", () => {
     expect(rd.getDefaultAutoSelectFamily()).toBe(nodeNet.getDefaultAutoSelectFamily());
     const before = rd.getDefaultAutoSelectFamilyAttemptTimeout();
     try {
@@ -63,9 +63,24 @@ describe('net module surface', () => {
   });
 
   test("a default export: `import net from 'reliable-dgram'` has net's members", () => {
-    for (const k of ['Socket', 'Server', 'Stream', 'connect', 'createConnection', 'createServer', 'isIP', 'isIPv4', 'isIPv6', 'SocketAddress', 'BlockList',
-      'getDefaultAutoSelectFamily', 'setDefaultAutoSelectFamily', 'getDefaultAutoSelectFamilyAttemptTimeout', 'setDefaultAutoSelectFamilyAttemptTimeout',
-      '_setSimultaneousAccepts'] as const) {
+    for (const k of [
+      'Socket',
+      'Server',
+      'Stream',
+      'connect',
+      'createConnection',
+      'createServer',
+      'isIP',
+      'isIPv4',
+      'isIPv6',
+      'SocketAddress',
+      'BlockList',
+      'getDefaultAutoSelectFamily',
+      'setDefaultAutoSelectFamily',
+      'getDefaultAutoSelectFamilyAttemptTimeout',
+      'setDefaultAutoSelectFamilyAttemptTimeout',
+      '_setSimultaneousAccepts',
+    ] as const) {
       expect(typeof rdDefault[k], k).toBe('function');
       expect(rdDefault[k], k).toBe(rd[k]);
     }

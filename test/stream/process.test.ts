@@ -46,7 +46,7 @@ describe('process lifetime', () => {
     expect(r.code).toBe(0);
   });
 
-  test('an open, ref\'d socket keeps the process alive as in net; unref() lets it exit', async () => {
+  test("an open, ref'd socket keeps the process alive as in net; unref() lets it exit", async () => {
     const [idle, unrefd] = await Promise.all([run(['client-idle', String(port)], 3000), run(['client-unref', String(port)], 8000)]);
     expect(idle.out).toContain('connected');
     expect(idle.exited).toBe(false);
@@ -54,7 +54,7 @@ describe('process lifetime', () => {
     expect(unrefd.code).toBe(0);
   });
 
-  test("a listening server keeps the process alive; server.unref() lets it exit", async () => {
+  test('a listening server keeps the process alive; server.unref() lets it exit', async () => {
     const [ref, unref] = await Promise.all([run(['server'], 3000), run(['server-unref'], 8000)]);
     expect(ref.out).toMatch(/listening \d+/);
     expect(ref.exited).toBe(false);

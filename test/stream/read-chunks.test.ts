@@ -19,7 +19,8 @@ async function pausedReceiver(n: number, highWaterMark?: number): Promise<{ s: S
   for (let i = 0; i < 400 && (s.getStats()?.receiveBuffered ?? 0) < n; i++) await sleep(5);
   expect(s.getStats()!.receiveBuffered).toBe(n);
   return {
-    s, c,
+    s,
+    c,
     close: () => {
       c.destroy();
       s.destroy();

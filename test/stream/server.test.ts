@@ -58,8 +58,7 @@ describe('Server', () => {
   test('getConnections counts open connections', async () => {
     const server = createServer((s) => s.resume());
     const port = await listen(server);
-    const count = (): Promise<number> =>
-      new Promise((res, rej) => server.getConnections((err, n) => (err ? rej(err) : res(n))));
+    const count = (): Promise<number> => new Promise((res, rej) => server.getConnections((err, n) => (err ? rej(err) : res(n))));
     expect(await count()).toBe(0);
     const clients = [connect(port, HOST), connect(port, HOST), connect(port, HOST)];
     await Promise.all(clients.map((c) => once(c, 'connect')));

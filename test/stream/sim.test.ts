@@ -64,7 +64,10 @@ describe('Socket and Server on SimNetwork', () => {
     const ea = createEndpoint({ ...simOpts(net, A, 1000) });
     const eb = createEndpoint({ ...simOpts(net, B, 2000) });
     const seen: Record<string, string[]> = { a: [], b: [] };
-    for (const [k, ep] of [['a', ea], ['b', eb]] as const) {
+    for (const [k, ep] of [
+      ['a', ea],
+      ['b', eb],
+    ] as const) {
       ep.host.observers.push((ev) => {
         if (ev.type === 'conn' && ev.ev.type === 'state') seen[k]!.push(`${ev.ev.from}>${ev.ev.to}`);
       });

@@ -119,8 +119,15 @@ describe('net.Socket compatibility', () => {
     const fixed = Buffer.alloc(8);
     const got: Buffer[] = [];
     const a = connect({
-      port, host: HOST,
-      onread: { buffer: fixed, callback: (n, buf) => { expect(buf).toBe(fixed); got.push(Buffer.from(buf.subarray(0, n))); } },
+      port,
+      host: HOST,
+      onread: {
+        buffer: fixed,
+        callback: (n, buf) => {
+          expect(buf).toBe(fixed);
+          got.push(Buffer.from(buf.subarray(0, n)));
+        },
+      },
     });
     a.on('data', () => expect.unreachable("'data' with onread"));
     await once(a, 'end');
@@ -132,7 +139,8 @@ describe('net.Socket compatibility', () => {
     let paused = false;
     const got2: Buffer[] = [];
     const b = connect({
-      port, host: HOST,
+      port,
+      host: HOST,
       onread: {
         buffer: () => pool[next++ % 2]!,
         callback(this: unknown, n, buf) {

@@ -17,6 +17,7 @@ const PROBE_RTT_TIME = 200; // ProbeRTTDuration, ms (draft §4.3.4)
 const MIN_PIPE_SEGMENTS = 4; // BBRMinPipeCwnd (draft §4.2.3.1)
 const EXTRA_ACKED_ROUNDS = 5; // each of the two ACK-aggregation slots covers this many rounds
 
+// biome-ignore lint/suspicious/noConstEnum: module-private, inlined by the compiler
 const enum Mode {
   Startup,
   Drain,

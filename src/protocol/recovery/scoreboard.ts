@@ -45,8 +45,22 @@ function newEntry(seq: number, len: number, flags: number, order: number, probe:
   const e = spare.pop();
   if (e === undefined) {
     return {
-      seq, len, flags, order, sentAt: 0, dlv: 0, dlvTime: 0, firstSent: 0, appLimited: false,
-      retransmits: 0, sacked: false, lost: false, inPipe: true, probe, tPrev: null, tNext: null,
+      seq,
+      len,
+      flags,
+      order,
+      sentAt: 0,
+      dlv: 0,
+      dlvTime: 0,
+      firstSent: 0,
+      appLimited: false,
+      retransmits: 0,
+      sacked: false,
+      lost: false,
+      inPipe: true,
+      probe,
+      tPrev: null,
+      tNext: null,
     };
   }
   e.seq = seq;

@@ -221,7 +221,6 @@ export abstract class AckPath extends SendPath {
     this.inRecovery = false;
     this.stats.spuriousRecoveries++;
   }
-
 }
 
 /** RFC 2883 §4: the first block reports a duplicate when it lies below the ACK or inside the second block. */

@@ -25,7 +25,6 @@ const SYN_RTO_MAX = 8000;
 /** Bytes the largest SACK option on a data segment takes: kind, length, four blocks. */
 const SACK_OPTION_MAX = 2 + 8 * MAX_SACK_BLOCKS_ON_DATA;
 
-
 export interface SenderHost {
   readonly state: State;
   readonly iss: number;

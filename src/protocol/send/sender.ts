@@ -15,7 +15,6 @@ const PTO_MIN = 2;
 /** Consecutive loss probes without an ACK before only the RTO is left (each doubles the probe timeout). */
 const MAX_PTOS = 3;
 
-
 export class Sender extends AckPath {
   // ---------------------------------------------------------------- timers
 
@@ -215,7 +214,6 @@ export class Sender extends AckPath {
     return true;
   }
 }
-
 
 /** Linux's tcp_model_timeout: how long `retries` timeouts take from a `base` RTO (200 ms) doubling up to `rtoMax`, ms. */
 export function retryBudget(retries: number, rtoMax: number, base = 200): number {
