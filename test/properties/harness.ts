@@ -140,7 +140,8 @@ interface EndpointInternals {
   isn: { isn(now: number, id: string): number };
 }
 interface ConnInternals {
-  pollSegment(now: number, holdAck?: boolean): Segment | undefined;
+  queueSegment(flags: number, seq: number, payload: Uint8Array, syn?: boolean): void;
+  queueRaw(seg: Segment): void;
   handleSegment(seg: Segment, now: number): void;
 }
 
@@ -159,19 +160,19 @@ function instrumentEndpoint(ep: Endpoint, onCreate: (c: Connection) => void, iss
 
 function instrumentConn(conn: Connection, sideOf: () => Side, now: () => number): void {
   const c = conn as unknown as ConnInternals;
-  if (typeof c.pollSegment !== 'function' || typeof c.handleSegment !== 'function')
-    throw new Error('harness: Connection internals (pollSegment/handleSegment) changed');
-  const poll = c.pollSegment.bind(conn);
-  c.pollSegment = (t: number, holdAck?: boolean) => {
-    const seg = poll(t, holdAck);
-    if (!seg) return seg;
+  if (typeof c.queueSegment !== 'function' || typeof c.queueRaw !== 'function' || typeof c.handleSegment !== 'function') {
+    throw new Error('harness: Connection internals (queueSegment/queueRaw/handleSegment) changed');
+  }
+  // Every segment is recorded when the connection decides to send it (queued), with the sender's state
+  // at that moment; its header is built when polled, at the same virtual time.
+  const record = (flags: number, seq: number, len: number, payload: number, tsVal: number): void => {
     sideOf().tx.push({
       t: now(),
-      seq: seg.seq,
-      flags: seg.flags,
-      len: segmentLength(seg),
-      payload: seg.payload.length,
-      tsVal: seg.tsVal,
+      seq,
+      flags,
+      len,
+      payload,
+      tsVal,
       state: conn.state,
       sndUna: conn.sndUna,
       sndNxt: conn.sndNxt,
@@ -181,7 +182,16 @@ function instrumentConn(conn: Connection, sideOf: () => Side, now: () => number)
       tlp: (conn.stats as { tailLossProbes?: number }).tailLossProbes ?? 0,
       frx: conn.stats.fastRetransmits,
     });
-    return seg;
+  };
+  const queue = c.queueSegment.bind(conn);
+  c.queueSegment = (flags: number, seq: number, payload: Uint8Array, syn?: boolean) => {
+    record(flags, seq, segmentLength({ flags, payload }), payload.length, conn.tsNow(now()));
+    queue(flags, seq, payload, syn);
+  };
+  const queueRaw = c.queueRaw.bind(conn);
+  c.queueRaw = (seg: Segment) => {
+    record(seg.flags, seg.seq, segmentLength(seg), seg.payload.length, seg.tsVal);
+    queueRaw(seg);
   };
   let cur: Segment | undefined;
   const input = c.handleSegment.bind(conn);
