@@ -1,4 +1,4 @@
-// DESIGN.md §1: the protocol core never reads a clock, draws randomness, arms a
+// docs/ARCHITECTURE.md, Layers: the protocol core never reads a clock, draws randomness, arms a
 // timer or opens a socket; those come in through Env, Clock and Transport.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function files(dir: string): string[] {
 }
 
 describe('the pure core', () => {
-  it('DESIGN.md §1: no clock, timer, randomness or socket in src/wire, src/protocol, src/endpoint, src/sim', () => {
+  it('docs/ARCHITECTURE.md, Layers: no clock, timer, randomness or socket in src/wire, src/protocol, src/endpoint, src/sim', () => {
     const hits: string[] = [];
     const all = CORE.flatMap(files);
     expect(all.length).toBeGreaterThan(10);
@@ -31,7 +31,7 @@ describe('the pure core', () => {
     expect(hits).toEqual([]);
   });
 
-  it('DESIGN.md §1: arrows point down (wire imports nothing; protocol never imports endpoint, io or stream)', () => {
+  it('docs/ARCHITECTURE.md, Layers: arrows point down (wire imports nothing; protocol never imports endpoint, io or stream)', () => {
     const bad: string[] = [];
     for (const f of files('src/wire')) if (/from '\.\.\//.test(readFileSync(f, 'utf8'))) bad.push(f);
     for (const f of files('src/protocol')) {

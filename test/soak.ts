@@ -1,5 +1,5 @@
 // Soak: many random schedules through the property harness, every one checked
-// against the invariants of DESIGN.md §4 (1-8 and 10 on every schedule, 9 on the
+// against the invariants of docs/ARCHITECTURE.md (1-8 and 10 on every schedule, 9 on the
 // ones with forged datagrams). Runs on worker threads, one per core (at most 2 by default).
 //
 //   npm run test:soak                       100,000 schedules

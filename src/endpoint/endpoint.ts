@@ -485,7 +485,7 @@ export class Endpoint {
     this.emit({ type: 'conn', conn, ev });
   }
 
-  /** Replace the connection by a compact record (RFC 9293 §3.6.1, kept small as DESIGN.md §3 asks). */
+  /** Replace the connection by a compact record (RFC 9293 §3.6.1; docs/ARCHITECTURE.md, Resource bounds). */
   private toTimeWait(rec: ConnRecord): void {
     const r = rec.conn.timeWaitRecord();
     this.forget(rec);

@@ -18,7 +18,7 @@ const ALL_STATES = [
   State.TIME_WAIT,
 ];
 
-describe('fuzzing (DESIGN.md invariants 9 and 11)', () => {
+describe('fuzzing (docs/ARCHITECTURE.md, invariants 9 and 11)', () => {
   it('the zoo holds a connection in every state at once, built from real traffic', () => {
     const zoo = buildZoo(7);
     const states = zooStates(zoo);

@@ -1,4 +1,4 @@
-// DESIGN.md §4 invariants 9 and 10 as fast-check properties on the simulated
+// docs/ARCHITECTURE.md, invariants 9 and 10 as fast-check properties on the simulated
 // network: forged datagrams, and many connections sharing one endpoint.
 // A failure prints the scenario (plain JSON): runScenario(it) replays it.
 

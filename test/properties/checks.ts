@@ -1,4 +1,4 @@
-// The invariants of DESIGN.md §4 as checks over a RunResult. Each returns the
+// The invariants of docs/ARCHITECTURE.md as checks over a RunResult. Each returns the
 // list of violations (empty when the invariant holds), so a property can assert
 // on it and the soak can print it.
 

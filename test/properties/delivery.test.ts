@@ -1,4 +1,4 @@
-// DESIGN.md §4 invariants 1, 2 and 8 as fast-check properties over random fault
+// docs/ARCHITECTURE.md, invariants 1, 2 and 8 as fast-check properties over random fault
 // schedules and application scripts on the simulated network. A failure prints
 // the scenario (plain JSON): runScenario(it) replays it.
 

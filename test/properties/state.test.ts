@@ -1,4 +1,4 @@
-// DESIGN.md §4 invariants 3, 4 and 5 as fast-check properties on the simulated
+// docs/ARCHITECTURE.md, invariants 3, 4 and 5 as fast-check properties on the simulated
 // network: the state diagram, sequence-number order (with ISNs near 2^32) and
 // TIME_WAIT. A failure prints the scenario (plain JSON): runScenario(it) replays it.
 

@@ -1,4 +1,4 @@
-// DESIGN.md §4 invariants 6 and 7 as fast-check properties on the simulated
+// docs/ARCHITECTURE.md, invariants 6 and 7 as fast-check properties on the simulated
 // network: the retransmission timer and the two windows that bound the flight.
 // A failure prints the scenario (plain JSON): runScenario(it) replays it.
 

@@ -1,4 +1,4 @@
-// DESIGN.md §4 invariants 11 and 12: the wire format round-trips and never
+// docs/ARCHITECTURE.md, invariants 11 and 12: the wire format round-trips and never
 // throws, and the simulator is a function of its seed.
 
 import fc from 'fast-check';

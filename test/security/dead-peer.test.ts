@@ -93,7 +93,7 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
     expect(at()! - 1_000).toBeLessThanOrEqual(6 * rto.rtoMax);
   });
 
-  it('DESIGN.md invariant 8: total loss from the first SYN ends in ETIMEDOUT after synRetries, and nothing is left behind', () => {
+  it('docs/ARCHITECTURE.md, invariant 8: total loss from the first SYN ends in ETIMEDOUT after synRetries, and nothing is left behind', () => {
     const p = transferPair({ seed, up: 1000, down: 0, link: { blackhole: true } });
     const at = errorAt(p, 'client');
     p.net.run({ until: 600_000 });
@@ -104,7 +104,7 @@ describe('dead peers: keepalive, user timeout, retries (RFC 9293 §3.8.3-3.8.4, 
     expect(p.client.host.endpoint.nextTimeout()).toBe(Infinity);
   });
 
-  it('DESIGN.md invariant 8: whenever the peer vanishes, in any state, the connection ends in ETIMEDOUT within its budget, never hangs', () => {
+  it('docs/ARCHITECTURE.md, invariant 8: whenever the peer vanishes, in any state, the connection ends in ETIMEDOUT within its budget, never hangs', () => {
     // Sending states are bounded by the user timeout, idle ones (ESTABLISHED, FIN_WAIT_2...) by keepalive.
     const connection: Partial<ConnectionOptions> = { userTimeout: 3_000, keepAlive: true, keepAliveIdle: 2_000, keepAliveInterval: 500, keepAliveProbes: 3 };
     const budget = Math.max(3_000, 2_000 + 3 * 500) + 1; // from the last segment received (+1: float time)

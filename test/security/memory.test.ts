@@ -45,7 +45,7 @@ describe('resource bounds', () => {
     expect(ep.stats.tableFull).toBe(1_700);
   });
 
-  it('the TIME_WAIT table stops at maxTimeWait, dropping the oldest record (DESIGN.md §3)', () => {
+  it('the TIME_WAIT table stops at maxTimeWait, dropping the oldest record (docs/ARCHITECTURE.md, Resource bounds)', () => {
     const A = { address: '10.0.0.1', port: 1 };
     const B = { address: '10.0.0.2', port: 2 };
     const a = new Endpoint(prngEnv(new Prng(3)), { maxTimeWait: 50 });

@@ -23,7 +23,7 @@ function established(s = seed): Pair {
   return p;
 }
 
-describe('off-path attacks (RFC 5961, DESIGN.md invariant 9)', () => {
+describe('off-path attacks (RFC 5961, docs/ARCHITECTURE.md, invariant 9)', () => {
   it('RFC 5961: 20,000 blind RST/SYN/ACK/FIN/data segments with guessed ids and numbers never abort or corrupt a transfer', () => {
     const p = transferPair({ seed, up: 256 * 1024, down: 256 * 1024, link: { bandwidth: 2_000_000 } });
     const r = new Prng(seed ^ 0x5eed);
