@@ -433,12 +433,12 @@ export class Endpoint {
   /** Every segment the connection has to send. Until a passive open's peer acknowledges our SYN, at most 3× what it sent (RFC 9000 §8.1). */
   private transmitConn(rec: ConnRecord, now: number): void {
     const conn = rec.conn;
-    const max = conn.maxDatagramSize;
     const holdAck = rec.dirty;
     for (;;) {
-      const buf = this.out.reserve(max);
-      const n = conn.pollTransmit(now, buf, holdAck);
-      if (n === 0) return;
+      // pollSegment, encoded here into memory of its exact size (pollTransmit needs room for the largest).
+      const seg = conn.pollSegment(now, holdAck);
+      if (seg === undefined) return;
+      const n = encodedSize(seg);
       if (rec.unvalidated) {
         if (seqGt(conn.sndUna, conn.iss)) {
           rec.unvalidated = false;
@@ -450,6 +450,8 @@ export class Endpoint {
         }
       }
       this.stats.datagramsOut++;
+      const buf = this.out.reserve(n);
+      encode(seg, buf);
       this.out.commit(buf, n, rec.remote);
     }
   }

@@ -107,10 +107,11 @@ class DatagramPool {
 
   /** Take the first `n` bytes of the room `reserve` gave. */
   commit(room: Uint8Array, n: number): Uint8Array {
-    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return room.subarray(0, n); // its own allocation
+    const d = n === room.length ? room : room.subarray(0, n);
+    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return d; // its own allocation
     // 8-byte aligned starts, as Node's own Buffer pool keeps them.
     this.offset += (n + 7) & ~7;
-    return room.subarray(0, n);
+    return d;
   }
 
   pin(): void {

@@ -240,6 +240,9 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
    * The object is reused by the next call on any connection: encode or copy it first.
    */
   pollSegment(now: number, holdAck = false): Segment | undefined {
+    // The segment handed out last is consumed: hold on to no app data (or SACK blocks) between segments.
+    OUT.payload = EMPTY;
+    OUT.sack = undefined;
     for (;;) {
       if (this.qHead !== this.qTail) {
         const i = this.qHead++;
@@ -278,8 +281,6 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     if (seg === undefined) return 0;
     const n = encodedSize(seg);
     encode(seg, buf);
-    OUT.payload = EMPTY; // hold on to no app data (or SACK blocks) between segments
-    OUT.sack = undefined;
     return n;
   }
 
