@@ -61,7 +61,7 @@ const BREAKAGES: Breakage[] = [
   {
     name: 'CUBIC skips the multiplicative decrease',
     file: 'src/protocol/cc/cubic.ts',
-    edits: [['this.ssthresh = Math.max(this.cwnd * BETA, 2 * this.mss);', 'this.ssthresh = Math.max(this.cwnd, 2 * this.mss);']],
+    edits: [['this.ssthresh = Math.max(this.cwnd * BETA, Math.min(floor, this.cwnd), 2 * this.mss);', 'this.ssthresh = Math.max(this.cwnd, 2 * this.mss);']],
   },
   {
     name: 'reassembly re-delivers bytes below RCV.NXT',
