@@ -341,8 +341,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
 
   protected enterTimeWait(now: number, reason: string): void {
     this.tx.stopTimers();
-    this.rx.delAckAt = Infinity;
-    this.rx.keepAliveAt = Infinity;
+    this.rx.stopTimers();
     this.finWait2At = Infinity;
     this.timeWaitAt = now + 2 * this.opts.msl;
     this.tw = {
@@ -363,7 +362,8 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     if (this.state === State.CLOSED) return;
     const wasTimeWait = this.state === State.TIME_WAIT;
     this.transition(State.CLOSED, reason);
-    this.rx.delAckAt = this.timeWaitAt = this.rx.keepAliveAt = this.finWait2At = Infinity;
+    this.timeWaitAt = this.finWait2At = Infinity;
+    this.rx.stopTimers();
     this.tx.clear();
     if (error) {
       this.error = error;

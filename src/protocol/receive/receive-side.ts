@@ -248,6 +248,12 @@ export class ReceiveSide {
     return chunk;
   }
 
+  /** The delayed-ACK and keepalive timers off (TIME_WAIT, CLOSED). */
+  stopTimers(): void {
+    this.delAckAt = Infinity;
+    this.keepAliveAt = Infinity;
+  }
+
   /** The delayed-ACK timer fired. */
   onDelayedAck(): void {
     this.delAckAt = Infinity;
