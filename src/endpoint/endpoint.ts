@@ -3,7 +3,7 @@
 // TIME_WAIT as compact records, and answers segments for no connection with RST.
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
-import { ACK, RST, SYN, decodeInto, emptySegment, encode, encodedSize, segmentLength, type Segment } from '../wire/segment.js';
+import { ACK, RST, SYN, decodeInto, emptySegment, encodeAt, encodedSize, segmentLength, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
@@ -437,7 +437,7 @@ export class Endpoint {
     const holdAck = rec.dirty;
     for (;;) {
       const buf = this.out.reserve(max);
-      const n = conn.pollTransmit(now, buf, holdAck);
+      const n = conn.pollTransmit(now, buf, holdAck, this.out.reservedAt);
       if (n === 0) return;
       if (rec.unvalidated) {
         if (seqGt(conn.sndUna, conn.iss)) {
@@ -570,9 +570,8 @@ export class Endpoint {
 
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
-    const n = encodedSize(seg);
-    const buf = this.out.reserve(n);
-    encode(seg, buf);
+    const buf = this.out.reserve(encodedSize(seg));
+    const n = encodeAt(seg, buf, this.out.reservedAt);
     this.out.commit(buf, n, to);
   }
 

@@ -4,7 +4,7 @@
 // The events that drive it (RFC 9293 §3.10) are the Connection's (connection.ts).
 // Pure: nothing here reads a clock, draws randomness or arms a timer.
 
-import { ACK, MAX_HEADER_SIZE, RST, emptySegment, encode, encodedSize, type Segment } from '../wire/segment.js';
+import { ACK, MAX_HEADER_SIZE, RST, emptySegment, encodeAt, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import type { CongestionController } from './cc/congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
@@ -272,12 +272,14 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     }
   }
 
-  /** `pollSegment`, encoded into `buf` (at least `maxDatagramSize` bytes). Returns the bytes written, 0 when there is nothing to send. */
-  pollTransmit(now: number, buf: Uint8Array, holdAck = false): number {
+  /**
+   * `pollSegment`, encoded into `buf` from offset `at` (which leaves at least `maxDatagramSize` bytes).
+   * Returns the bytes written, 0 when there is nothing to send.
+   */
+  pollTransmit(now: number, buf: Uint8Array, holdAck = false, at = 0): number {
     const seg = this.pollSegment(now, holdAck);
     if (seg === undefined) return 0;
-    const n = encodedSize(seg);
-    encode(seg, buf);
+    const n = encodeAt(seg, buf, at);
     OUT.payload = EMPTY; // hold on to no app data (or SACK blocks) between segments
     OUT.sack = undefined;
     return n;
