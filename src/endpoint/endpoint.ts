@@ -89,6 +89,8 @@ export class Endpoint {
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   /** Outgoing datagrams and their memory. */
   private readonly out: Outbox;
+  /** The environment's uninitialised allocation, if any: datagram chunks and joined reads. */
+  private readonly alloc: ((size: number) => Uint8Array) | undefined;
   // A queue as an array with head and tail indices: drained slots are reused in place, never
   // trimmed (setting an array's length to 0 on every drain is a runtime call, per event here).
   private readonly events: Array<EndpointEvent | undefined> = [];
@@ -108,7 +110,8 @@ export class Endpoint {
     private readonly env: Env,
     opts: EndpointOptions = {},
   ) {
-    this.out = new Outbox(env.allocUninitialized?.bind(env));
+    this.alloc = env.allocUninitialized?.bind(env);
+    this.out = new Outbox(this.alloc);
     this.opts = {
       connection: opts.connection ?? {},
       backlog: opts.backlog ?? 511,
@@ -396,6 +399,7 @@ export class Endpoint {
       iss,
       tsOffset: fixed?.tsOffset ?? this.env.random32(),
       options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options },
+      alloc: this.alloc,
     });
     const rec: ConnRecord = { conn, remote, remoteKey, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined, wakeAt: Infinity, dirty: false };
     this.conns.set(localId, rec);

@@ -29,6 +29,12 @@ export interface ConnectionInit {
   /** Random offset for our timestamps (RFC 7323 §5.4). */
   tsOffset: number;
   options?: Partial<ConnectionOptions>;
+  /**
+   * Memory for a read that joins segments (up to the reader's chunk, 64 KiB for a socket), written
+   * whole before it is returned: the endpoint passes its environment's uninitialised allocation
+   * (zero-filling each one costs more than the copy into it). Default: a zero-filled Uint8Array.
+   */
+  alloc?: (size: number) => Uint8Array;
 }
 
 /**
@@ -98,7 +104,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     this.localId = init.localId;
     this.iss = init.iss >>> 0;
     this.tsOffset = init.tsOffset >>> 0;
-    this.rx = new ReceiveSide(this);
+    this.rx = new ReceiveSide(this, init.alloc);
     this.tx = new Sender(this);
   }
 
