@@ -3,7 +3,7 @@
 // TIME_WAIT as compact records, and answers segments for no connection with RST.
 // Pure: datagrams, time and randomness are handed in; output is polled.
 
-import { ACK, RST, SYN, decodeInto, emptySegment, encode, encodedSize, segmentLength, type Segment } from '../wire/segment.js';
+import { ACK, RST, SYN, decodeInto, emptySegment, encodeAt, encodedSize, segmentLength, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
@@ -89,6 +89,8 @@ export class Endpoint {
   private readonly wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   /** Outgoing datagrams and their memory. */
   private readonly out: Outbox;
+  /** The environment's uninitialised allocation, if any: datagram chunks and joined reads. */
+  private readonly alloc: ((size: number) => Uint8Array) | undefined;
   // A queue as an array with head and tail indices: drained slots are reused in place, never
   // trimmed (setting an array's length to 0 on every drain is a runtime call, per event here).
   private readonly events: Array<EndpointEvent | undefined> = [];
@@ -108,7 +110,8 @@ export class Endpoint {
     private readonly env: Env,
     opts: EndpointOptions = {},
   ) {
-    this.out = new Outbox(env.allocUninitialized?.bind(env));
+    this.alloc = env.allocUninitialized?.bind(env);
+    this.out = new Outbox(this.alloc);
     this.opts = {
       connection: opts.connection ?? {},
       backlog: opts.backlog ?? 511,
@@ -396,6 +399,7 @@ export class Endpoint {
       iss,
       tsOffset: fixed?.tsOffset ?? this.env.random32(),
       options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options },
+      alloc: this.alloc,
     });
     const rec: ConnRecord = { conn, remote, remoteKey, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined, wakeAt: Infinity, dirty: false };
     this.conns.set(localId, rec);
@@ -435,7 +439,7 @@ export class Endpoint {
     const conn = rec.conn;
     const holdAck = rec.dirty;
     for (;;) {
-      // pollSegment, encoded here into memory of its exact size (pollTransmit needs room for the largest).
+      // pollSegment, encoded in place in the pool chunk: one view per datagram, none per empty poll.
       const seg = conn.pollSegment(now, holdAck);
       if (seg === undefined) return;
       const n = encodedSize(seg);
@@ -451,7 +455,7 @@ export class Endpoint {
       }
       this.stats.datagramsOut++;
       const buf = this.out.reserve(n);
-      encode(seg, buf);
+      encodeAt(seg, buf, this.out.reservedAt);
       this.out.commit(buf, n, rec.remote);
     }
   }
@@ -572,9 +576,8 @@ export class Endpoint {
 
   private send(seg: Segment, to: Address): void {
     this.stats.datagramsOut++;
-    const n = encodedSize(seg);
-    const buf = this.out.reserve(n);
-    encode(seg, buf);
+    const buf = this.out.reserve(encodedSize(seg));
+    const n = encodeAt(seg, buf, this.out.reservedAt);
     this.out.commit(buf, n, to);
   }
 

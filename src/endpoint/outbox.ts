@@ -21,12 +21,20 @@ export class Outbox {
     this.pool = new DatagramPool(allocChunk);
   }
 
-  /** Room for a datagram of at most `size` bytes; `commit` queues what was written into it. */
+  /**
+   * Room for a datagram of at most `size` bytes: the buffer returned, from offset `reservedAt`
+   * (a shared chunk: write only there). `commit` queues what was written into it.
+   */
   reserve(size: number): Uint8Array {
     return this.pool.reserve(size);
   }
 
-  /** Queue the first `n` bytes of `room` (from `reserve`) for `to`. */
+  /** Where the room `reserve` returned begins in its buffer. */
+  get reservedAt(): number {
+    return this.pool.at;
+  }
+
+  /** Queue the `n` bytes written at `reservedAt` of `room` (from `reserve`) for `to`. */
   commit(room: Uint8Array, n: number, to: Address): void {
     const i = this.tail++;
     this.data[i] = this.pool.commit(room, n);
@@ -70,6 +78,7 @@ export class Outbox {
 }
 
 const POOL_CHUNK = 256 * 1024;
+const EMPTY_CHUNK = new Uint8Array(0);
 
 /**
  * Datagram buffers carved from 256 KiB chunks: one allocation per ~200 full
@@ -77,12 +86,17 @@ const POOL_CHUNK = 256 * 1024;
  * uninitialised where the environment offers it (encode writes every byte).
  * A buffer is never handed out twice: the transport owns what it was given, and
  * a chunk is freed once the last datagram in it is.
+ *
+ * The room handed out is the whole chunk, written from `at`: the datagram is encoded in place and
+ * `commit` makes the one view of it that goes to the transport (no view per reserve, none for
+ * the many polls that send nothing).
  */
 class DatagramPool {
-  private chunk: ArrayBufferLike = new ArrayBuffer(0);
-  private start = 0;
+  private chunk: Uint8Array = EMPTY_CHUNK;
+  /** Where the next datagram goes in `chunk`. */
   private offset = 0;
-  private end = 0;
+  /** Where the room `reserve` last returned begins: `offset` in the chunk, 0 in a buffer of its own. */
+  at = 0;
   /** A datagram from this chunk went somewhere that may keep it (pollTransmit). */
   private pinned = false;
 
@@ -92,26 +106,30 @@ class DatagramPool {
     return this.commit(this.reserve(size), size);
   }
 
-  /** Room for a datagram of at most `size` bytes, not yet taken: `commit` takes what was written. */
+  /** Room for a datagram of at most `size` bytes from `at`, not yet taken: `commit` takes what was written. */
   reserve(size: number): Uint8Array {
-    if (size > POOL_CHUNK / 8) return this.allocChunk(size);
-    if (this.offset + size > this.end) {
+    if (size > POOL_CHUNK / 8) {
+      this.at = 0;
+      return this.allocChunk(size); // its own allocation
+    }
+    if (this.offset + size > this.chunk.length) {
       const c = this.allocChunk(POOL_CHUNK);
-      this.chunk = c.buffer;
-      this.start = this.offset = c.byteOffset;
-      this.end = c.byteOffset + c.length;
+      // A plain Uint8Array over it (the allocator may give a Buffer): its subarray is the builtin one.
+      this.chunk = new Uint8Array(c.buffer, c.byteOffset, c.length);
+      this.offset = 0;
       this.pinned = false;
     }
-    return new Uint8Array(this.chunk, this.offset, size);
+    this.at = this.offset;
+    return this.chunk;
   }
 
-  /** Take the first `n` bytes of the room `reserve` gave. */
+  /** Take the `n` bytes written at `at` of the room `reserve` gave. */
   commit(room: Uint8Array, n: number): Uint8Array {
-    const d = n === room.length ? room : room.subarray(0, n);
-    if (room.buffer !== this.chunk || room.byteOffset !== this.offset) return d; // its own allocation
+    if (room !== this.chunk) return room.length === n ? room : room.subarray(0, n); // its own allocation
+    const at = this.offset;
     // 8-byte aligned starts, as Node's own Buffer pool keeps them.
-    this.offset += (n + 7) & ~7;
-    return d;
+    this.offset = at + ((n + 7) & ~7);
+    return room.subarray(at, at + n);
   }
 
   pin(): void {
@@ -123,8 +141,7 @@ class DatagramPool {
    * chunk from its start (memory already mapped and cached, not a new chunk per 256 KiB sent).
    */
   recycle(): void {
-    if (this.pinned)
-      this.end = this.offset = this.start = 0; // abandon it: the next alloc takes a new chunk
-    else this.offset = this.start;
+    if (this.pinned) this.chunk = EMPTY_CHUNK; // abandon it: the next reserve takes a new chunk
+    this.offset = 0;
   }
 }

@@ -23,7 +23,7 @@ export interface Env {
   random32(): number;
   /**
    * Optional: `size` bytes the caller overwrites before reading (Node's Buffer.allocUnsafeSlow),
-   * for the datagram pool's chunks. Without it, zero-filled memory.
+   * for the datagram pool's chunks and for reads that join segments. Without it, zero-filled memory.
    */
   allocUninitialized?(size: number): Uint8Array;
 }

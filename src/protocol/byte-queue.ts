@@ -2,6 +2,7 @@
 // base of the send buffer and of the receive buffer.
 
 const EMPTY = new Uint8Array(0);
+const zeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** A FIFO of byte chunks with random access by offset from its head. */
 export class ByteQueue {
@@ -9,6 +10,9 @@ export class ByteQueue {
   protected head = 0; // index of the first live chunk
   protected headOff = 0; // bytes already consumed from chunks[head]
   length = 0;
+
+  /** `alloc`: memory for a slice that spans chunks (every byte of it is written before it is handed out). */
+  constructor(private readonly alloc: (size: number) => Uint8Array = zeroed) {}
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
@@ -32,7 +36,7 @@ export class ByteQueue {
     let off = offset - at;
     const first = this.chunks[i]!;
     if (off + len <= first.length) return first.subarray(off, off + len);
-    const out = new Uint8Array(len);
+    const out = this.alloc(len);
     let w = 0;
     while (w < len) {
       const c = this.chunks[i++]!;

@@ -4,7 +4,7 @@
 // The events that drive it (RFC 9293 §3.10) are the Connection's (connection.ts).
 // Pure: nothing here reads a clock, draws randomness or arms a timer.
 
-import { ACK, MAX_HEADER_SIZE, RST, emptySegment, encode, encodedSize, type Segment } from '../wire/segment.js';
+import { ACK, MAX_HEADER_SIZE, RST, emptySegment, encodeAt, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import type { CongestionController } from './cc/congestion.js';
 import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
@@ -29,6 +29,12 @@ export interface ConnectionInit {
   /** Random offset for our timestamps (RFC 7323 §5.4). */
   tsOffset: number;
   options?: Partial<ConnectionOptions>;
+  /**
+   * Memory for a read that joins segments (up to the reader's chunk, 64 KiB for a socket), written
+   * whole before it is returned: the endpoint passes its environment's uninitialised allocation
+   * (zero-filling each one costs more than the copy into it). Default: a zero-filled Uint8Array.
+   */
+  alloc?: (size: number) => Uint8Array;
 }
 
 /**
@@ -98,7 +104,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     this.localId = init.localId;
     this.iss = init.iss >>> 0;
     this.tsOffset = init.tsOffset >>> 0;
-    this.rx = new ReceiveSide(this);
+    this.rx = new ReceiveSide(this, init.alloc);
     this.tx = new Sender(this);
   }
 
@@ -275,12 +281,14 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     }
   }
 
-  /** `pollSegment`, encoded into `buf` (at least `maxDatagramSize` bytes). Returns the bytes written, 0 when there is nothing to send. */
-  pollTransmit(now: number, buf: Uint8Array, holdAck = false): number {
+  /**
+   * `pollSegment`, encoded into `buf` from offset `at` (which leaves at least `maxDatagramSize` bytes).
+   * Returns the bytes written, 0 when there is nothing to send.
+   */
+  pollTransmit(now: number, buf: Uint8Array, holdAck = false, at = 0): number {
     const seg = this.pollSegment(now, holdAck);
     if (seg === undefined) return 0;
-    const n = encodedSize(seg);
-    encode(seg, buf);
+    const n = encodeAt(seg, buf, at);
     return n;
   }
 

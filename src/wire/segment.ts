@@ -141,21 +141,31 @@ function putPathData(buf: Uint8Array, p: number, kind: number, data: Uint8Array)
  * is written, so `out` may be uninitialised memory (a pooled buffer).
  */
 export function encode(s: Segment, out?: Uint8Array): Uint8Array {
+  const size = encodedSize(s);
+  const buf = out ?? new Uint8Array(size);
+  encodeAt(s, buf, 0);
+  return size === buf.length ? buf : buf.subarray(0, size);
+}
+
+/**
+ * Encode into `buf` from offset `at` (which must leave `encodedSize(s)` bytes); returns that size.
+ * No view of the result is made: the output path sends from a shared chunk and makes its own.
+ */
+export function encodeAt(s: Segment, buf: Uint8Array, at: number): number {
   const opt = optionsSize(s);
   const size = HEADER_SIZE + opt + s.payload.length;
-  const buf = out ?? new Uint8Array(size);
-  if (buf.length < size) throw new RangeError(`encode: buffer of ${buf.length} bytes, need ${size}`);
-  buf[0] = VERSION;
-  buf[1] = s.flags & KNOWN_FLAGS;
-  put16(buf, 2, opt);
-  put32(buf, 4, s.dstId);
-  put32(buf, 8, s.srcId);
-  put32(buf, 12, s.seq);
-  put32(buf, 16, s.ack);
-  put32(buf, 20, s.window);
-  put32(buf, 24, s.tsVal);
-  put32(buf, 28, s.tsEcr);
-  let p = HEADER_SIZE;
+  if (buf.length - at < size) throw new RangeError(`encode: buffer of ${buf.length - at} bytes, need ${size}`);
+  buf[at] = VERSION;
+  buf[at + 1] = s.flags & KNOWN_FLAGS;
+  put16(buf, at + 2, opt);
+  put32(buf, at + 4, s.dstId);
+  put32(buf, at + 8, s.srcId);
+  put32(buf, at + 12, s.seq);
+  put32(buf, at + 16, s.ack);
+  put32(buf, at + 20, s.window);
+  put32(buf, at + 24, s.tsVal);
+  put32(buf, at + 28, s.tsEcr);
+  let p = at + HEADER_SIZE;
   if (opt > 0) {
     if (s.mss !== undefined) {
       buf[p] = OPT_MSS;
@@ -185,7 +195,7 @@ export function encode(s: Segment, out?: Uint8Array): Uint8Array {
     if (s.pathResponse) p = putPathData(buf, p, OPT_PATH_RESPONSE, s.pathResponse);
   }
   if (s.payload.length > 0) buf.set(s.payload, p);
-  return size === buf.length ? buf : buf.subarray(0, size);
+  return size;
 }
 
 /**

@@ -21,14 +21,20 @@ interface RightSizing {
 
 export class ReceiveBuffer {
   /** In-order bytes the app has not read. */
-  private readonly q = new ByteQueue();
+  private readonly q: ByteQueue;
   /** Out-of-order segments above RCV.NXT. */
   private reasm: Reassembly | null = null; // made at the first hole: most connections never see one
   /** RCV.NXT + RCV.WND as last advertised: it never moves left (RFC 9293 §3.8.6.2.2). */
   advEdge = 0;
   private drs: RightSizing | null = null;
 
-  constructor(private readonly opts: ConnectionOptions) {}
+  /** `alloc`: memory for a read that joins segments (see `ConnectionInit.alloc`). */
+  constructor(
+    private readonly opts: ConnectionOptions,
+    alloc?: (size: number) => Uint8Array,
+  ) {
+    this.q = new ByteQueue(alloc);
+  }
 
   /** Bytes ready to read. */
   get length(): number {

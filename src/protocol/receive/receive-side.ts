@@ -65,8 +65,11 @@ export class ReceiveSide {
   private lastRecvAt = 0;
   private probesSent = 0;
 
-  constructor(private readonly host: ReceiveHost) {
-    this.rcvBuf = new ReceiveBuffer(host.opts);
+  constructor(
+    private readonly host: ReceiveHost,
+    alloc?: (size: number) => Uint8Array,
+  ) {
+    this.rcvBuf = new ReceiveBuffer(host.opts, alloc);
     this.keepAlive = host.opts.keepAlive;
     this.keepAliveIdle = host.opts.keepAliveIdle;
   }
