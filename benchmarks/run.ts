@@ -8,6 +8,7 @@
 // results.json, results.md and *.svg. See README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,7 +73,19 @@ const needsNetlab = only.some((f) => f === 'loss' || f === 'bottleneck' || f ===
 const netlab = needsNetlab ? netlabCheck() : { ok: false, reason: 'not needed' };
 if (needsNetlab && !netlab.ok) console.log(`bench: ${netlab.reason}; loss, bottleneck and share figures are skipped`);
 const ourApi = (await oursApi()).note;
-const { configs, skips, sizes } = plan({ quick, rounds, only, impls, implsExplicit }, netlab);
+const planned = plan({ quick, rounds, only, impls, implsExplicit }, netlab);
+const { skips, sizes } = planned;
+let configs = planned.configs;
+// KCP's binding is a native build from source, installed on demand (`npm run bench:kcp`), not a devDependency.
+try {
+  createRequire(import.meta.url).resolve('node-kcp/index.js');
+} catch {
+  for (const c of configs)
+    if (c.impl === 'kcp' && !skips.some((k) => k.figure === c.figure && k.impl === 'kcp')) {
+      skips.push({ figure: c.figure, impl: 'kcp', reason: 'node-kcp is not installed (`npm run bench:kcp` builds it)' });
+    }
+  configs = configs.filter((c) => c.impl !== 'kcp');
+}
 
 const PAIR = join(BENCH_DIR, 'lib', 'pair.ts');
 // The app figure's input file: made once, on first use, in a temporary directory removed at exit.
