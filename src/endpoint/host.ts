@@ -44,7 +44,7 @@ export class Host {
       if (this.closed) return;
       this.endpoint.handleDatagram(data, from, this.clock.now());
       this.flush();
-      if (this.endpoint.batchOpen && !this.batchEndPending) {
+      if (!this.batchEndPending && this.endpoint.batchOpen) {
         this.batchEndPending = true;
         this.clock.defer!(() => {
           this.batchEndPending = false;

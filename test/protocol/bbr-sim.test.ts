@@ -3,12 +3,13 @@
 // ProbeRTT, and paces at its own pacing rate.
 import { describe, expect, it } from 'vitest';
 import { Bbr, bbr } from '../../src/protocol/cc/bbr.js';
-import type { CongestionController, CongestionFactory, RateSample } from '../../src/protocol/cc/congestion.js';
+import type { CongestionController, CongestionFactory } from '../../src/protocol/cc/congestion.js';
 import type { Connection } from '../../src/protocol/connection.js';
 import { cubic } from '../../src/protocol/cc/cubic.js';
 import type { ConnectionOptions } from '../../src/protocol/options.js';
 import type { LinkOptions, SimNetwork } from '../../src/sim/index.js';
 import { decode } from '../../src/wire/segment.js';
+import { sample } from '../helpers/rate-sample.js';
 import { simTransfer, type SimTransfer } from '../helpers/sim-transfer.js';
 
 const A = { address: '10.0.0.1', port: 1000 };
@@ -196,18 +197,6 @@ describe('BBR and the retransmission timer', () => {
 });
 
 describe('BBR and recovery (draft §4.2.3.4), unit', () => {
-  const sample = (over: Partial<RateSample>): RateSample => ({
-    delivered: 0,
-    interval: 0,
-    rate: 0,
-    priorDelivered: 0,
-    appLimited: false,
-    newlyAcked: 0,
-    newlyLost: 0,
-    rtt: -1,
-    ...over,
-  });
-
   it('draft §4.2.3.4: entering recovery holds to packet conservation (in flight + what each ACK delivers), and the end of recovery restores the prior cwnd', () => {
     const cc = new Bbr(1000);
     expect(cc.cwnd).toBe(10_000);

@@ -1,20 +1,9 @@
 // cubic-lt (src/protocol/cc/cubic-lt.ts), unit: which losses it answers, and how.
 import { describe, expect, it } from 'vitest';
 import { CubicLt } from '../../src/protocol/cc/cubic-lt.js';
-import type { RateSample } from '../../src/protocol/cc/congestion.js';
+import { sample } from '../helpers/rate-sample.js';
 
 const MSS = 1000;
-const sample = (over: Partial<RateSample>): RateSample => ({
-  delivered: 0,
-  interval: 0,
-  rate: 0,
-  priorDelivered: 0,
-  appLimited: false,
-  newlyAcked: 0,
-  newlyLost: 0,
-  rtt: -1,
-  ...over,
-});
 
 /** A controller that has seen min_rtt 20 ms, a delivery rate of 5 segments per ms (BDP 100 segments) and RTTs of `rtt`. */
 function primed(rtt: number, cwndSegs = 120): CubicLt {
