@@ -5,11 +5,11 @@ import { sample } from '../helpers/rate-sample.js';
 
 const MSS = 1000;
 
-/** A controller that has seen min_rtt 20 ms, a delivery rate of 5 segments per ms (BDP 100 segments) and RTTs of `rtt`. */
+/** A controller that has seen min_rtt 20 ms, a delivery rate of 5 segments per ms (BDP 100 segments) and, for 200 ms since, RTTs of `rtt`. */
 function primed(rtt: number, cwndSegs = 120): CubicLt {
   const cc = new CubicLt(MSS);
   cc.onRateSample(sample({ rtt: 20, rate: 5 * MSS, newlyAcked: MSS }), 1, 0);
-  for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 2 + i, cwndSegs * MSS);
+  for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 11 + 10 * i, cwndSegs * MSS);
   cc.cwnd = cwndSegs * MSS;
   return cc;
 }
@@ -28,6 +28,22 @@ describe('cubic-lt', () => {
     cc.onRecoveryEnd(40);
     cc.onSpuriousLoss(41); // nothing to undo
     expect(cc.cwnd).toBe(125 * MSS);
+  });
+
+  it('a burst of late samples (a paused event loop) within one RTT is no standing queue: a loss then is tolerated', () => {
+    const cc = primed(20.5);
+    // 2 ms' worth of samples, all 15 ms late: the smoothed RTT jumps, the least of the last SRTT does not.
+    for (let i = 0; i < 8; i++) cc.onRateSample(sample({ rtt: 35, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 210 + i / 4, 120 * MSS);
+    expect(cc.queueDelay).toBeCloseTo(0.5);
+    cc.onLoss(212, 120 * MSS);
+    expect(cc.toleratedLosses).toBe(1);
+    expect(cc.cwnd).toBe(120 * MSS);
+    // The same late samples for longer than an RTT are a standing queue.
+    for (let i = 0; i < 40; i++) cc.onRateSample(sample({ rtt: 35, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 213 + i, 120 * MSS);
+    expect(cc.queueDelay).toBe(15);
+    cc.onRecoveryEnd(253);
+    cc.onLoss(254, 120 * MSS);
+    expect(cc.reductions).toBe(1);
   });
 
   it('RFC 9438 §4.6: a loss with a queue (RTT 30 ms over a min_rtt of 20) cuts by β = 0.7', () => {

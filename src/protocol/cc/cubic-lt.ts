@@ -3,12 +3,15 @@
 // window far below the path's capacity. This variant keeps CUBIC's growth and, when it does
 // respond, CUBIC's response, but asks first whether a loss came with congestion:
 //
-// - Delay (TCP Veno's observation: a queue is what congestion is): a smoothed RTT (gain 1/4 per
-//   sample, so it follows a queue that builds within a round, as in slow start) is compared
-//   with the path's min_rtt. A loss while the queue is under max(1 ms, min_rtt / 10) is taken
-//   for random loss: the window stands and keeps growing, slow start included.
+// - Delay (TCP Veno's observation: a queue is what congestion is): the standing RTT, the least
+//   sample of the last max(SRTT, 4 ms) as Copa's RTTstanding, is compared with the path's
+//   min_rtt. A loss while that queue is under max(1 ms, min_rtt / 10) is taken for random loss:
+//   the window stands and keeps growing, slow start included. The windowed minimum lets a queue
+//   that stands through a round count and a burst of late samples (a peer's event loop that
+//   paused, a garbage collection) pass.
 // - Inflight (BBRv2/v3's bound on inflight, draft-cardwell-ccwg-bbr §5.5.10): data in flight far
-//   beyond the delivery rate × min_rtt is congestion too, queue or not (a policer, a tiny buffer).
+//   beyond the delivery rate × min_rtt (plus a Q_ABS queue's worth) is congestion too, queue or
+//   not (a policer, a tiny buffer).
 // - Floor (TCP Westwood+'s "ssthresh = BWE × RTTmin"): a congestion response never cuts the
 //   window below the estimated BDP, so a drop-tail queue of any depth drains without leaving
 //   the link idle. With a queue of 0.43 BDP or more, CUBIC's β = 0.7 cuts deeper than the
@@ -27,6 +30,10 @@ const Q_REL = 0.1;
 const EXCESS = 3;
 /** The delivery-rate estimate is the max over this many rounds (as BBR's, draft §5.5.5). */
 const BW_ROUNDS = 10;
+/** The standing RTT is the least sample of the last max(SRTT, STANDING_MIN) ms. */
+const STANDING_MIN = 4;
+/** Samples the windowed minimum keeps at most (a monotonic queue; the oldest go first when full). */
+const STANDING_SLOTS = 64;
 
 export class CubicLt extends Cubic {
   override readonly name: string = 'cubic-lt';
@@ -43,8 +50,14 @@ export class CubicLt extends Cubic {
   private delivered = 0;
   private round = 0;
   private nextRoundDelivered = 0;
-  /** RTT samples smoothed with gain 1/4, ms. */
+  /** RTT samples smoothed with gain 1/4, ms: the standing window's length, and CUBIC's RTT. */
   private srtt = Infinity;
+  /** The least RTT sample of the standing window, ms. */
+  private standing = Infinity;
+  /** The windowed minimum: [time, rtt] pairs with rising rtt, a ring from `wHead`, `wLen` long; allocated on the first sample. */
+  private win: Float64Array | null = null;
+  private wHead = 0;
+  private wLen = 0;
   /** The deepest queue seen, ms. */
   private maxQueue = 0;
   private pipe = Infinity;
@@ -54,9 +67,9 @@ export class CubicLt extends Cubic {
   /** The last onLoss reduced the window (so onSpuriousLoss has something to undo). */
   private reduced = false;
 
-  /** The queue: the smoothed RTT above min_rtt, ms (0 before any sample). */
+  /** The standing queue: the standing RTT above min_rtt, ms (0 before any sample). */
   get queueDelay(): number {
-    return this.srtt === Infinity ? 0 : this.srtt - this.minRtt;
+    return this.standing === Infinity ? 0 : this.standing - this.minRtt;
   }
 
   /** The estimated bandwidth-delay product, bytes (0 before both estimates exist). */
@@ -70,7 +83,10 @@ export class CubicLt extends Cubic {
     if (q > this.maxQueue) this.maxQueue = q;
     // Half the deepest queue seen (about the buffer), so a shallow buffer's overflow counts too.
     if (q > Math.max(Q_ABS, Math.min(Q_REL * this.minRtt, this.maxQueue / 2))) return true;
-    return this.bdp > 0 && inFlight > EXCESS * this.bdp + 4 * this.mss;
+    // The bound also lets in what a Q_ABS queue holds at the delivery rate, as the delay test
+    // does: on a sub-millisecond path (loopback, a LAN) the ACK clock runs at the pace of the
+    // hosts' event loops, not of min_rtt, and 3 × BDP alone caps the window below the rate.
+    return this.bdp > 0 && inFlight > EXCESS * this.bdp + this.bw * Q_ABS + 4 * this.mss;
   }
 
   override onLoss(_now: number, flightSize: number): void {
@@ -117,7 +133,8 @@ export class CubicLt extends Cubic {
     if (rs.rtt >= 0) {
       this.srtt = this.srtt === Infinity ? rs.rtt : this.srtt + (rs.rtt - this.srtt) / 4;
       if (rs.rtt < this.minRtt) this.minRtt = rs.rtt;
-      if (this.srtt - this.minRtt > this.maxQueue) this.maxQueue = this.srtt - this.minRtt;
+      this.standing = this.windowMin(rs.rtt, now);
+      if (this.queueDelay > this.maxQueue) this.maxQueue = this.queueDelay;
     }
     this.updateBw(rs);
     this.pipe = inFlight;
@@ -134,6 +151,28 @@ export class CubicLt extends Cubic {
     const used = inFlight + rs.newlyAcked;
     const limited = !rs.appLimited && (this.cwnd < this.ssthresh ? 2 * used > this.cwnd : used + 2 * this.mss >= this.cwnd);
     if (rs.newlyAcked > 0) super.onAck(rs.newlyAcked, now, this.srtt === Infinity ? 0 : this.srtt, inFlight, limited);
+  }
+
+  /** Adds a sample to the standing window and returns the window's least RTT (Copa's RTTstanding). */
+  private windowMin(rtt: number, now: number): number {
+    const w = (this.win ??= new Float64Array(2 * STANDING_SLOTS));
+    // Later samples at least as low make earlier higher ones irrelevant: drop them from the back.
+    while (this.wLen > 0 && w[2 * ((this.wHead + this.wLen - 1) % STANDING_SLOTS) + 1]! >= rtt) this.wLen--;
+    if (this.wLen === STANDING_SLOTS) {
+      this.wHead = (this.wHead + 1) % STANDING_SLOTS;
+      this.wLen--;
+    }
+    const i = 2 * ((this.wHead + this.wLen) % STANDING_SLOTS);
+    w[i] = now;
+    w[i + 1] = rtt;
+    this.wLen++;
+    // Samples older than the window leave from the front (the newest always stays).
+    const from = now - Math.max(this.srtt, STANDING_MIN);
+    while (this.wLen > 1 && w[2 * this.wHead]! < from) {
+      this.wHead = (this.wHead + 1) % STANDING_SLOTS;
+      this.wLen--;
+    }
+    return w[2 * this.wHead + 1]!;
   }
 
   /** Draft-cardwell-ccwg-bbr §5.5.5: a windowed max of the delivery rate; app-limited samples only raise it. */
