@@ -70,6 +70,20 @@ describe('cubic-lt', () => {
     expect(cc.cwnd).toBeCloseTo(280 * MSS);
   });
 
+  it('on a sub-millisecond path, in flight up to a 1 ms queue at the delivery rate is no congestion (an event-loop-paced ACK clock)', () => {
+    // min_rtt 0.1 ms at 100 segments per ms: BDP 10 segments; 3 × BDP alone would cap the window at 34.
+    const cc = new CubicLt(MSS);
+    for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt: 0.1 + (i % 2) * 0.5, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), i / 10, 80 * MSS);
+    cc.cwnd = 80 * MSS;
+    expect(cc.queueDelay).toBeCloseTo(0);
+    cc.onLoss(3, 80 * MSS);
+    expect(cc.toleratedLosses).toBe(1);
+    cc.onRecoveryEnd(4);
+    cc.onRateSample(sample({ rtt: 0.1, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 5, 140 * MSS);
+    cc.onLoss(5, 140 * MSS); // beyond 3 × BDP + 1 ms × rate + 4 segments (134)
+    expect(cc.reductions).toBe(1);
+  });
+
   it('RFC 9438 §4.8: an RTO leaves one segment, with ssthresh not below the BDP', () => {
     const cc = primed(20.5, 110);
     cc.onRto(30, 110 * MSS);
