@@ -1,11 +1,14 @@
 // The benchmark harness's logic, never a timing: the second-half CPU figure's
 // interpolation, medians and paired ratios, percentiles, second-half goodput,
-// shares of a bottleneck, --only parsing, which configurations a run plans, and
-// when an app-level transfer counts as a figure.
+// shares of a bottleneck, --only parsing, which configurations a run plans,
+// when an app-level transfer counts as a figure, and the PASS/FAIL target lines.
 import { describe, expect, it } from 'vitest';
 import { appTransferProblems, type AppCheck } from '../benchmarks/lib/appfile.js';
 import { interpolate } from '../benchmarks/lib/common.js';
 import { ALL_FIGURES, APP_FILE, APP_MEM, parseOnly, plan, type Options } from '../benchmarks/lib/plan.js';
+import { targets, type RawSet, type Target } from '../benchmarks/lib/report.js';
+import type { PingResult } from '../benchmarks/lib/roles.js';
+import type { BulkOut, ScenarioOut } from '../benchmarks/lib/scenarios.js';
 import { fmtSummary, pairedRatio, percentile, secondHalfMBps, shareOf, summarise } from '../benchmarks/lib/stats.js';
 
 describe('interpolate (benchmarks/lib/common.ts)', () => {
@@ -207,5 +210,156 @@ describe('appTransferProblems', () => {
     ).toBeGreaterThanOrEqual(2);
     expect(appTransferProblems({ ...ok, sink: { ...ok.sink, capped: true } })).toEqual(['capped at 1000 ms']);
     expect(appTransferProblems({ ...ok, source: { ...ok.source, error: 'sender pipeline: EPIPE' } })).toEqual(['sender pipeline: EPIPE']);
+  });
+});
+
+describe('targets (benchmarks/lib/report.ts)', () => {
+  // The configurations a quick run of every implementation plans, to build synthetic results on.
+  const planned = plan(
+    { quick: true, only: ALL_FIGURES, impls: ['dgram', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'], implsExplicit: true },
+    { ok: true, reason: '' },
+  ).configs;
+  /** A RawSet from per-round outcomes by key (figure/group/impl); a key the plan does not have throws. */
+  const rawOf = (outs: Record<string, Array<ScenarioOut | null>>): RawSet =>
+    new Map(
+      Object.entries(outs).map(([key, o]) => {
+        const config = planned.find((c) => c.key === key);
+        if (!config) throw new Error(`no planned configuration ${key}`);
+        return [key, { config, outs: o, errors: [] }];
+      }),
+    );
+  /** A bulk transfer at `mbps` MB/s (1 s of it), `cpu` ms/MB of both ends. */
+  const bulk = (mbps: number, o: { capped?: boolean; cpu?: number; warm?: BulkOut } = {}): BulkOut => ({
+    bytes: mbps * 1e6,
+    elapsedMs: 1000,
+    cpuMs: (o.cpu ?? 5) * mbps,
+    capped: o.capped ?? false,
+    ...(o.warm ? { warm: o.warm } : {}),
+  });
+  const ping = (p50: number, p99: number): PingResult => ({ p50, p99, mean: p50, count: 1000 });
+  /** The line whose text is `text`; fails the test if there is none. */
+  const line = (raw: RawSet, text: string): Target => {
+    const all = targets(raw);
+    const l = all.find((x) => x.text === text);
+    if (!l) throw new Error(`no target '${text}' in: ${all.map((x) => x.text).join(' | ')}`);
+    return l;
+  };
+  const loss = (level: number, ours: number[], udx: number[], kcp?: number[]) => ({
+    [`loss/${level} % loss/ours`]: ours.map((v) => bulk(v)),
+    [`loss/${level} % loss/udx`]: udx.map((v) => bulk(v)),
+    ...(kcp ? { [`loss/${level} % loss/kcp`]: kcp.map((v) => bulk(v)) } : {}),
+  });
+
+  it('loss against our lossless run: ≥ 0.85 × at 1 %, ≥ 0.75 × at 5 %, paired by round', () => {
+    const lossless = { 'loss/0 % loss/ours': [bulk(100), bulk(200)] };
+    const pass = rawOf({ ...lossless, ...loss(1, [86, 172], [1, 1]), ...loss(5, [76, 152], [1, 1]) });
+    expect(line(pass, '1 % loss ≥ 0.85 × our lossless')).toEqual({ text: '1 % loss ≥ 0.85 × our lossless', value: '0.86 ×', pass: true });
+    expect(line(pass, '5 % loss ≥ 0.75 × our lossless').pass).toBe(true);
+    const fail = rawOf({ ...lossless, ...loss(1, [84, 168], [1, 1]), ...loss(5, [74, 148], [1, 1]) });
+    expect(line(fail, '1 % loss ≥ 0.85 × our lossless')).toMatchObject({ value: '0.84 ×', pass: false });
+    expect(line(fail, '5 % loss ≥ 0.75 × our lossless')).toMatchObject({ value: '0.74 ×', pass: false });
+    // 0.80 of the lossless run passes at 5 % and fails at 1 %: each level has its own bound.
+    const between = rawOf({ ...lossless, ...loss(1, [80, 160], [1, 1]), ...loss(5, [80, 160], [1, 1]) });
+    expect(line(between, '1 % loss ≥ 0.85 × our lossless').pass).toBe(false);
+    expect(line(between, '5 % loss ≥ 0.75 × our lossless').pass).toBe(true);
+    // Paired: 90 of 100 in round 1 and 180 of 200 in round 2 is 0.90 ×, though 180 ÷ 100 is not.
+    expect(line(rawOf({ ...lossless, ...loss(1, [90, 180], [1, 1]) }), '1 % loss ≥ 0.85 × our lossless').value).toBe('0.90 ×');
+  });
+
+  it('above udx-native (and KCP) means a paired ratio above 1, in the loss and warm figures', () => {
+    const r = rawOf({ ...loss(1, [101, 50], [100, 49], [100, 49]), ...loss(5, [99, 40], [100, 41], [120, 50]), ...loss(20, [10, 10], [11, 12]) });
+    expect(line(r, '1 % loss above udx-native').pass).toBe(true);
+    expect(line(r, '1 % loss above KCP').pass).toBe(true);
+    expect(line(r, '5 % loss above udx-native')).toMatchObject({ value: '0.98 ×', pass: false });
+    expect(line(r, '5 % loss above KCP')).toMatchObject({ value: '0.81 ×', pass: false });
+    expect(line(r, '20 % loss above udx-native').pass).toBe(false);
+    // Equal is not above.
+    expect(line(rawOf(loss(1, [100], [100])), '1 % loss above udx-native')).toMatchObject({ value: '1.00 ×', pass: false });
+    // Warm: the second transfer's MB/s, not the first (cold) one.
+    const warm = (cold: number, w: number) => [bulk(cold, { warm: bulk(w) })];
+    const text = 'warm bulk above udx-native warm';
+    expect(line(rawOf({ 'warm//ours': warm(50, 210), 'warm//udx': warm(100, 200) }), text)).toMatchObject({ value: '1.05 ×', pass: true });
+    expect(line(rawOf({ 'warm//ours': warm(150, 190), 'warm//udx': warm(100, 200) }), text)).toMatchObject({ value: '0.95 ×', pass: false });
+  });
+
+  it('20 % loss: a capped run fails the completion target however fast it was', () => {
+    const text = '20 % loss completes within the cap (no run capped)';
+    const done = rawOf({ 'loss/20 % loss/ours': [bulk(30), bulk(30)], 'loss/20 % loss/udx': [bulk(10), bulk(10)] });
+    expect(line(done, text)).toEqual({ text, value: '0 of 2 runs capped', pass: true });
+    const capped = rawOf({ 'loss/20 % loss/ours': [bulk(30), bulk(300, { capped: true }), null], 'loss/20 % loss/udx': [bulk(10), bulk(10), bulk(10)] });
+    expect(line(capped, text)).toEqual({ text, value: '1 of 2 runs capped', pass: false });
+    // It is still above udx-native: the two are separate lines.
+    expect(line(capped, '20 % loss above udx-native').pass).toBe(true);
+  });
+
+  it('ping-pong p99 ≤ 1.5 × raw node:dgram echo, p50 ≤ 1.05 ×, each on its own percentile', () => {
+    // At the bound in both rounds: 60 ÷ 40 and 66 ÷ 44.
+    const dgram = [ping(20, 40), ping(22, 44)];
+    const ok = rawOf({ 'pingpong//ours': [ping(21, 60), ping(23, 66)], 'pingpong//dgram': dgram });
+    expect(line(ok, 'ping-pong p99 ≤ 1.5 × raw node:dgram echo')).toMatchObject({ value: '1.50 ×', pass: true });
+    expect(line(ok, 'ping-pong p50 ≤ 1.05 × raw node:dgram echo').pass).toBe(true);
+    const tail = rawOf({ 'pingpong//ours': [ping(21, 62), ping(23, 68)], 'pingpong//dgram': dgram });
+    expect(line(tail, 'ping-pong p99 ≤ 1.5 × raw node:dgram echo')).toMatchObject({ value: '1.55 ×', pass: false });
+    expect(line(tail, 'ping-pong p50 ≤ 1.05 × raw node:dgram echo').pass).toBe(true);
+  });
+
+  it('warm CPU, cold bulk and app-level against our bulk', () => {
+    const w = (mbps: number, cpu: number) => bulk(mbps, { warm: bulk(mbps, { cpu }) });
+    const cpu = 'warm CPU ms/MB (both ends) ≤ 1.15 × raw node:dgram warm';
+    expect(line(rawOf({ 'warm//ours': [w(200, 11.4)], 'warm//dgram': [w(200, 10)] }), cpu).pass).toBe(true);
+    expect(line(rawOf({ 'warm//ours': [w(200, 11.6)], 'warm//dgram': [w(200, 10)] }), cpu).pass).toBe(false);
+    const cold = 'cold bulk (fresh processes) ≥ 0.70 × raw node:dgram';
+    expect(line(rawOf({ 'bulk//ours': [bulk(71)], 'bulk//dgram': [bulk(100)] }), cold).pass).toBe(true);
+    expect(line(rawOf({ 'bulk//ours': [bulk(69)], 'bulk//dgram': [bulk(100)] }), cold).pass).toBe(false);
+    const app = `app-level (${APP_FILE}) ≥ 0.85 × our bulk (${APP_MEM})`;
+    const file = `app/${APP_FILE}/ours`;
+    const mem = `app/${APP_MEM}/ours`;
+    expect(line(rawOf({ [file]: [bulk(86)], [mem]: [bulk(100)] }), app)).toMatchObject({ value: '0.86 ×', pass: true });
+    expect(line(rawOf({ [file]: [bulk(84)], [mem]: [bulk(100)] }), app).pass).toBe(false);
+    // No round in common: median ÷ median, said so; without memory → memory, the bulk figure is the base.
+    expect(line(rawOf({ [file]: [bulk(90), null], [mem]: [null, bulk(100)] }), app)).toMatchObject({ value: '0.90 × (median ÷ median)', pass: true });
+    expect(line(rawOf({ [file]: [bulk(80)], 'bulk//ours': [bulk(100)] }), app)).toMatchObject({ value: '0.80 × (median ÷ median, bulk figure)', pass: false });
+  });
+
+  it('a target whose figure or baseline did not run says not measured', () => {
+    // The loss figure without KCP (it needs node-kcp), nothing else run.
+    const r = rawOf({ 'loss/0 % loss/ours': [bulk(100)], ...loss(1, [90], [50]), ...loss(5, [80], [40]) });
+    const all = targets(r);
+    expect(line(r, '1 % loss above KCP')).toEqual({ text: '1 % loss above KCP', value: 'not measured', pass: null });
+    expect(line(r, '5 % loss above KCP').pass).toBeNull();
+    expect(line(r, '1 % loss above udx-native').pass).toBe(true);
+    expect(line(r, '100 ms RTT through 100 Mbit/s ≥ 90 % utilisation alone').value).toBe('not measured');
+    expect(line(r, '20 % loss completes within the cap (no run capped)').value).toBe('not measured');
+    // Measured: the four loss lines with values; everything else is not.
+    expect(all.filter((x) => x.pass !== null).map((x) => x.text)).toEqual([
+      '1 % loss ≥ 0.85 × our lossless',
+      '1 % loss above udx-native',
+      '5 % loss ≥ 0.75 × our lossless',
+      '5 % loss above udx-native',
+    ]);
+    expect(all.every((x) => x.pass !== null || x.value === 'not measured')).toBe(true);
+  });
+
+  it('lists exactly the current targets, in order', () => {
+    expect(targets(new Map()).map((x) => x.text)).toEqual([
+      'warm bulk (2nd transfer, same processes) ≥ 0.90 × raw node:dgram warm',
+      'warm bulk above udx-native warm',
+      'warm CPU ms/MB (both ends) ≤ 1.15 × raw node:dgram warm',
+      'cold bulk (fresh processes) ≥ 0.70 × raw node:dgram',
+      `app-level (${APP_FILE}) ≥ 0.85 × our bulk (${APP_MEM})`,
+      '1 % loss ≥ 0.85 × our lossless',
+      '1 % loss above udx-native',
+      '1 % loss above KCP',
+      '5 % loss ≥ 0.75 × our lossless',
+      '5 % loss above udx-native',
+      '5 % loss above KCP',
+      '20 % loss completes within the cap (no run capped)',
+      '20 % loss above udx-native',
+      'against one TCP flow: within ±25 % of an equal share',
+      '20 ms RTT through 100 Mbit/s ≥ 90 % utilisation alone',
+      '100 ms RTT through 100 Mbit/s ≥ 90 % utilisation alone',
+      'ping-pong p50 ≤ 1.05 × raw node:dgram echo',
+      'ping-pong p99 ≤ 1.5 × raw node:dgram echo',
+    ]);
   });
 });
