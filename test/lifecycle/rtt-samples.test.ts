@@ -60,6 +60,28 @@ describe('RTT samples under loss (invariant 14)', () => {
   });
 });
 
+describe('RTT samples from echoed timestamps (RFC 7323 §4.1, §4.3)', () => {
+  it('an ACK carrying SACK blocks (sent for out-of-order data) gives no sample from its echo: the echo is older than the ACK', async () => {
+    const { activeOpen } = await import('../helpers/script.js');
+    const echoed = (sack: Array<[number, number]> | undefined) => {
+      const s = activeOpen({ options: { noDelay: true, tlp: false } }, { rtt: 10 });
+      s.at(100).write(3000);
+      s.discard(); // three segments, all lost
+      const rto = s.conn.rtt.rto;
+      s.at(100 + rto).discard(); // the first again, on the RTO
+      const before = s.conn.rtt.latest;
+      // 150 ms later an ACK of the first echoes its TSval (the peer's first answer was lost; this one
+      // answers something else), with or without a SACK block for the third segment.
+      s.at(100 + rto + 150).inject({ flags: 'A', seq: 1, ack: 1001, ...(sack ? { sack } : {}) });
+      return { before, after: s.conn.rtt.latest };
+    };
+    const withSack = echoed([[2001, 3001]]);
+    expect(withSack.after).toBe(withSack.before);
+    // Without SACK blocks the echo is taken at its word (a cumulative ACK of the latest copy).
+    expect(echoed(undefined).after).toBe(150);
+  });
+});
+
 describe('timestamp echo only on segments that bring news (invariant 14, both directions)', () => {
   it('a data segment repeating an ACK already sent carries no echo; one sent while an ACK is owed echoes', async () => {
     const { activeOpen } = await import('../helpers/script.js');
