@@ -189,7 +189,10 @@ export function checkRto(res: RunResult): string[] {
       // delivers only retransmissions, the echoed timestamp's age in whole ticks, at least one.
       const fromSend = firstSends.some((t) => Math.abs(m.t - m.r - t) < 1e-9);
       const fromTs = m.r >= 1 && m.r === Math.floor(m.t) - Math.floor(t0);
-      if (!fromSend && !fromTs) v.push(`${s.name}: RTT sample ${m.r} at t=${m.t} matches no first transmission, nor TSval ${m.tsEcr} sent at ${t0}`);
+      // A resent SYN (or SYN-ACK) answered by its own TSval (RFC 7323 §4.1): the time since that copy.
+      const fromSynEcho = s.tx.some((x) => (x.flags & SYN) !== 0 && x.tsVal === m.tsEcr && Math.abs(m.t - m.r - x.t) < 1e-9);
+      if (!fromSend && !fromTs && !fromSynEcho)
+        v.push(`${s.name}: RTT sample ${m.r} at t=${m.t} matches no first transmission, nor TSval ${m.tsEcr} sent at ${t0}`);
     }
   }
   return v;

@@ -149,6 +149,26 @@ describe('opening a connection', () => {
     expect(s.conn.rtt.rto).toBe(3000);
   });
 
+  it('RFC 7323 §4.1: a SYN-ACK echoing our resent SYN gives an exact RTT sample from that copy, even under one tick', () => {
+    const s = script();
+    s.connect().discard();
+    s.at(1000).discard(); // the SYN again
+    // Answered 0.4 ms later (a loopback path): the echo alone says "< 1 ms", the copy's send time says 0.4.
+    s.at(1000.4).inject({ flags: 'SA', seq: 0, ack: 1 }).discard();
+    expect(s.conn.rtt.hasSample).toBe(true);
+    expect(s.conn.rtt.srtt).toBeCloseTo(0.4);
+    expect(s.conn.rtt.rto).toBeLessThan(3000); // not RFC 6298 §5.7's fallback: there is a sample
+  });
+
+  it('RFC 7323 §4.1: no such sample when the SYN-ACK answers the first SYN (Karn: which copy it answers is known, its timing is not)', () => {
+    const first = script();
+    first.connect().discard();
+    first.at(1000).discard();
+    first.at(1000.4).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: first.tsOffset }).discard(); // echoes the SYN of t=0
+    expect(first.conn.rtt.hasSample).toBe(false);
+    expect(first.conn.rtt.rto).toBe(3000);
+  });
+
   it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {
     const s = script({ options: { synRetries: 2 } });
     s.connect().discard();

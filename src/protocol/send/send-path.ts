@@ -106,6 +106,9 @@ export abstract class SendPath implements ProbeListener {
   protected synResent = false;
   /** When the first SYN (or SYN-ACK) went out. */
   protected synAt = 0;
+  /** When the latest copy of the SYN (or SYN-ACK) went out, and its TSval. */
+  protected synLastAt = 0;
+  protected synLastTsVal = 0;
   /** Our retransmission timer expired during the handshake (RFC 6298 §5.7). */
   protected synTimedOut = false;
   protected lastSendAt = 0;
@@ -280,6 +283,15 @@ export abstract class SendPath implements ProbeListener {
       this.cc.onHandshakeLoss(now);
       this.stats.handshakeLossRestarts++;
     }
+    // RFC 7323 §4.1: the echoed TSval names the copy answered. A SYN-ACK that answers our latest
+    // SYN, and is not itself resent, left the peer at once: an exact sample from that copy's send
+    // time (Karn's ambiguity gone). Under one tick (loopback) the echo alone gives none, and the
+    // first data would run on RFC 6298 §5.7's 3 s RTO, without loss probes. (Not on the passive
+    // side: the ACK of a SYN-ACK may be a later segment echoing the same TSval.)
+    const answered = seg.flags & SYN && !(seg.flags & IMMEDIATE_ACK) && seg.tsEcr !== 0 && seg.tsEcr === this.synLastTsVal;
+    if (this.synResent && !this.rtt.hasSample && answered) {
+      this.rtt.sample(now - this.synLastAt);
+    }
     if (this.synTimedOut && !this.rtt.hasSample) this.rtt.restart(SYN_TIMEOUT_RTO);
   }
 
@@ -312,6 +324,8 @@ export abstract class SendPath implements ProbeListener {
   retransmitSyn(now: number, flags: number, lost = true): void {
     if (lost) this.synResent = true;
     else this.synTsVal = this.host.tsNow(now);
+    this.synLastAt = now;
+    this.synLastTsVal = this.host.tsNow(now);
     const e = this.sb.head;
     if (e && e.flags & SYN) {
       e.flags = flags;
