@@ -84,10 +84,30 @@ describe('cubic-lt', () => {
     expect(cc.reductions).toBe(1);
   });
 
-  it('RFC 9438 §4.8: an RTO leaves one segment, with ssthresh not below the BDP', () => {
-    const cc = primed(20.5, 110);
+  it('RFC 9438 §4.8: an RTO with a queue behind it leaves one segment, with ssthresh not below the BDP', () => {
+    const cc = primed(30, 110);
     cc.onRto(30, 110 * MSS);
     expect(cc.cwnd).toBe(MSS);
     expect(cc.ssthresh).toBe(100 * MSS);
+    expect(cc.reductions).toBe(1);
+  });
+
+  it('an RTO without a queue (random loss took a retransmission) restarts from 4 segments; slow start climbs back to the window it had', () => {
+    const cc = primed(20.5, 110);
+    cc.onRto(30, 110 * MSS);
+    expect(cc.cwnd).toBe(4 * MSS);
+    expect(cc.ssthresh).toBe(110 * MSS);
+    expect(cc.reductions).toBe(0);
+    expect(cc.toleratedLosses).toBe(1);
+    // On a slow path, no more than the path delivers in min_rtt + 1 ms (here 0.1 segment per ms × 11 ms: one).
+    const slow = new CubicLt(MSS);
+    for (let i = 0; i < 10; i++) slow.onRateSample(sample({ rtt: 10, rate: 0.1 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 10 * i, 3 * MSS);
+    slow.onRto(100, 3 * MSS);
+    expect(slow.toleratedLosses).toBe(1);
+    expect(slow.cwnd).toBe(MSS);
+    // A small window is not raised by it.
+    const small = primed(20.5, 3);
+    small.onRto(30, 3 * MSS);
+    expect(small.cwnd).toBe(3 * MSS);
   });
 });

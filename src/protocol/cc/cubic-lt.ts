@@ -30,6 +30,8 @@ const Q_REL = 0.1;
 const EXCESS = 3;
 /** The delivery-rate estimate is the max over this many rounds (as BBR's, draft §5.5.5). */
 const BW_ROUNDS = 10;
+/** The window after a timeout without a queue behind it, segments (RFC 3390's initial window). */
+const RTO_WINDOW = 4;
 /** The standing RTT is the least sample of the last max(SRTT, STANDING_MIN) ms. */
 const STANDING_MIN = 4;
 /** Samples the windowed minimum keeps at most (a monotonic queue; the oldest go first when full). */
@@ -105,11 +107,31 @@ export class CubicLt extends Cubic {
     this.cwnd = this.ssthresh;
   }
 
-  override onRto(_now?: number, _flightSize?: number): void {
+  override onRto(_now: number, flightSize: number): void {
     this.recovering = this.tolerating = false;
+    if (!this.congested(Math.min(flightSize, this.pipe))) {
+      // No queue stood behind the timeout: random loss took a retransmission, or every ACK of a
+      // small flight. The window restarts from up to RTO_WINDOW segments, so that one more lost
+      // segment or ACK does not mean one more (doubled) timeout, and slow start climbs back to the
+      // window it had. With a queue, RFC 9438 §4.8's one segment.
+      this.toleratedLosses++;
+      this.ssthresh = Math.max(Math.min(this.ssthresh, this.cwnd), 2 * this.mss);
+      this.cwnd = Math.min(this.cwnd, this.rtoWindow());
+      return;
+    }
     this.reductions++;
     this.reduce(this.bdp); // ssthresh: slow start climbs back to the BDP at least
     this.cwnd = this.mss; // RFC 9438 §4.8
+  }
+
+  /**
+   * The window after a timeout without a queue: RTO_WINDOW segments, but no more than the path
+   * delivers in min_rtt + Q_ABS at the estimated rate, so the burst cannot outlast the RTO on a
+   * slow link (where it would time out again, spuriously, and again); one segment without estimates.
+   */
+  private rtoWindow(): number {
+    const room = this.minRtt === Infinity ? 0 : this.bw * (this.minRtt + Q_ABS);
+    return Math.max(this.mss, Math.min(RTO_WINDOW * this.mss, Math.floor(room / this.mss) * this.mss));
   }
 
   override onRecoveryEnd(now: number): void {
