@@ -104,6 +104,8 @@ export class Scoreboard {
   private sampleSentAt = -Infinity;
   /** The latest send time of a retransmitted entry delivered since `takeRttSample` (-Infinity if none: then a send-time sample may be taken). */
   retransSentAt = -Infinity;
+  /** The latest send time of any entry delivered (cumulatively or SACKed) since `takeRttSample`. */
+  deliveredSentAt = -Infinity;
   /** Whether entries delivered now may give the RTT sample (false for SACK blocks past the first). */
   private sampling = true;
   /** Transmissions so far: the next one's `order`. */
@@ -412,6 +414,7 @@ export class Scoreboard {
     const spansRetransmission = this.retransSentAt !== -Infinity;
     this.sampleSentAt = -Infinity;
     this.retransSentAt = -Infinity;
+    this.deliveredSentAt = -Infinity;
     // Karn (RFC 6298 §3), as Linux's FLAG_RETRANS_DATA_ACKED: an ACK that also delivers a retransmission
     // may have been sent only when that filled a hole, long after the first transmissions it covers arrived.
     return at === -Infinity || spansRetransmission ? -1 : now - at;
@@ -419,6 +422,7 @@ export class Scoreboard {
 
   /** `una`: SND.UNA as of this ACK. */
   private onDelivered(e: TxEntry, now: number, una: number): void {
+    if (e.sentAt > this.deliveredSentAt) this.deliveredSentAt = e.sentAt;
     if (e.retransmits > 0) {
       if (e.sentAt > this.retransSentAt) this.retransSentAt = e.sentAt;
     } else if (this.sampling && e.sentAt > this.sampleSentAt) this.sampleSentAt = e.sentAt;

@@ -29,23 +29,24 @@ export abstract class AckPath extends SendPath {
    * count, and none from a segment the peer marked as a retransmission or probe: it may have held its
    * ACK since its own timer. From the newest first transmission the ACK delivers, exact to the clock,
    * unless it also delivers a retransmission (Karn). Failing that, a cumulative ACK's echoed timestamp,
-   * if it echoes the latest transmission of what it delivers (else it answers an earlier copy, RFC 3522)
-   * and carries no SACK block.
+   * if it echoes a transmission no older than anything it delivers (else it answers an earlier copy,
+   * RFC 3522, or a later arrival it SACKs, RFC 7323 §4.3).
    */
   protected ackRttSample(seg: Segment, now: number, cumulative: boolean): void {
     const retransSentAt = this.sb.retransSentAt;
+    const deliveredSentAt = this.sb.deliveredSentAt;
     const sample = this.sb.takeRttSample(now);
     if (seg.tsEcr === 0 || seg.flags & IMMEDIATE_ACK) return;
     if (sample >= 0) {
       this.rttSample(sample);
       return;
     }
-    // An ACK reporting data above its cumulative point (SACK blocks) was sent for an out-of-order
-    // arrival and echoes an older segment's TSval (RFC 7323 §4.3): its age overstates the RTT.
-    if (!cumulative || retransSentAt === -Infinity || (seg.sack !== undefined && seg.sack.length > 0)) return;
-    // Under one tick the echo says only "< 1 ms": no sample.
+    if (!cumulative || retransSentAt === -Infinity) return;
+    // Under one tick the echo says only "< 1 ms": no sample. The echo must be of a segment sent no
+    // earlier than anything this ACK delivers: else the ACK answers a later arrival (out-of-order data
+    // it SACKs, RFC 7323 §4.3 echoes the older TSval) and the echo's age overstates the RTT.
     const r = seqDiff(this.host.tsNow(now), seg.tsEcr);
-    if (r >= 1 && r < 120_000 && Math.floor(now) - r >= Math.floor(retransSentAt)) this.rttSample(r);
+    if (r >= 1 && r < 120_000 && Math.floor(now) - r >= Math.floor(deliveredSentAt)) this.rttSample(r);
   }
 
   protected rttSample(r: number): void {
