@@ -46,6 +46,23 @@ describe('cubic-lt', () => {
     expect(cc.reductions).toBe(1);
   });
 
+  it('on a sub-millisecond path the standing window is 10 ms, not one SRTT: a hiccup of a few ms is no standing queue', () => {
+    // min_rtt 0.1 ms, 100 segments per ms; then 6 ms of samples 3 ms late (a peer busy compiling or collecting).
+    const cc = new CubicLt(MSS);
+    for (let i = 0; i < 40; i++) cc.onRateSample(sample({ rtt: 0.1, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), i / 4, 20 * MSS);
+    cc.cwnd = 20 * MSS;
+    for (let i = 0; i <= 24; i++) cc.onRateSample(sample({ rtt: 3.1, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 10 + i / 4, 20 * MSS);
+    expect(cc.queueDelay).toBe(0);
+    cc.onLoss(16, 20 * MSS);
+    expect(cc.toleratedLosses).toBe(1);
+    cc.onRecoveryEnd(16);
+    // The same lateness for over 10 ms stands.
+    for (let i = 25; i <= 50; i++) cc.onRateSample(sample({ rtt: 3.1, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 10 + i / 4, 20 * MSS);
+    expect(cc.queueDelay).toBeCloseTo(3);
+    cc.onLoss(23, 20 * MSS);
+    expect(cc.reductions).toBe(1);
+  });
+
   it('RFC 9438 §4.6: a loss with a queue (RTT 30 ms over a min_rtt of 20) cuts by β = 0.7', () => {
     const cc = primed(30, 200);
     cc.onLoss(30, 200 * MSS);

@@ -4,7 +4,7 @@
 // respond, CUBIC's response, but asks first whether a loss came with congestion:
 //
 // - Delay (TCP Veno's observation: a queue is what congestion is): the standing RTT, the least
-//   sample of the last max(SRTT, 4 ms) as Copa's RTTstanding, is compared with the path's
+//   sample of the last max(SRTT, 10 ms) as Copa's RTTstanding, is compared with the path's
 //   min_rtt. A loss while that queue is under max(1 ms, min_rtt / 10) is taken for random loss:
 //   the window stands and keeps growing, slow start included. The windowed minimum lets a queue
 //   that stands through a round count and a burst of late samples (a peer's event loop that
@@ -32,8 +32,8 @@ const EXCESS = 3;
 const BW_ROUNDS = 10;
 /** The window after a timeout without a queue behind it, segments (RFC 3390's initial window). */
 const RTO_WINDOW = 4;
-/** The standing RTT is the least sample of the last max(SRTT, STANDING_MIN) ms. */
-const STANDING_MIN = 4;
+/** The standing RTT is the least sample of the last max(SRTT, STANDING_MIN) ms: on a sub-millisecond path, longer than an event-loop hiccup. */
+const STANDING_MIN = 10;
 /** Samples the windowed minimum keeps at most (a monotonic queue; the oldest go first when full). */
 const STANDING_SLOTS = 64;
 
