@@ -321,7 +321,7 @@ export class Connection extends Tcb {
       if (this.state === State.SYN_RECEIVED && !(flags & ACK)) {
         // Echo this copy's timestamp: the peer times its RTT from the SYN our SYN-ACK answers.
         if (seqGt(seg.tsVal, rx.tsRecent)) rx.tsRecent = seg.tsVal;
-        this.tx.retransmitSyn(now, SYN | ACK);
+        this.tx.retransmitSyn(now, SYN | ACK, true, true);
         return;
       }
       if (this.state !== State.SYN_RECEIVED) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bbr } from '../../src/protocol/cc/bbr.js';
 import { newReno, type CongestionFactory } from '../../src/protocol/cc/congestion.js';
 import { cubic } from '../../src/protocol/cc/cubic.js';
+import { IMMEDIATE_ACK } from '../../src/wire/segment.js';
 import { activeOpen, passiveOpen, script, type Script } from '../helpers/script.js';
 
 describe('opening a connection', () => {
@@ -167,6 +168,19 @@ describe('opening a connection', () => {
     first.at(1000.4).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: first.tsOffset }).discard(); // echoes the SYN of t=0
     expect(first.conn.rtt.hasSample).toBe(false);
     expect(first.conn.rtt.rto).toBe(3000);
+  });
+
+  it('the SYN-ACK that answers a duplicate SYN at once is not marked as a retransmission (the peer may time it); one resent on our timer is', () => {
+    const s = script();
+    s.listen().inject({ flags: 'S', seq: 0, sackPermitted: true });
+    s.expect({ flags: 'SA', seq: 0, ack: 1 }); // lost
+    s.at(500).inject({ flags: 'S', seq: 0, sackPermitted: true, tsVal: 500 }); // the peer's SYN again
+    const answer = s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    expect(answer.flags & IMMEDIATE_ACK).toBe(0);
+    expect(answer.tsEcr).toBe(s.peerTsOffset + 500); // it echoes the copy it answers
+    s.at(1500); // our own timer (1 s after the answer)
+    const resent = s.expect({ flags: 'SA', seq: 0, ack: 1 });
+    expect(resent.flags & IMMEDIATE_ACK).not.toBe(0);
   });
 
   it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {

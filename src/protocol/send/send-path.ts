@@ -320,8 +320,10 @@ export abstract class SendPath implements ProbeListener {
   /**
    * Send the SYN (`flags` SYN) or SYN-ACK again. `lost`: on our timer or the peer's duplicate SYN;
    * not when a simultaneous open turns our SYN into a SYN-ACK (that copy is the one to answer).
+   * `answer`: sent at once for the peer's duplicate SYN, so the ACK it carries is fresh and is not
+   * marked as a retransmission's: the peer may time its RTT from the SYN copy it echoes.
    */
-  retransmitSyn(now: number, flags: number, lost = true): void {
+  retransmitSyn(now: number, flags: number, lost = true, answer = false): void {
     if (lost) this.synResent = true;
     else this.synTsVal = this.host.tsNow(now);
     this.synLastAt = now;
@@ -332,7 +334,7 @@ export abstract class SendPath implements ProbeListener {
       this.sb.onResendAsIs(e, now); // its ACK may answer either copy: no RTT sample from it
     }
     // Marked as a retransmission, so the peer takes no RTT sample from the ACK it carries.
-    this.send(flags | (lost ? IMMEDIATE_ACK : 0), this.iss, EMPTY, now, true);
+    this.send(flags | (lost && !answer ? IMMEDIATE_ACK : 0), this.iss, EMPTY, now, true);
     // At most SYN_RTO_MAX apart: over a path that loses most datagrams more tries fit in the same
     // budget (a SYN is one small datagram, no burden on a congested path).
     this.rtoAt = now + Math.min(this.rtt.rto, SYN_RTO_MAX);
