@@ -183,6 +183,19 @@ describe('opening a connection', () => {
     expect(resent.flags & IMMEDIATE_ACK).not.toBe(0);
   });
 
+  it('with no RTT sample and the 3 s RTO, a loss probe goes out 1 s after the first data (as Linux), not 3 s', () => {
+    const s = script();
+    s.connect().discard();
+    s.at(1000).discard();
+    s.at(1030).inject({ flags: 'SA', seq: 0, ack: 1, tsEcr: 'none' }).discard(); // no sample: RTO 3 s
+    s.write(500);
+    s.expect({ flags: 'A', seq: 1, len: 500 }); // lost
+    s.at(2029).expectNothing();
+    s.at(2030).expect({ flags: 'A', seq: 1, len: 500 }); // the probe: the last segment again
+    expect(s.conn.stats.tailLossProbes).toBe(1);
+    s.at(4029).expectNothing(); // the RTO still stands at 3 s
+  });
+
   it('RFC 6298 §5.5: the SYN timeout happens exactly when the last backed-off RTO expires', () => {
     const s = script({ options: { synRetries: 2 } });
     s.connect().discard();

@@ -155,15 +155,18 @@ export class Sender extends AckPath {
   /** RFC 8985 §7.2: arm the tail-loss probe when it would fire before the RTO. */
   protected armPto(now: number): void {
     this.ptoAt = Infinity;
-    if (!this.opts.tlp || !this.rtt.hasSample || this.sb.length === 0 || this.sndWnd === 0) return;
+    if (!this.opts.tlp || this.sb.length === 0 || this.sndWnd === 0) return;
     // After a timeout, until an ACK brings an RTT sample, only the backed-off RTO runs (RFC 8985 §7.2:
     // no probe in RTO recovery): probes in between would stretch the chain past maxRetries RTOs.
     if (this.rtt.backoff > 0) return;
     // Armed in recovery too, as QUIC's PTO (RFC 9002 §6.2): a lost retransmission at the tail
     // otherwise waits for the RTO. Each unanswered probe doubles the timeout (§6.2.1).
     if (this.ptoCount >= MAX_PTOS) return;
-    // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2).
-    const pto = probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN);
+    // The peer's delayed-ACK timer is taken to be ours (WCDelAckT, RFC 8985 §7.2). With no RTT
+    // sample yet, the initial RTO (as Linux's TCP_TIMEOUT_INIT): after a timeout in the handshake the
+    // RTO is 3 s (RFC 6298 §5.7), and a probe at 1 s may bring the first sample sooner.
+    const pto = this.rtt.hasSample ? probeTimeout(this.rtt.srtt, this.sb.length, this.opts.delayedAck, PTO_MIN) : this.opts.rto.rtoInitial;
+    if (!this.rtt.hasSample && now + pto >= this.rtoAt) return; // no sample: only a probe that comes before the RTO
     const at = now + pto * 2 ** this.ptoCount;
     // Only the first probe may stand in for a coinciding RTO (RFC 8985 §7.2); later ones must come sooner.
     if (this.ptoCount > 0 && at >= this.rtoAt) return;
