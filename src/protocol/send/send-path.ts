@@ -333,7 +333,8 @@ export abstract class SendPath implements ProbeListener {
       e.flags = flags;
       this.sb.onResendAsIs(e, now); // its ACK may answer either copy: no RTT sample from it
     }
-    // Marked as a retransmission, so the peer takes no RTT sample from the ACK it carries.
+    // A copy resent on our timer is marked as a retransmission: the peer takes no RTT sample from
+    // the ACK it carries (it may have waited on that timer). An answer is not.
     this.send(flags | (lost && !answer ? IMMEDIATE_ACK : 0), this.iss, EMPTY, now, true);
     // At most SYN_RTO_MAX apart: over a path that loses most datagrams more tries fit in the same
     // budget (a SYN is one small datagram, no burden on a congested path).
