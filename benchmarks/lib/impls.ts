@@ -2,12 +2,13 @@
 // listen (one callback per accepted stream) and a client that opens streams.
 // The peers' native modules are loaded lazily: a failure to load is reported as
 // a reason to skip, never a crash of the suite.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { HOST, SOCK_BUF, type ImplName } from './common.js';
 import { oursApi } from './ours.js';
+import { udpSocket } from './raw-dgram.js';
 
 /** The subset of a Duplex that every role uses (node streams, streamx, readable-stream). */
 export interface Pipe {
@@ -240,27 +241,13 @@ class KcpPipe extends EventEmitter implements Pipe {
   }
 }
 
-function kcpSocket(): Promise<dgram.Socket> {
-  return new Promise((res, rej) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', rej);
-    s.bind(0, HOST, () => {
-      s.off('error', rej);
-      s.setRecvBufferSize(SOCK_BUF);
-      s.setSendBufferSize(SOCK_BUF);
-      s.on('error', () => {});
-      res(s);
-    });
-  });
-}
-
 function kcp(): StreamImpl {
   // Load now, so a missing or unbuildable binding is a failure to load, with its message.
   require('node-kcp/index.js');
   return {
     note: 'no handshake (ports exchanged out of band); fastest preset, no congestion control',
     async listen(onStream) {
-      const sock = await kcpSocket();
+      const sock = await udpSocket();
       return {
         port: sock.address().port,
         setPeer(port) {
@@ -270,7 +257,7 @@ function kcp(): StreamImpl {
       };
     },
     async client(port) {
-      const sock = await kcpSocket();
+      const sock = await udpSocket();
       return {
         port: sock.address().port,
         async open() {

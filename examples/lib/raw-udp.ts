@@ -2,9 +2,10 @@
 // no acknowledgements, no retransmission, no ordering. A 4-byte chunk index is
 // prepended to each file chunk only so the demo can score what arrived; the
 // "application" just appends payloads in arrival order.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { Address } from 'reliable-dgram';
 import { parseMessageLines, scoreArrivals, sha256, type ArrivalScore } from './data.js';
+import { bindUdp } from './udp-socket.js';
 
 export interface FileOutcome {
   size: number;
@@ -31,40 +32,14 @@ export interface SideOutcome {
   datagrams: { file: number; messages: number };
 }
 
-const BUFFER = 8 * 1024 * 1024;
 /** Datagrams per event-loop turn: keeps the sender from overrunning socket buffers on its own host. */
 const BATCH = 32;
 /** The receiver waits this long after the last arrival before it gives up on stragglers. */
 const QUIET_MS = 150;
 
-async function bind(): Promise<dgram.Socket> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      s.removeListener('error', reject);
-      resolve();
-    });
-  });
-  try {
-    s.setRecvBufferSize(BUFFER);
-  } catch {
-    /* capped */
-  }
-  try {
-    s.setSendBufferSize(BUFFER);
-  } catch {
-    /* capped */
-  }
-  s.on('error', () => {
-    /* ECONNREFUSED etc.: raw UDP just loses it */
-  });
-  return s;
-}
-
 /** Send `datagrams` from a fresh socket to `to`, paced by event-loop turns. */
 async function blast(datagrams: Buffer[], to: Address): Promise<number> {
-  const s = await bind();
+  const s = await bindUdp();
   let sent = 0;
   for (let i = 0; i < datagrams.length; i += BATCH) {
     for (const d of datagrams.slice(i, i + BATCH)) {
@@ -109,8 +84,8 @@ export interface SideInput {
 export async function runRawUdp(opts: SideInput): Promise<SideOutcome> {
   const { file, chunk, msgs } = opts;
   const nChunks = Math.ceil(file.length / chunk);
-  const fileRx = await bind();
-  const msgRx = await bind();
+  const fileRx = await bindUdp();
+  const msgRx = await bindUdp();
   let last = performance.now();
   const chunkArrivals: number[] = [];
   const pieces: Buffer[] = [];

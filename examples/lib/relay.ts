@@ -5,10 +5,11 @@
 // Clients send to `relay.address`; each client address gets its own upstream
 // socket towards `target` (like a NAT), so any number of connections, raw or
 // reliable, can share one relay. Both directions are impaired independently.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { Address } from 'reliable-dgram';
 import { DEFAULT_LINK, Prng, type LinkOptions } from 'reliable-dgram/sim';
 import { MinHeap } from '../../src/util/heap.js';
+import { bindUdp } from './udp-socket.js';
 
 export type RelayLink = Pick<LinkOptions, 'loss' | 'duplicate' | 'reorder' | 'reorderDelay' | 'delay'>;
 
@@ -34,32 +35,6 @@ interface Session {
   client: Address;
   upstream: dgram.Socket | null;
   backlog: Buffer[];
-}
-
-const BUFFER = 8 * 1024 * 1024;
-
-function bindSocket(host: string): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    s.once('error', reject);
-    s.bind(0, host, () => {
-      s.removeListener('error', reject);
-      try {
-        s.setRecvBufferSize(BUFFER);
-      } catch {
-        /* capped by the OS */
-      }
-      try {
-        s.setSendBufferSize(BUFFER);
-      } catch {
-        /* capped by the OS */
-      }
-      s.on('error', () => {
-        /* ICMP errors etc.: loss */
-      });
-      resolve(s);
-    });
-  });
 }
 
 export class Relay {
@@ -88,7 +63,7 @@ export class Relay {
   /** Start a relay on `host` (default 127.0.0.1, ephemeral port) in front of `target`. */
   static async start(opts: { target: Address; link?: Partial<RelayLink>; seed?: number; host?: string }): Promise<Relay> {
     const host = opts.host ?? '127.0.0.1';
-    const front = await bindSocket(host);
+    const front = await bindUdp(host);
     return new Relay(front, opts.target, host, opts.link ?? {}, opts.seed ?? 1);
   }
 
@@ -119,7 +94,7 @@ export class Relay {
       const session: Session = { client, upstream: null, backlog: [] };
       s = session;
       this.sessions.set(key, session);
-      void bindSocket(this.host).then((up) => {
+      void bindUdp(this.host).then((up) => {
         if (this.closed) {
           up.close();
           return;
