@@ -169,8 +169,9 @@ export abstract class ConnStream extends Duplex {
     try {
       // readableLength first: the stream calls _read again after every push (maybeReadMore), mostly with nothing new.
       while (this.wantRead && this.conn === conn && !this.destroyed && conn.readableLength > 0) {
-        // Everything contiguous in one chunk (the receiver joins segments), at most readableHighWaterMark.
-        const c = conn.read(this.onread ? onreadRoom(this.onread) : Math.min(READ_CHUNK, this.readableHighWaterMark || READ_CHUNK));
+        // Everything contiguous in one chunk (the receiver joins segments), up to 64 KiB whatever the
+        // high-water mark, as net's reads (libuv's 64 KiB read buffer).
+        const c = conn.read(this.onread ? onreadRoom(this.onread) : READ_CHUNK);
         if (!c) break;
         this.received += c.byteLength;
         this.touch();
