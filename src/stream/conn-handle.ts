@@ -1,7 +1,7 @@
 // ConnHandle: a Socket's one way into its core Connection. Each call that may
 // queue output (segments, events, a timer) is followed by flush(), the single
-// place where the connection is drained (Host.service). Thin on purpose: no
-// state of its own.
+// place where the connection is drained (Host.service); writes after the first
+// of a JS task share one flush at its end. Thin on purpose: no other state.
 
 import type { Clock } from '../endpoint/types.js';
 import type { Connection } from '../protocol/connection.js';
@@ -40,9 +40,21 @@ export class ConnHandle {
     return this.conn.unacknowledged;
   }
 
-  /** SEND (RFC 9293 §3.10.2): the bytes taken into the send buffer. A reply written from a 'data' handler leaves now. */
+  /**
+   * SEND (RFC 9293 §3.10.2): the bytes taken into the send buffer. The first write of a JS task
+   * leaves now (a reply written from a 'data' handler is on the wire before write() returns);
+   * later ones in the same task leave together when it ends (a microtask), in full segments,
+   * instead of one flush each.
+   */
   write(data: Uint8Array): number {
     const n = this.conn.write(data);
+    if (n === 0) return 0;
+    if (this.inWriteTask) {
+      this.flushDue = true;
+      return n;
+    }
+    this.inWriteTask = true;
+    queueMicrotask(this.endWriteTask);
     this.flush();
     return n;
   }
@@ -80,4 +92,14 @@ export class ConnHandle {
   private flush(): void {
     this.ep.service(this.conn);
   }
+
+  /** A write has flushed in this JS task; `flushDue`: later ones wait for its end. */
+  private inWriteTask = false;
+  private flushDue = false;
+  private readonly endWriteTask = (): void => {
+    this.inWriteTask = false;
+    if (!this.flushDue) return;
+    this.flushDue = false;
+    this.flush();
+  };
 }

@@ -133,25 +133,50 @@ describe('Socket and Server on SimNetwork', () => {
     expect(h3).not.toBe(h1);
   });
 
-  test('setNoDelay reaches the connection: Nagle holds small writes back, noDelay sends each at once (RFC 9293 §3.7.4)', async () => {
+  test('setNoDelay reaches the connection: Nagle holds small writes back until the ACK, noDelay sends them when the task ends (RFC 9293 §3.7.4)', async () => {
     const net = new SimNetwork({ seed: 8, link: { delay: [20, 20] } });
     const server = createServer(simOpts(net, B, 7), (s) => s.resume());
     server.listen();
-    const sent: Record<string, number> = {};
+    const atOnce: Record<string, number> = {};
+    const atTaskEnd: Record<string, number> = {};
     for (const noDelay of [false, true]) {
       const c = connect({ port: 7, host: B, ...simOpts(net, A), noDelay });
       const t = track(c);
       c.on('connect', () => {
         const before = c.getStats()!.segmentsSent;
-        c.write('a');
+        c.write('a'); // the task's first write leaves in the call
         c.write('b');
         c.write('c');
-        sent[String(noDelay)] = c.getStats()!.segmentsSent - before;
+        atOnce[String(noDelay)] = c.getStats()!.segmentsSent - before;
+        // Same virtual instant, after the task: 'bc' in one segment with noDelay; Nagle waits for the ACK of 'a' (40 ms).
+        queueMicrotask(() => (atTaskEnd[String(noDelay)] = c.getStats()!.segmentsSent - before));
       });
       await runSim(net, () => t.fired('connect'), 10_000, 1);
       c.destroy();
     }
-    expect(sent).toEqual({ false: 1, true: 3 });
+    expect(atOnce).toEqual({ false: 1, true: 1 });
+    expect(atTaskEnd).toEqual({ false: 1, true: 2 });
+    server.close();
+  });
+
+  test('writes made in one task leave in full segments, not one datagram per write (noDelay, 100 writes of 100 bytes)', async () => {
+    const net = new SimNetwork({ seed: 9, link: { delay: [20, 20] } });
+    let got = 0;
+    const server = createServer(simOpts(net, B, 7), (s) => s.on('data', (d: Buffer) => (got += d.length)));
+    server.listen();
+    const c = connect({ port: 7, host: B, ...simOpts(net, A), noDelay: true });
+    const t = track(c);
+    let sent = -1;
+    c.on('connect', () => {
+      const before = c.getStats()!.segmentsSent;
+      for (let i = 0; i < 100; i++) c.write(pattern(100, i));
+      queueMicrotask(() => (sent = c.getStats()!.segmentsSent - before));
+    });
+    await runSim(net, () => t.fired('connect') && got === 10_000, 10_000);
+    // The first write alone, then 9,900 bytes in ceil(9900 / 1200) = 9 segments (was 100 datagrams).
+    expect(sent).toBe(1 + Math.ceil(9900 / c.getStats()!.mss));
+    expect(c.getStats()!.mss).toBe(1200);
+    c.destroy();
     server.close();
   });
 
