@@ -47,7 +47,8 @@ run('http', async () => {
     });
   });
   let connections = 0;
-  const server = createServer((sock) => {
+  // noDelay as node:http's own server sets on what it accepts.
+  const server = createServer({ noDelay: true }, (sock) => {
     connections++;
     httpServer.emit('connection', sock);
   });

@@ -19,6 +19,8 @@ import { socketStats, type SocketStats } from './stats.js';
 
 export type WriteCb = (err?: Error | null) => void;
 const READ_CHUNK = 64 * 1024;
+/** _writev joins buffered chunks up to this many bytes into one write. */
+const WRITEV_JOIN = 64 * 1024;
 
 export abstract class ConnStream extends Duplex {
   /** True from connect() until 'connect' (or failure). */
@@ -233,6 +235,31 @@ export abstract class ConnStream extends Duplex {
     }
     this.pendingWrite = { chunk, cb };
     this.retryWrite();
+  }
+
+  /**
+   * Chunks the stream buffered (cork(), or writes made while one waited for room) go together, as
+   * net's writev: node:http corks a response's head and body, and written one by one the body
+   * would wait behind the head under Nagle for the peer's delayed ACK. Up to WRITEV_JOIN bytes are
+   * joined into one write; past that each chunk is written in turn (no copy of a large backlog).
+   */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCb): void {
+    let total = 0;
+    for (const c of chunks) total += c.chunk.byteLength;
+    if (chunks.length === 1 || total <= WRITEV_JOIN) {
+      const one = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk), total);
+      this._write(one, chunks[0]!.encoding, cb);
+      return;
+    }
+    let i = 0;
+    const next = (err?: Error | null): void => {
+      if (err || i === chunks.length) cb(err);
+      else {
+        const c = chunks[i++]!;
+        this._write(c.chunk, c.encoding, next);
+      }
+    };
+    next();
   }
 
   /** Hand the pending chunk to the send buffer; the callback waits for room ('writable'). */
