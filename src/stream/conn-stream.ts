@@ -247,7 +247,13 @@ export abstract class ConnStream extends Duplex {
     let total = 0;
     for (const c of chunks) total += c.chunk.byteLength;
     if (chunks.length === 1 || total <= WRITEV_JOIN) {
-      const one = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk), total);
+      const one =
+        chunks.length === 1
+          ? chunks[0]!.chunk
+          : Buffer.concat(
+              chunks.map((c) => c.chunk),
+              total,
+            );
       this._write(one, chunks[0]!.encoding, cb);
       return;
     }
