@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { appTransferProblems, type AppCheck } from '../benchmarks/lib/appfile.js';
 import { interpolate } from '../benchmarks/lib/common.js';
+import { applyLo, describeLo, SHARE_LO, withEnv } from '../benchmarks/lib/lo.js';
 import { ALL_FIGURES, APP_FILE, APP_MEM, parseOnly, plan, type Options } from '../benchmarks/lib/plan.js';
 import { targets, type RawSet, type Target } from '../benchmarks/lib/report.js';
 import type { PingResult } from '../benchmarks/lib/roles.js';
@@ -169,6 +170,16 @@ describe('plan', () => {
     expect(dflt.skips.filter((s) => s.impl === 'utp').map((s) => s.figure)).toEqual(['loss', 'share']);
     const named = run({ only: ['loss', 'share'], impls: ['utp', 'ours-bbr'], implsExplicit: true });
     expect(new Set(named.configs.map((c) => c.impl))).toEqual(new Set(['utp', 'ours-bbr']));
+  });
+
+  it('share: inside netlab without its egress shaper, on the shared loopback setup (ingress shaper, 1500 MTU, GSO off, Reno)', () => {
+    const { configs } = run({ only: ['share'] });
+    expect(configs.length).toBeGreaterThan(0);
+    for (const c of configs) {
+      expect(c.netlab).toEqual({}); // a namespace, no --rate: TCP Small Queues would count netlab's egress queue
+      expect(c.scenario).toMatchObject({ kind: 'flows', lo: SHARE_LO });
+    }
+    expect(SHARE_LO).toEqual({ mtu: 1500, gso: false, ingressRate: '100mbit', tcpCc: 'reno' });
   });
 
   it('KCP runs in the loss figure only', () => {
@@ -361,5 +372,35 @@ describe('targets (benchmarks/lib/report.ts)', () => {
       'ping-pong p50 ≤ 1.05 × raw node:dgram echo',
       'ping-pong p99 ≤ 1.5 × raw node:dgram echo',
     ]);
+  });
+});
+
+describe('loopback setup (lo.ts)', () => {
+  it("the environment overrides the figure's setup: RD_LO_MTU, RD_LO_GSO, RD_TCP_CC", () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.RD_LO_MTU;
+      delete process.env.RD_LO_GSO;
+      delete process.env.RD_TCP_CC;
+      expect(withEnv(SHARE_LO)).toEqual(SHARE_LO);
+      process.env.RD_LO_MTU = '9000';
+      process.env.RD_LO_GSO = 'on';
+      process.env.RD_TCP_CC = 'bbr';
+      expect(withEnv(SHARE_LO)).toEqual({ mtu: 9000, gso: true, ingressRate: '100mbit', tcpCc: 'bbr' });
+      expect(withEnv(undefined)).toEqual({ mtu: 9000, gso: true, tcpCc: 'bbr' });
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('describes what ran', () => {
+    expect(describeLo(SHARE_LO)).toBe(
+      "TCP congestion control: reno; loopback MTU 1500, GSO off, shaped to 100mbit on its ingress (ifb), not in TCP's own qdisc.",
+    );
+  });
+
+  it("refuses to touch the host's own settings (outside a netlab namespace), and does nothing when asked nothing", () => {
+    expect(() => applyLo({ mtu: 1500 })).toThrow();
+    expect(() => applyLo({})).not.toThrow();
   });
 });

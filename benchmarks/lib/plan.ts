@@ -1,6 +1,7 @@
 // What runs: figures, their configurations, sizes and durations, and why an
 // implementation is left out of a figure.
 import { ALL_IMPLS, JUMBO_PAYLOAD, type ImplName } from './common.js';
+import { SHARE_LO } from './lo.js';
 import type { NetlabOpts } from './proc.js';
 import type { Scenario } from './scenarios.js';
 
@@ -259,7 +260,8 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
           }
           break;
         case 'share':
-          add('vs TCP', { kind: 'flows', impls: [impl, 'tcp'], durationMs: z.shareMs }, { rate: '100mbit' }, z.shareMs, z.slowRounds);
+          // The shaper on lo's ingress, not netlab's on its egress (lo.ts: TCP Small Queues).
+          add('vs TCP', { kind: 'flows', impls: [impl, 'tcp'], durationMs: z.shareMs, lo: SHARE_LO }, {}, z.shareMs, z.slowRounds);
           break;
         case 'rtt':
           for (const [rtt, ms] of Object.entries(z.rttMs)) {

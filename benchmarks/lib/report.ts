@@ -7,22 +7,7 @@ import type { PingResult, SetupResult } from './roles.js';
 import type { BulkOut, FlowOut, ScenarioOut } from './scenarios.js';
 import { fmt, fmtSummary, pairedRatio, secondHalfMBps, shareOf, summarise, type Summary } from './stats.js';
 import type { Chart, ChartGroup } from './svg.js';
-import { readFileSync } from 'node:fs';
-
-/** The share figure's TCP flow and loopback as pair.ts set them up (RD_TCP_CC, RD_LO_MTU, RD_LO_GSO; README). */
-function shareSetup(): string {
-  let cc = process.env.RD_TCP_CC;
-  if (!cc) {
-    try {
-      cc = `${readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim()} (the kernel's default, which the namespace inherits)`;
-    } catch {
-      cc = 'the kernel default';
-    }
-  }
-  const mtu = process.env.RD_LO_MTU ?? '65536';
-  const gso = process.env.RD_LO_GSO === 'off' ? 'GSO off' : 'GSO on (TCP hands the queue up to 64 KiB at once)';
-  return `TCP congestion control: ${cc}; loopback MTU ${mtu}, ${gso}.`;
-}
+import { describeLo, SHARE_LO, withEnv } from './lo.js';
 
 export interface Raw {
   config: RunConfig;
@@ -220,7 +205,7 @@ function tableDefs(z: Sizes): TableDef[] {
       title: `Sharing a 100 Mbit/s bottleneck with one node:net TCP flow (${z.shareMs / 1000} s, second half)`,
       intro:
         'Both flows start together. Share = flow ÷ (flow + TCP), an equal share being 50 %; share ÷ equal = 2·flow ÷ (flow + TCP): 1.00 is a fair split, 0.75..1.25 is within ±25 %. ' +
-        shareSetup(),
+        describeLo(withEnv(SHARE_LO)),
       columns: [
         { title: 'flow MB/s', digits: 2, f: flowMBps(0), ratios: [] },
         { title: 'TCP MB/s', digits: 2, f: flowMBps(1), ratios: [] },

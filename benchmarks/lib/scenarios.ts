@@ -1,5 +1,6 @@
 // One configuration = one set of child processes (sender, receiver, and a relay
 // when asked), coordinated over IPC. Every child is killed when the run ends.
+import type { LoSetup } from './lo.js';
 import { BIN_MS, interpolate, sleep, wallMs, type ImplName } from './common.js';
 import { Child } from './proc.js';
 import { rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ export type Scenario =
     }
   /** The app-level transfer: `file` (of `bytes`, sha256 `sha256`) streamed into a file at `outFile`. */
   | { kind: 'app'; impl: ImplName; file: string; bytes: number; sha256: string; outFile: string; capMs: number }
-  | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number }
+  | { kind: 'flows'; impls: ImplName[]; durationMs: number; relay?: RelaySpec; payload?: number; lo?: LoSetup }
   | { kind: 'pingpong'; impl: ImplName; size: number; warmup: number; count: number }
   | { kind: 'setup'; impl: ImplName; size: number; iterations: number; capMs: number; shared?: boolean };
 
