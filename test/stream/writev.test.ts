@@ -25,7 +25,11 @@ async function pair(seed: number) {
   const t = track(c);
   await runSim(net, () => t.fired('connect'));
   const received = () => Buffer.concat(got);
-  return { net, c, received, close: () => (c.destroy(), server.close()) };
+  const close = (): void => {
+    c.destroy();
+    server.close();
+  };
+  return { net, c, received, close };
 }
 
 describe('_writev', () => {
