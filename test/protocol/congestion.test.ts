@@ -137,6 +137,23 @@ describe('NewReno (RFC 5681, RFC 6582)', () => {
 });
 
 describe('undoing a spurious loss response (RFC 9438 §4.9, RFC 4015)', () => {
+  it("RFC 9438 §4.3: the Reno-friendly estimate grows by α_cubic (0.53) per window until it reaches the last congestion event's window, then by Reno's 1", () => {
+    const c = new Cubic(MSS);
+    c.cwnd = 100 * MSS;
+    c.onLoss(); // cwnd_prior 100 segments, cwnd 70
+    expect(c.cwnd).toBe(70 * MSS);
+    // One window of ACKs at one instant: t stays 0, so W_cubic stays at 70 and W_est decides.
+    const window = (): number => {
+      const before = c.cwnd;
+      for (let acked = 0; acked < before; acked += MSS) c.onAck(MSS, 0, 10);
+      return (c.cwnd - before) / MSS;
+    };
+    expect(window()).toBeCloseTo(0.53, 1);
+    while (c.cwnd < 100 * MSS) window();
+    expect(window()).toBeCloseTo(1, 1);
+    expect(window()).toBeCloseTo(1, 1);
+  });
+
   it('CUBIC restores cwnd, ssthresh and its cubic state, so growth resumes as before the loss', () => {
     const MSS = 1000;
     const c = new Cubic(MSS);

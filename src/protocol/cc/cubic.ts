@@ -19,13 +19,15 @@ interface CubicState {
   epoch: number;
   /** Reno-friendly estimate W_est (RFC 9438 §4.3). */
   wEst: number;
+  /** cwnd_prior: the window at the last congestion event (Infinity before any). */
+  cwndPrior: number;
 }
 
 export class Cubic implements CongestionController {
   readonly name: string = 'cubic';
   cwnd: number;
   ssthresh = Infinity;
-  private st: CubicState = { wMax: 0, wLastMax: 0, k: 0, epoch: -1, wEst: 0 };
+  private st: CubicState = { wMax: 0, wLastMax: 0, k: 0, epoch: -1, wEst: 0, cwndPrior: Infinity };
   /** Since when the window has gone unused (not cwnd-limited), or -1. */
   private unusedSince = -1;
   /** The state before the last reduction, for undoing a spurious one (RFC 9438 §4.9). */
@@ -68,7 +70,8 @@ export class Cubic implements CongestionController {
     const rttS = Math.max(rtt, 1) / 1000;
     // Target one RTT ahead (RFC 9438 §4.2), bounded to 1.5 × cwnd.
     const target = Math.min(Math.max(this.wCubic(t + rttS), segs), 1.5 * segs);
-    this.st.wEst += (ALPHA * acked) / this.cwnd;
+    // RFC 9438 §4.3: α_cubic until W_est reaches the window of the last congestion event, then Reno's 1.
+    this.st.wEst += ((this.st.wEst >= this.st.cwndPrior ? 1 : ALPHA) * acked) / this.cwnd;
     let next: number;
     if (this.wCubic(t) < this.st.wEst) {
       next = Math.max(segs, this.st.wEst); // Reno-friendly region
@@ -94,6 +97,7 @@ export class Cubic implements CongestionController {
     // Fast convergence (RFC 9438 §4.7).
     this.st.wMax = segs < this.st.wLastMax ? (segs * (1 + BETA)) / 2 : segs;
     this.st.wLastMax = segs;
+    this.st.cwndPrior = segs;
     this.ssthresh = Math.max(this.cwnd * BETA, Math.min(floor, this.cwnd), 2 * this.mss); // RFC 9438 §4.6
     this.st.epoch = -1;
   }
@@ -136,6 +140,7 @@ export class Cubic implements CongestionController {
     this.st.wMax *= f;
     this.st.wLastMax *= f;
     this.st.wEst *= f;
+    this.st.cwndPrior *= f;
     this.mss = mss;
     this.st.epoch = -1;
   }
