@@ -78,10 +78,11 @@ export class Outbox {
 }
 
 const POOL_CHUNK = 256 * 1024;
+const POOL_FIRST = 16 * 1024;
 const EMPTY_CHUNK = new Uint8Array(0);
 
 /**
- * Datagram buffers carved from 256 KiB chunks: one allocation per ~200 full
+ * Datagram buffers carved from chunks of up to 256 KiB: one allocation per ~200 full
  * segments (30 at 8 KiB) instead of one (off-heap, freed by the GC) per datagram;
  * uninitialised where the environment offers it (encode writes every byte).
  * A buffer is never handed out twice: the transport owns what it was given, and
@@ -99,6 +100,8 @@ class DatagramPool {
   at = 0;
   /** A datagram from this chunk went somewhere that may keep it (pollTransmit). */
   private pinned = false;
+  /** The size of the next chunk (doubling up to POOL_CHUNK). */
+  private nextChunk = POOL_FIRST;
 
   constructor(private readonly allocChunk: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {}
 
@@ -113,7 +116,10 @@ class DatagramPool {
       return this.allocChunk(size); // its own allocation
     }
     if (this.offset + size > this.chunk.length) {
-      const c = this.allocChunk(POOL_CHUNK);
+      // Chunks double from POOL_FIRST: a short exchange (a handshake, one request) takes 16 KiB,
+      // not 256 KiB of memory to map and fault in; a transfer reaches full chunks within ~60 KiB sent.
+      const c = this.allocChunk(Math.max(this.nextChunk, size));
+      this.nextChunk = Math.min(POOL_CHUNK, 2 * this.nextChunk);
       // A plain Uint8Array over it (the allocator may give a Buffer): its subarray is the builtin one.
       this.chunk = new Uint8Array(c.buffer, c.byteOffset, c.length);
       this.offset = 0;
