@@ -3,14 +3,42 @@
 // half-closed connection carries it back), so the sender can say 'match'.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
 import { connect, createServer, type Server, type Socket } from 'reliable-dgram';
 import { parse, parsePort, positionals, socketOptions, UsageError } from './args.js';
 import { formatBytes, formatRate } from './format.js';
 import { Progress, realTicker, type Ticker } from './progress.js';
 import { delivered, exit, EXIT_NETWORK, EXIT_OK, failWith, log, onInterrupt, watchVerbose } from './runtime.js';
 import { parseSimSpec, SimRig } from './sim.js';
+
+/** A file as a stream of 64 KiB chunks read with readSync: no pending I/O between them. */
+function syncFileStream(file: string): Readable {
+  let fd: number | null = null;
+  return new Readable({
+    read() {
+      try {
+        fd ??= openSync(file, 'r');
+        const buf = Buffer.allocUnsafe(64 * 1024);
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n > 0) {
+          this.push(n === buf.length ? buf : buf.subarray(0, n));
+          return;
+        }
+        closeSync(fd);
+        fd = null;
+        this.push(null);
+      } catch (e) {
+        this.destroy(e as Error);
+      }
+    },
+    destroy(err, cb) {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      cb(err);
+    },
+  });
+}
 
 /** Bytes the peer has acknowledged: what we handed the socket, less what it still holds. */
 function acked(s: Socket, fed: number): number {
@@ -111,7 +139,9 @@ export async function send(args: string[]): Promise<void> {
       log(`reliable-dgram send: cannot read '${file}': ${(e as Error).message}`);
       return exit(EXIT_NETWORK);
     }
-    input = createReadStream(file);
+    // On the simulator the file is read synchronously: an asynchronous read is real time, and
+    // virtual time would run on (to the next progress line, a timer) while it is pending.
+    input = sim ? syncFileStream(file) : createReadStream(file);
   }
   const ticker: Ticker = sim ? { now: sim.now, every: (ms, fn) => sim.every(ms, fn) } : realTicker;
   const s = sim ? connect(sim.client(base)) : connect({ ...base, port: parsePort('send', portArg), host: host ?? '' });

@@ -117,6 +117,26 @@ describe('send and recv', () => {
   });
 });
 
+describe('send over the simulator', () => {
+  it('a slow disk does not let virtual time run ahead: progress and duration are those of a fast one', async () => {
+    const src = join(dir, 'disk.bin');
+    writeFileSync(src, randomBytes(1_500_000));
+    const args = ['send', src, '--sim', 'bandwidth=500000,delay=10,seed=3'];
+    const fast = cli(args);
+    // Every asynchronous fs.read in the child answers 200 ms (real) late.
+    const slow = cli(args, { nodeArgs: ['--import', join(ROOT, 'test', 'fixtures', 'slow-disk.mjs')] });
+    expect(await fast.exited, fast.stderr()).toBe(0);
+    expect(await slow.exited, slow.stderr()).toBe(0);
+    const seen = (c: typeof fast): string[] =>
+      c
+        .stderr()
+        .split('\n')
+        .filter((l) => /^\d+\.\ds |^simulated:/.test(l));
+    expect(seen(fast).length).toBeGreaterThanOrEqual(3);
+    expect(seen(slow)).toEqual(seen(fast));
+  });
+});
+
 describe('perf', () => {
   it('client against a server over loopback: interval lines and a sender/receiver summary', async () => {
     const srv = cli(['perf', 'server', '--host', '127.0.0.1', '0'], { stdin: null });

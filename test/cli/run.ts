@@ -52,8 +52,8 @@ export interface Child {
   waitErr: (re: RegExp, ms?: number) => Promise<RegExpMatchArray>;
 }
 
-export function cli(args: string[], opts: { stdin?: Buffer | string | null; timeoutMs?: number; cwd?: string } = {}): Child {
-  const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: 'pipe' });
+export function cli(args: string[], opts: { stdin?: Buffer | string | null; timeoutMs?: number; cwd?: string; nodeArgs?: string[] } = {}): Child {
+  const p = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: 'pipe' });
   const out: Buffer[] = [];
   let err = '';
   const waiters: Array<() => void> = [];
