@@ -14,6 +14,11 @@ function primed(rtt: number, cwndSegs = 120): CubicLt {
   return cc;
 }
 
+/** `n` rounds, each one sample at `rate` segments per ms and RTT `rtt`, from `at` ms, 1 ms apart. */
+function rounds(cc: CubicLt, n: number, at: number, rtt = 20.5, rate = 5, inFlight = cc.cwnd): void {
+  for (let i = 0; i < n; i++) cc.onRateSample(sample({ rtt, rate: rate * MSS, newlyAcked: MSS, priorDelivered: 1e9 }), at + i, inFlight);
+}
+
 describe('cubic-lt', () => {
   it('a loss without a queue (RTT at min_rtt) leaves the window, and slow start, as they were', () => {
     const cc = primed(20.5);
@@ -73,24 +78,75 @@ describe('cubic-lt', () => {
     expect(cc.cwnd).toBe(200 * MSS);
   });
 
+  it('the queue that makes a loss congestion: half the deepest seen (a drop-tail buffer overflows near it), from 1 ms to CoDel’s 5 ms', () => {
+    /** min_rtt 20 ms; a queue of `deepest` ms for 40 ms, then one of `now` ms; then a loss. */
+    const lossAfter = (deepest: number, now: number): CubicLt => {
+      const cc = primed(20.5);
+      rounds(cc, 40, 300, 20 + deepest);
+      rounds(cc, 40, 340, 20 + now);
+      cc.onLoss(380, 120 * MSS);
+      return cc;
+    };
+    // A 3 ms queue where one of 12 ms stood before: the buffer is far from full, the loss random.
+    expect(lossAfter(12, 3).toleratedLosses).toBe(1);
+    // Where the deepest was 4 ms, a 3 ms queue is near the top of a shallow buffer: congestion.
+    expect(lossAfter(4, 3).reductions).toBe(1);
+    // Beyond 5 ms (CoDel's target, RFC 8289 §4.2), congestion however deep the buffer.
+    expect(lossAfter(30, 6).reductions).toBe(1);
+    expect(lossAfter(30, 6).queueThreshold()).toBe(5);
+  });
+
+  it('after a cut, a loss answers to the queue only once the standing window holds samples from after it', () => {
+    const cc = primed(30, 200); // a 10 ms standing queue; SRTT about 30 ms
+    cc.onLoss(30, 200 * MSS);
+    expect(cc.reductions).toBe(1);
+    cc.onRecoveryEnd(31);
+    // 9 ms later the window still shows the queue the cut answered: not a second cut.
+    cc.onLoss(40, 140 * MSS);
+    expect(cc.reductions).toBe(1);
+    expect(cc.toleratedLosses).toBe(1);
+    cc.onRecoveryEnd(41);
+    // An SRTT after the cut, the queue still stands: congestion again.
+    rounds(cc, 30, 41, 30, 5, 140 * MSS);
+    cc.onLoss(71, 140 * MSS);
+    expect(cc.reductions).toBe(2);
+  });
+
   it('Westwood+: the cut stops at the estimated BDP', () => {
     const cc = primed(30, 120);
     cc.onLoss(30, 120 * MSS);
     expect(cc.cwnd).toBe(100 * MSS); // not 84 segments
   });
 
-  it('far more in flight than 3 × the BDP is congestion without a queue (a policer)', () => {
+  it('far more in flight than 3 × the BDP is congestion without a queue (a policer), in slow start too once the rate stops growing', () => {
     const cc = primed(20.5, 400);
-    cc.onRateSample(sample({ rtt: 20.5, newlyAcked: MSS, priorDelivered: -1 }), 29, 400 * MSS);
+    rounds(cc, 4, 25); // the rate, 5 segments per ms, grew by under a quarter in 3 rounds (draft §5.3.1.2)
     cc.onLoss(30, 400 * MSS);
     expect(cc.reductions).toBe(1);
     expect(cc.cwnd).toBeCloseTo(280 * MSS);
   });
 
+  it('in slow start, while the delivery rate still grows, the in-flight bound is twice as wide (what is measured lags what is sent by a round)', () => {
+    const cc = primed(20.5, 600);
+    // 3 × BDP (300) + 1 ms at the rate (5) = 305 segments, doubled, + 4: 614.
+    cc.onLoss(30, 600 * MSS);
+    expect(cc.toleratedLosses).toBe(1);
+    cc.onRecoveryEnd(31);
+    cc.onRateSample(sample({ rtt: 20.5, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 31, 620 * MSS);
+    cc.onLoss(32, 620 * MSS);
+    expect(cc.reductions).toBe(1);
+    // Out of slow start, not doubled.
+    const ca = primed(20.5, 400);
+    ca.ssthresh = 300 * MSS;
+    ca.onLoss(30, 400 * MSS);
+    expect(ca.reductions).toBe(1);
+  });
+
   it('on a sub-millisecond path, in flight up to a 1 ms queue at the delivery rate is no congestion (an event-loop-paced ACK clock)', () => {
     // min_rtt 0.1 ms at 100 segments per ms: BDP 10 segments; 3 × BDP alone would cap the window at 34.
     const cc = new CubicLt(MSS);
-    for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt: 0.1 + (i % 2) * 0.5, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), i / 10, 80 * MSS);
+    // Each sample a round: the rate has stopped growing, so the bound is not doubled for slow start.
+    for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt: 0.1 + (i % 2) * 0.5, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: 1e9 }), i / 10, 80 * MSS);
     cc.cwnd = 80 * MSS;
     expect(cc.queueDelay).toBeCloseTo(0);
     cc.onLoss(3, 80 * MSS);

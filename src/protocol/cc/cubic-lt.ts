@@ -5,13 +5,15 @@
 //
 // - Delay (TCP Veno's observation: a queue is what congestion is): the standing RTT, the least
 //   sample of the last max(SRTT, 10 ms) as Copa's RTTstanding, is compared with the path's
-//   min_rtt. A loss while that queue is under max(1 ms, min_rtt / 10) is taken for random loss:
-//   the window stands and keeps growing, slow start included. The windowed minimum lets a queue
-//   that stands through a round count and a burst of late samples (a peer's event loop that
-//   paused, a garbage collection) pass.
+//   min_rtt. A loss while that queue is under half the deepest queue seen (a drop-tail buffer
+//   overflows near its depth; random loss strikes at any) is taken for random loss, with that
+//   threshold kept within 1 ms (a host's noise) and 5 ms (CoDel's target): the window stands and
+//   keeps growing, slow start included. The windowed minimum lets a queue that stands through a
+//   round count and a burst of late samples (a peer's event loop that paused, a garbage
+//   collection) pass; after a cut, only samples from after it count.
 // - Inflight (BBRv2/v3's bound on inflight, draft-cardwell-ccwg-bbr §5.5.10): data in flight far
-//   beyond the delivery rate × min_rtt (plus a Q_ABS queue's worth) is congestion too, queue or
-//   not (a policer, a tiny buffer).
+//   beyond the delivery rate × min_rtt (plus the queue the delay test lets pass; twice that in
+//   slow start while the rate still grows) is congestion too, queue or not (a policer, a tiny buffer).
 // - Floor (TCP Westwood+'s "ssthresh = BWE × RTTmin"): a congestion response never cuts the
 //   window below the estimated BDP, so a drop-tail queue of any depth drains without leaving
 //   the link idle. With a queue of 0.43 BDP or more, CUBIC's β = 0.7 cuts deeper than the
@@ -22,14 +24,20 @@
 import { Cubic } from './cubic.js';
 import type { CongestionFactory, RateSample } from './congestion.js';
 
-/** A standing queue shorter than this (and than Q_REL × min_rtt) is no congestion, ms. */
-const Q_ABS = 1;
-/** ... and shorter than this fraction of min_rtt. */
-const Q_REL = 0.1;
+/** A standing queue shorter than this is never congestion (a host's scheduling noise), ms. */
+const Q_MIN = 1;
+/**
+ * A standing queue longer than this always is, ms: CoDel's target (RFC 8289 §4.2), the queue a
+ * managed bottleneck keeps. Between the two, half the deepest queue seen decides.
+ */
+const Q_TARGET = 5;
 /** In flight beyond EXCESS × the estimated BDP (plus a few segments) is congestion whatever the delay. */
 const EXCESS = 3;
 /** The delivery-rate estimate is the max over this many rounds (as BBR's, draft §5.5.5). */
 const BW_ROUNDS = 10;
+/** The delivery rate still grows while some round of the last FULL_BW_ROUNDS raised it by this factor (BBR's startup exit). */
+const FULL_BW_GROWTH = 1.25;
+const FULL_BW_ROUNDS = 3;
 /** The window after a timeout without a queue behind it, segments (RFC 3390's initial window). */
 const RTO_WINDOW = 4;
 /** The standing RTT is the least sample of the last max(SRTT, STANDING_MIN) ms: on a sub-millisecond path, longer than an event-loop hiccup. */
@@ -50,6 +58,9 @@ export class CubicLt extends Cubic {
   /** Per-round maxima, [rate, round] pairs; allocated on the first sample (an idle connection holds none). */
   private bwSlots: Float64Array | null = null;
   private delivered = 0;
+  /** The rate at the last growth by FULL_BW_GROWTH, and the rounds since (draft §5.3.1.2). */
+  private fullBw = 0;
+  private fullBwRounds = 0;
   private round = 0;
   private nextRoundDelivered = 0;
   /** RTT samples smoothed with gain 1/4, ms: the standing window's length, and CUBIC's RTT. */
@@ -68,6 +79,8 @@ export class CubicLt extends Cubic {
   private tolerating = false;
   /** The last onLoss reduced the window (so onSpuriousLoss has something to undo). */
   private reduced = false;
+  /** When the window was last cut for congestion, ms (-Infinity: never). */
+  private cutAt = -Infinity;
 
   /** The standing queue: the standing RTT above min_rtt, ms (0 before any sample). */
   get queueDelay(): number {
@@ -80,36 +93,52 @@ export class CubicLt extends Cubic {
   }
 
   /** Is a loss, with `inFlight` bytes outstanding, a sign of congestion? */
-  congested(inFlight: number): boolean {
+  congested(inFlight: number, now: number): boolean {
     const q = this.queueDelay;
     if (q > this.maxQueue) this.maxQueue = q;
-    // Half the deepest queue seen (about the buffer), so a shallow buffer's overflow counts too.
-    if (q > Math.max(Q_ABS, Math.min(Q_REL * this.minRtt, this.maxQueue / 2))) return true;
-    // The bound also lets in what a Q_ABS queue holds at the delivery rate, as the delay test
-    // does: on a sub-millisecond path (loopback, a LAN) the ACK clock runs at the pace of the
-    // hosts' event loops, not of min_rtt, and 3 × BDP alone caps the window below the rate.
-    return this.bdp > 0 && inFlight > EXCESS * this.bdp + this.bw * Q_ABS + 4 * this.mss;
+    const threshold = this.queueThreshold();
+    // The standing RTT is the least of a window of samples: one that began before the last cut
+    // still shows the queue of the window before it, which that cut answered.
+    if (q > threshold && now - this.cutAt >= this.standingSpan()) return true;
+    // The bound also lets in what a queue at that threshold holds at the delivery rate, as the
+    // delay test does: on a sub-millisecond path (loopback, a LAN) the ACK clock runs at the pace
+    // of the hosts' event loops, not of min_rtt, and 3 × BDP alone caps the window below the rate.
+    // In slow start, while the rate still grows, what was measured lags what is sent by a round:
+    // half of it. Once it has stopped growing (a policer's rate), the bound is the bound.
+    const gain = this.cwnd < this.ssthresh && this.fullBwRounds < FULL_BW_ROUNDS ? 2 : 1;
+    return this.bdp > 0 && inFlight > gain * (EXCESS * this.bdp + this.bw * threshold) + 4 * this.mss;
   }
 
-  override onLoss(_now: number, flightSize: number): void {
+  /**
+   * The standing queue beyond which a loss is congestion, ms: half the deepest queue seen (about
+   * the buffer: a drop-tail queue overflows near it, random loss strikes at any depth), within
+   * [Q_MIN, Q_TARGET]. A host-bound path (loopback) queues in socket buffers, many ms deep, and
+   * loses at random well below that depth.
+   */
+  queueThreshold(): number {
+    return Math.max(Q_MIN, Math.min(Q_TARGET, this.maxQueue / 2));
+  }
+
+  override onLoss(now: number, flightSize: number): void {
     this.recovering = true;
     // The pipe (RFC 6675) as the last ACK left it: FlightSize counts SACKed data above holes.
-    this.tolerating = !this.congested(Math.min(flightSize, this.pipe));
+    this.tolerating = !this.congested(Math.min(flightSize, this.pipe), now);
     this.reduced = !this.tolerating;
     if (this.tolerating) this.toleratedLosses++;
-    else this.respond();
+    else this.respond(now);
   }
 
   /** CUBIC's multiplicative decrease (RFC 9438 §4.6), not below the estimated BDP. */
-  private respond(): void {
+  private respond(now: number): void {
     this.reductions++;
+    this.cutAt = now;
     this.reduce(this.bdp);
     this.cwnd = this.ssthresh;
   }
 
-  override onRto(_now: number, flightSize: number): void {
+  override onRto(now: number, flightSize: number): void {
     this.recovering = this.tolerating = false;
-    if (!this.congested(Math.min(flightSize, this.pipe))) {
+    if (!this.congested(Math.min(flightSize, this.pipe), now)) {
       // No queue stood behind the timeout: random loss took a retransmission, or every ACK of a
       // small flight. The window restarts from up to RTO_WINDOW segments, so that one more lost
       // segment or ACK does not mean one more (doubled) timeout, and slow start climbs back to the
@@ -120,17 +149,18 @@ export class CubicLt extends Cubic {
       return;
     }
     this.reductions++;
+    this.cutAt = now;
     this.reduce(this.bdp); // ssthresh: slow start climbs back to the BDP at least
     this.cwnd = this.mss; // RFC 9438 §4.8
   }
 
   /**
    * The window after a timeout without a queue: RTO_WINDOW segments, but no more than the path
-   * delivers in min_rtt + Q_ABS at the estimated rate, so the burst cannot outlast the RTO on a
+   * delivers in min_rtt + Q_MIN at the estimated rate, so the burst cannot outlast the RTO on a
    * slow link (where it would time out again, spuriously, and again); one segment without estimates.
    */
   private rtoWindow(): number {
-    const room = this.minRtt === Infinity ? 0 : this.bw * (this.minRtt + Q_ABS);
+    const room = this.minRtt === Infinity ? 0 : this.bw * (this.minRtt + Q_MIN);
     return Math.max(this.mss, Math.min(RTO_WINDOW * this.mss, Math.floor(room / this.mss) * this.mss));
   }
 
@@ -151,6 +181,7 @@ export class CubicLt extends Cubic {
       // A round ends when data sent after its start is acknowledged (draft-cardwell-ccwg-bbr §5.5.1).
       this.nextRoundDelivered = this.delivered;
       this.round++;
+      this.checkFullBw();
     }
     if (rs.rtt >= 0) {
       this.srtt = this.srtt === Infinity ? rs.rtt : this.srtt + (rs.rtt - this.srtt) / 4;
@@ -162,10 +193,10 @@ export class CubicLt extends Cubic {
     this.pipe = inFlight;
     if (!this.recovering || !this.tolerating) return;
     // In a tolerated recovery: a queue that builds up now makes further loss congestion after all.
-    if (rs.newlyLost > 0 && this.congested(inFlight + rs.newlyAcked)) {
+    if (rs.newlyLost > 0 && this.congested(inFlight + rs.newlyAcked, now)) {
       this.tolerating = false;
       this.reduced = true;
-      this.respond();
+      this.respond(now);
       return;
     }
     // Else grow as outside recovery (the sender calls onAck only there). Window-limited, roughly
@@ -173,6 +204,24 @@ export class CubicLt extends Cubic {
     const used = inFlight + rs.newlyAcked;
     const limited = !rs.appLimited && (this.cwnd < this.ssthresh ? 2 * used > this.cwnd : used + 2 * this.mss >= this.cwnd);
     if (rs.newlyAcked > 0) super.onAck(rs.newlyAcked, now, this.srtt === Infinity ? 0 : this.srtt, inFlight, limited);
+  }
+
+  /**
+   * Draft-cardwell-ccwg-bbr §5.3.1.2: the delivery rate has stopped growing once three rounds in a
+   * row raised it by less than a quarter. Checked at each round's start, on the rounds before.
+   */
+  private checkFullBw(): void {
+    if (this.bw >= FULL_BW_GROWTH * this.fullBw) {
+      this.fullBw = this.bw;
+      this.fullBwRounds = 0;
+    } else if (this.fullBwRounds < FULL_BW_ROUNDS) {
+      this.fullBwRounds++;
+    }
+  }
+
+  /** The standing window's length, ms. */
+  private standingSpan(): number {
+    return Math.max(this.srtt === Infinity ? 0 : this.srtt, STANDING_MIN);
   }
 
   /** Adds a sample to the standing window and returns the window's least RTT (Copa's RTTstanding). */
@@ -189,7 +238,7 @@ export class CubicLt extends Cubic {
     w[i + 1] = rtt;
     this.wLen++;
     // Samples older than the window leave from the front (the newest always stays).
-    const from = now - Math.max(this.srtt, STANDING_MIN);
+    const from = now - this.standingSpan();
     while (this.wLen > 1 && w[2 * this.wHead]! < from) {
       this.wHead = (this.wHead + 1) % STANDING_SLOTS;
       this.wLen--;
