@@ -118,7 +118,7 @@ describe('cubic-lt', () => {
     expect(cc.cwnd).toBe(100 * MSS); // not 84 segments
   });
 
-  it('far more in flight than 3 × the BDP is congestion without a queue (a policer), in slow start too once the rate stops growing', () => {
+  it('far more in flight than 3 × rate × RTT is congestion without a queue (a policer), in slow start too once the rate stops growing', () => {
     const cc = primed(20.5, 400);
     rounds(cc, 4, 25); // the rate, 5 segments per ms, grew by under a quarter in 3 rounds (draft §5.3.1.2)
     cc.onLoss(30, 400 * MSS);
@@ -128,12 +128,12 @@ describe('cubic-lt', () => {
 
   it('in slow start, while the delivery rate still grows, the in-flight bound is twice as wide (what is measured lags what is sent by a round)', () => {
     const cc = primed(20.5, 600);
-    // 3 × BDP (300) + 1 ms at the rate (5) = 305 segments, doubled, + 4: 614.
+    // 3 × rate × SRTT (5 × 20.5) + 1 ms at the rate (5) = 312.5 segments, doubled, + 4: 629.
     cc.onLoss(30, 600 * MSS);
     expect(cc.toleratedLosses).toBe(1);
     cc.onRecoveryEnd(31);
-    cc.onRateSample(sample({ rtt: 20.5, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 31, 620 * MSS);
-    cc.onLoss(32, 620 * MSS);
+    cc.onRateSample(sample({ rtt: 20.5, rate: 5 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 31, 640 * MSS);
+    cc.onLoss(32, 640 * MSS);
     expect(cc.reductions).toBe(1);
     // Out of slow start, not doubled.
     const ca = primed(20.5, 400);
@@ -142,18 +142,24 @@ describe('cubic-lt', () => {
     expect(ca.reductions).toBe(1);
   });
 
-  it('on a sub-millisecond path, in flight up to a 1 ms queue at the delivery rate is no congestion (an event-loop-paced ACK clock)', () => {
-    // min_rtt 0.1 ms at 100 segments per ms: BDP 10 segments; 3 × BDP alone would cap the window at 34.
+  it('on a sub-millisecond path, the in-flight bound counts the RTT the ACKs take (an event-loop-paced clock), not min_rtt', () => {
+    // min_rtt 0.1 ms at 100 segments per ms (BDP 10 segments), but every other ACK comes 1.9 ms
+    // after its segment: SRTT about 1 ms, no standing queue. 3 × BDP + 1 ms at the rate would cap
+    // the window at 134 segments; 3 × rate × SRTT + 1 ms at the rate lets in about 400.
     const cc = new CubicLt(MSS);
     // Each sample a round: the rate has stopped growing, so the bound is not doubled for slow start.
-    for (let i = 0; i < 20; i++) cc.onRateSample(sample({ rtt: 0.1 + (i % 2) * 0.5, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: 1e9 }), i / 10, 80 * MSS);
-    cc.cwnd = 80 * MSS;
+    const acks = (from: number, inFlight: number) => {
+      for (let i = 0; i < 20; i++)
+        cc.onRateSample(sample({ rtt: i % 2 === 0 ? 0.1 : 1.9, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: 1e9 }), from + i / 10, inFlight);
+    };
+    acks(0, 250 * MSS);
+    cc.cwnd = 250 * MSS;
     expect(cc.queueDelay).toBeCloseTo(0);
-    cc.onLoss(3, 80 * MSS);
+    cc.onLoss(3, 250 * MSS);
     expect(cc.toleratedLosses).toBe(1);
     cc.onRecoveryEnd(4);
-    cc.onRateSample(sample({ rtt: 0.1, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), 5, 140 * MSS);
-    cc.onLoss(5, 140 * MSS); // beyond 3 × BDP + 1 ms × rate + 4 segments (134)
+    acks(5, 600 * MSS);
+    cc.onLoss(8, 600 * MSS); // beyond 3 × 100 × 1.3 + 100 + 4 segments
     expect(cc.reductions).toBe(1);
   });
 

@@ -12,7 +12,7 @@
 //   round count and a burst of late samples (a peer's event loop that paused, a garbage
 //   collection) pass; after a cut, only samples from after it count.
 // - Inflight (BBRv2/v3's bound on inflight, draft-cardwell-ccwg-bbr §5.5.10): data in flight far
-//   beyond the delivery rate × min_rtt (plus the queue the delay test lets pass; twice that in
+//   beyond the delivery rate × SRTT (plus the queue the delay test lets pass; twice that in
 //   slow start while the rate still grows) is congestion too, queue or not (a policer, a tiny buffer).
 // - Floor (TCP Westwood+'s "ssthresh = BWE × RTTmin"): a congestion response never cuts the
 //   window below the estimated BDP, so a drop-tail queue of any depth drains without leaving
@@ -31,7 +31,7 @@ const Q_MIN = 1;
  * managed bottleneck keeps. Between the two, half the deepest queue seen decides.
  */
 const Q_TARGET = 5;
-/** In flight beyond EXCESS × the estimated BDP (plus a few segments) is congestion whatever the delay. */
+/** In flight beyond EXCESS × the delivery rate × SRTT (plus a few segments) is congestion whatever the delay. */
 const EXCESS = 3;
 /** The delivery-rate estimate is the max over this many rounds (as BBR's, draft §5.5.5). */
 const BW_ROUNDS = 10;
@@ -101,12 +101,19 @@ export class CubicLt extends Cubic {
     // still shows the queue of the window before it, which that cut answered.
     if (q > threshold && now - this.cutAt >= this.standingSpan()) return true;
     // The bound also lets in what a queue at that threshold holds at the delivery rate, as the
-    // delay test does: on a sub-millisecond path (loopback, a LAN) the ACK clock runs at the pace
-    // of the hosts' event loops, not of min_rtt, and 3 × BDP alone caps the window below the rate.
-    // In slow start, while the rate still grows, what was measured lags what is sent by a round:
-    // half of it. Once it has stopped growing (a policer's rate), the bound is the bound.
+    // delay test does. In slow start, while the rate still grows, what was measured lags what is
+    // sent by a round: half of it. Once it has stopped growing (a policer's rate), it is not doubled.
     const gain = this.cwnd < this.ssthresh && this.fullBwRounds < FULL_BW_ROUNDS ? 2 : 1;
-    return this.bdp > 0 && inFlight > gain * (EXCESS * this.bdp + this.bw * threshold) + 4 * this.mss;
+    return this.bdp > 0 && inFlight > gain * this.bw * (EXCESS * this.ackRtt() + threshold) + 4 * this.mss;
+  }
+
+  /**
+   * The RTT the ACKs take, ms: in flight is the rate × this (Little's law) where nothing is lost
+   * on the way, so far more in flight means data lost without a queue (a policer). SRTT, not
+   * min_rtt: on a host-bound path the ACK clock runs at the event loops' pace, many times min_rtt.
+   */
+  private ackRtt(): number {
+    return this.srtt === Infinity ? this.minRtt : Math.max(this.srtt, this.minRtt);
   }
 
   /**
