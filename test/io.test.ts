@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { Address } from '../src/endpoint/types.js';
 import { NodeClock, UdpTransport, nodeEnv } from '../src/io/index.js';
+import { checkPortOpen } from '../src/io/reachability.js';
 
 const open: UdpTransport[] = [];
 async function bind(address: string, port = 0): Promise<UdpTransport> {
@@ -192,6 +193,44 @@ describe('UdpTransport', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(errors[0]).toMatchObject({ code: 'ECONNREFUSED', peer: { address: '127.0.0.1', port: bPort } });
+  });
+});
+
+describe('UdpTransport.setPeer', () => {
+  test("talks to the peer only, with the OS socket unconnected: another port of the peer's host is not refused", async () => {
+    const a = await bind('127.0.0.1');
+    const b = await bind('127.0.0.1');
+    const other = await bind('127.0.0.1');
+    const ra = collect(a);
+    const rb = collect(b);
+    a.setPeer(b.address());
+    a.send(enc('hello'), b.address());
+    a.send(enc('elsewhere'), other.address()); // not the peer: dropped
+    await rb.until(1);
+    expect(rb.got.map((g) => g.data)).toEqual(['hello']);
+    other.send(enc('stray'), a.address()); // not from the peer: ignored
+    b.send(enc('reply'), a.address());
+    await ra.until(1);
+    expect(ra.got.map((g) => g.data)).toEqual(['reply']);
+    expect(a.stats).toMatchObject({ sent: 1, sendErrors: 1, received: 2, stray: 1 });
+    // What a peer's reachability check does (reachability.ts): a connected probe from another port
+    // of this host. A socket connected to b would make the kernel answer it with port unreachable.
+    const refused = await new Promise<boolean>((resolve) => {
+      checkPortOpen(a.address(), () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    });
+    expect(refused).toBe(false);
+  });
+
+  test('a closed port is asked about at once: ECONNREFUSED reaches onError without a send', async () => {
+    const a = await bind('127.0.0.1');
+    const b = await bind('127.0.0.1');
+    const bAddr = b.address();
+    b.close();
+    const errors: Array<{ code?: string; peer?: Address }> = [];
+    a.onError = (err, peer) => errors.push({ code: err.code, peer });
+    a.setPeer(bAddr);
+    await vi.waitFor(() => expect(errors).toEqual([{ code: 'ECONNREFUSED', peer: bAddr }]), { timeout: 2_000 });
   });
 });
 

@@ -55,6 +55,7 @@ export class BunUdpTransport implements Transport {
   private flushScheduled = false;
   private nSent = 0;
   private nReceived = 0;
+  private nStray = 0;
   private nSendErrors = 0;
   private lastFrom: Address | null = null;
 
@@ -86,6 +87,11 @@ export class BunUdpTransport implements Transport {
 
   private onData(data: Uint8Array, port: number, address: string): void {
     this.nReceived++;
+    const peer = this.peer;
+    if (peer !== null && (port !== peer.port || address !== peer.address)) {
+      this.nStray++; // as UdpTransport after connectPeer: only the peer is heard
+      return;
+    }
     let from = this.lastFrom;
     if (from === null || from.port !== port || from.address !== address) {
       from = this.lastFrom = { address, port, family: address.includes(':') ? 'IPv6' : 'IPv4' };
@@ -94,13 +100,18 @@ export class BunUdpTransport implements Transport {
   }
 
   /**
-   * Only datagrams to `addr` are sent afterwards (others count as send errors). Bun's native
+   * Only datagrams to `addr` are sent afterwards (others count as send errors), and only datagrams
+   * from it are heard (others count as stray). Bun's native
    * socket is not connected at the OS level, so ICMP errors are not reported.
    */
   connectPeer(addr: Address): Promise<void> {
     if (this.closed) return Promise.reject(Object.assign(new Error('transport closed'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }));
     this.peer = { ...addr };
     return Promise.resolve();
+  }
+  /** As connectPeer: Bun's socket is never connected at the OS level. */
+  setPeer(addr: Address): void {
+    if (!this.closed) this.peer = { ...addr };
   }
 
   /** Queue one datagram; the batch leaves in one sendMany at the end of this run (or at BATCH). Never throws. */
@@ -165,7 +176,7 @@ export class BunUdpTransport implements Transport {
   }
 
   get stats(): UdpTransportStats {
-    return { sent: this.nSent, received: this.nReceived, sendErrors: this.nSendErrors, queued: this.queue.length / 3, inFlight: 0 };
+    return { sent: this.nSent, received: this.nReceived, stray: this.nStray, sendErrors: this.nSendErrors, queued: this.queue.length / 3, inFlight: 0 };
   }
 
   /** Bun's native socket does not report its buffer sizes. */

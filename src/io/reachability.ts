@@ -15,8 +15,11 @@ const PROBE = new Uint8Array([0]);
 const pending = new Set<string>();
 const MAX_PENDING = 64;
 
-/** Calls `onRefused` if the OS reports `peer`'s port closed within a second. Never throws. */
-export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoException) => void): void {
+/**
+ * Calls `onRefused` if the OS reports `peer`'s port closed within a second; `onLocal` with the
+ * local address the OS picks for sending to `peer` (the probe socket's, once connected). Never throws.
+ */
+export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoException) => void, onLocal?: (address: string) => void): void {
   const key = `${peer.address}|${peer.port}`;
   if (pending.has(key) || pending.size >= MAX_PENDING) return;
   pending.add(key);
@@ -46,6 +49,13 @@ export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoExcept
   socket.on('error', finish);
   try {
     socket.connect(peer.port, peer.address, () => {
+      if (onLocal) {
+        try {
+          onLocal(socket.address().address);
+        } catch {
+          // closed meanwhile
+        }
+      }
       socket.send(PROBE, (err) => {
         if (err) finish(err as NodeJS.ErrnoException);
       });

@@ -44,6 +44,8 @@ export interface UdpTransportStats {
   sent: number;
   /** Datagrams received. */
   received: number;
+  /** Datagrams from other addresses than the one peer set, ignored. */
+  stray: number;
   /** Datagrams lost on the send side: kernel errors, queue overflow, closed socket. */
   sendErrors: number;
   /** Datagrams handed to send() and not yet written to the kernel (libuv's queue while the socket buffer is full). */
@@ -78,11 +80,15 @@ export class UdpTransport implements Transport {
   private local: Address;
   private readonly maxQueued: number;
   private readonly sizes: { recv: number; send: number };
+  /** After connectPeer or setPeer: the one address datagrams go to and are heard from. */
   private peer: Address | null = null;
+  /** The OS socket is connected to `peer` (connectPeer). */
+  private osConnected = false;
   private closed = false;
   private nSent = 0;
   private nReceived = 0;
   private nSendErrors = 0;
+  private nStray = 0;
   private nInFlight = 0;
   private nCalls = 0;
   /**
@@ -122,6 +128,11 @@ export class UdpTransport implements Transport {
 
     socket.on('message', (msg, rinfo) => {
       this.nReceived++;
+      const peer = this.peer;
+      if (peer !== null && (rinfo.port !== peer.port || rinfo.address !== peer.address)) {
+        this.nStray++; // setPeer: only the peer is heard, as a connected socket's kernel would have it
+        return;
+      }
       let from = this.lastFrom;
       if (from === null || from.port !== rinfo.port || from.address !== rinfo.address) {
         from = this.lastFrom = { address: rinfo.address, port: rinfo.port, family: rinfo.family as Address['family'] };
@@ -222,7 +233,9 @@ export class UdpTransport implements Transport {
    * Connect the socket to one fixed peer (dgram connect): sends to it skip the
    * per-datagram address lookup, the kernel filters incoming datagrams to that
    * peer, and ICMP errors are reported. Afterwards datagrams to any other
-   * address are dropped (counted in sendErrors).
+   * address are dropped (counted in sendErrors). The kernel then also answers
+   * datagrams from any other port of the peer's host with port unreachable: a
+   * reliable-dgram peer's reachability check takes that for a dead socket (see setPeer).
    */
   connectPeer(addr: Address): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -239,6 +252,7 @@ export class UdpTransport implements Transport {
           }
           const r = this.socket.remoteAddress();
           this.peer = { address: r.address, port: r.port, family: r.family as Address['family'] };
+          this.osConnected = true;
           const l = this.socket.address(); // connect picked the concrete local address
           this.local = { address: l.address, port: l.port, family: l.family as Address['family'] };
           resolve();
@@ -247,6 +261,31 @@ export class UdpTransport implements Transport {
         reject(err as Error); // already connected, bad port...
       }
     });
+  }
+  /**
+   * Talk to `addr` only, with the OS socket left unconnected: datagrams to any other address are
+   * dropped (counted in sendErrors), datagrams from any other are ignored (counted in `stray`).
+   * Unlike connectPeer, the kernel does not answer datagrams from the peer's host with port
+   * unreachable: the peer's reachability check (reachability.ts) sends from another port of that
+   * host, and would take a live socket connected to it for a dead one. The port's reachability is
+   * asked at once instead (one 1-byte probe from a throw-away socket), so a closed one reaches
+   * onError as ECONNREFUSED, as connectPeer's would, and `address()` turns concrete as there.
+   */
+  setPeer(addr: Address): void {
+    if (this.closed) return;
+    const peer = (this.peer = { address: addr.address, port: addr.port, family: addr.family });
+    if (this.osConnected) return;
+    // The probe socket is connected: its local address is the one the OS sends to the peer from,
+    // which an unspecified bind address ('0.0.0.0', '::') does not tell (net's localAddress does).
+    checkPortOpen(
+      peer,
+      (err) => {
+        if (!this.closed) this.onError?.(err, peer);
+      },
+      (local) => {
+        if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
+      },
+    );
   }
 
   /**
@@ -276,14 +315,14 @@ export class UdpTransport implements Transport {
     }
     try {
       if (known) {
-        if (peer === null) socket.send(data, to.port, to.address);
-        else socket.send(data);
+        if (this.osConnected) socket.send(data);
+        else socket.send(data, to.port, to.address);
         this.nSent++;
         this.lastGood = to;
       } else {
         this.nInFlight++;
-        if (peer === null) socket.send(data, to.port, to.address, this.completion(to));
-        else socket.send(data, this.completion(to));
+        if (this.osConnected) socket.send(data, this.completion(to));
+        else socket.send(data, to.port, to.address, this.completion(to));
       }
     } catch {
       // Synchronous throw: bad port, socket closed. No callback will come.
@@ -326,6 +365,7 @@ export class UdpTransport implements Transport {
     return {
       sent: this.nSent,
       received: this.nReceived,
+      stray: this.nStray,
       sendErrors: this.nSendErrors,
       queued: this.closed ? 0 : this.queued(),
       inFlight: this.nInFlight,
@@ -349,7 +389,7 @@ export class UdpTransport implements Transport {
   /** Idempotent. Queued datagrams are dropped (counted as sendErrors). */
   /** Connected sockets hear of a closed peer port by themselves; an unconnected one asks (reachability.ts). */
   checkReachable(peer: Address): void {
-    if (this.peer !== null || this.closed) return;
+    if (this.osConnected || this.closed) return;
     checkPortOpen(peer, (err) => {
       if (!this.closed) this.onError?.(err, peer);
     });

@@ -2,7 +2,7 @@
 // is looked up as net does (every address, tried in turn, with
 // autoSelectFamily: happy-eyeballs.ts); each address gets a local endpoint to
 // dial from: the shared one, one on the given transport, or a fresh UDP port
-// connected to the peer, like a TCP client's ephemeral port.
+// for the peer alone, like a TCP client's ephemeral port.
 
 import dns from 'node:dns';
 import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type LookupFunction } from 'node:net';
@@ -158,23 +158,16 @@ export class Dialer {
       this.owner.start(new LocalEndpoint(this.opts.transport, epOpts), remote);
       return;
     }
-    // A dedicated UDP port, connected to the peer, so the kernel reports ICMP port unreachable (→ ECONNREFUSED).
+    // A dedicated UDP port that talks to the peer only. Not connected at the OS level (see
+    // UdpTransport.setPeer): a closed port is learnt by asking at once (→ ECONNREFUSED).
     const attempt = this.attempt;
     const localAddress = o.localAddress || (addressType === 6 ? '::' : '0.0.0.0');
     const localPort = o.localPort ?? 0;
     UdpTransport.bind({ address: localAddress, port: localPort }).then(
       (t) => {
         if (this.stale(attempt)) return t.close();
-        t.connectPeer(remote).then(
-          () => {
-            if (this.stale(attempt)) return t.close();
-            this.owner.start(new LocalEndpoint(t, epOpts), remote);
-          },
-          (err: NodeJS.ErrnoException) => {
-            t.close();
-            if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
-          },
-        );
+        t.setPeer(remote);
+        this.owner.start(new LocalEndpoint(t, epOpts), remote);
       },
       (err: NodeJS.ErrnoException) => {
         if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));

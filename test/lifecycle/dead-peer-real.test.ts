@@ -1,11 +1,11 @@
 // A peer process killed with SIGKILL on real loopback sockets: no FIN, no RST, only the
-// kernel's ICMP port unreachable. Both the client (a socket connected to the server) and
-// the server (one unconnected socket for every client) notice within seconds once a
-// keepalive probe goes unanswered (issue 14 §5).
+// kernel's ICMP port unreachable. Both the client and the server (neither socket connected at
+// the OS level: UdpTransport.setPeer) notice within seconds once a keepalive probe goes
+// unanswered (issue 14 §5), by asking the OS from a throw-away connected socket.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, createServer, type Socket } from '../../src/index.js';
 
 const fixture = new URL('./fixtures/peer.ts', import.meta.url).pathname;
@@ -46,7 +46,7 @@ describe('a killed peer process on real sockets', () => {
     expect(ms).toBeLessThan(5_000); // 1 s idle, a probe, the OS's answer to a connected probe socket
   });
 
-  it('the client notices a killed server through its connected socket: ETIMEDOUT within seconds of an unanswered probe', async () => {
+  it('the client notices a killed server by asking the OS from a connected probe socket: ETIMEDOUT within seconds of an unanswered probe', async () => {
     const { port } = (await start('server')) as { port: number };
     const c = connect(port, '127.0.0.1');
     await once(c, 'connect');
@@ -54,6 +54,30 @@ describe('a killed peer process on real sockets', () => {
     const { code, ms } = await errorAfterKill(c);
     expect(code).toBe('ETIMEDOUT');
     expect(ms).toBeLessThan(5_000);
+  });
+});
+
+describe('a live peer that goes quiet on real sockets', () => {
+  it('a client that blocks its event loop for 3 s while the server sends is not taken for dead: the transfer completes', async () => {
+    // The server's timers fire while the client is silent and it asks the OS whether the client's
+    // port is open. A client socket connected to the server made the kernel answer "unreachable"
+    // to that question, and the server failed the live connection with ETIMEDOUT after 1 s.
+    const size = 4 << 20;
+    const served = new Promise<{ error: string | undefined }>((resolve) => {
+      const server = createServer((s) => {
+        let error: string | undefined;
+        s.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
+        s.on('close', () => {
+          server.close();
+          resolve({ error });
+        });
+        s.end(Buffer.alloc(size, 7));
+      });
+      server.listen(0, '127.0.0.1', () => void start('blocker', String((server.address() as { port: number }).port), '3000').then((r) => reported.push(r)));
+    });
+    const reported: Record<string, unknown>[] = [];
+    expect(await served).toEqual({ error: undefined });
+    await vi.waitFor(() => expect(reported).toEqual([{ got: size }]), { timeout: 5_000 });
   });
 });
 

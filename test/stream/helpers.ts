@@ -80,10 +80,13 @@ export async function freeUdpPort(host = HOST): Promise<number> {
 }
 
 /** A bound UDP socket that swallows everything: a peer that never answers. */
+/** A UDP port that never answers; `received` counts segments (not the 1-byte port probes of reachability.ts). */
 export async function blackhole(host = HOST): Promise<{ port: number; received: () => number; close: () => void }> {
   const s = dgram.createSocket('udp4');
   let n = 0;
-  s.on('message', () => n++);
+  s.on('message', (m) => {
+    if (m.length > 1) n++;
+  });
   s.bind(0, host);
   await once(s, 'listening');
   return { port: s.address().port, received: () => n, close: () => s.close() };
