@@ -112,7 +112,7 @@ export class LocalEndpoint extends EventEmitter {
   /** The bound address, as node's `address()`: { address, family, port }. */
   address(): AddressInfo {
     const a = this.transport.address();
-    return { address: a.address, port: a.port, family: a.family ?? familyOf(a.address) ?? 'IPv4' };
+    return { address: a.address, family: a.family ?? familyOf(a.address) ?? 'IPv4', port: a.port }; // net's key order
   }
 
   get closed(): boolean {

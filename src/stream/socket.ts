@@ -438,7 +438,7 @@ function wholeSeconds(ms: number | undefined): number {
 }
 
 function addressInfo(a: Address): AddressInfo {
-  return { address: a.address, port: a.port, family: a.family ?? familyOf(a.address) ?? 'IPv4' };
+  return { address: a.address, family: a.family ?? familyOf(a.address) ?? 'IPv4', port: a.port }; // net's key order
 }
 
 /** As net: with allowHalfOpen false, the peer's FIN ends our side too; a later write is EPIPE. */

@@ -181,6 +181,8 @@ describe('Socket: state and addresses', () => {
     await once(c, 'connect');
     const [s] = (await accepted) as [Socket];
     expect(c.address()).toEqual({ address: HOST, family: 'IPv4', port: c.localPort });
+    // In net's key order (what JSON.stringify and console.log show).
+    expect([Object.keys(c.address()), Object.keys(s.address()), Object.keys(server.address()!)]).toEqual(Array(3).fill(['address', 'family', 'port']));
     expect(c.localPort).toBeGreaterThan(0);
     expect(c.localFamily).toBe('IPv4');
     expect([c.remoteAddress, c.remotePort, c.remoteFamily]).toEqual([HOST, port, 'IPv4']);
