@@ -82,6 +82,25 @@ describe('RTT samples from echoed timestamps (RFC 7323 §4.1, §4.3)', () => {
   });
 });
 
+describe('RTT samples on a sub-millisecond path', () => {
+  it('the ACK of a retransmission echoing it within the same tick ends the RTO backoff (counted as a 1 ms sample, as Linux)', async () => {
+    const { activeOpen } = await import('../helpers/script.js');
+    const s = activeOpen({ options: { noDelay: true, tlp: false } }, { rtt: 0.2 });
+    s.at(100).write(1000);
+    s.discard(); // lost
+    const first = s.conn.rtt.rto;
+    s.at(100 + first).discard(); // the copy sent on the RTO is lost too
+    const second = s.conn.rtt.rto;
+    s.at(100 + first + second).expect({ flags: 'A', seq: 1, len: 1000 }); // and this one arrives
+    expect(s.conn.rtt.backoff).toBe(2);
+    // Answered 0.2 ms later: the echo is of this copy (no ambiguity), its age under a tick. Without a
+    // sample, nothing else would end the backoff: no new data follows, so no send-time sample either.
+    s.at(100 + first + second + 0.2).inject({ flags: 'A', seq: 1, ack: 1001 });
+    expect(s.conn.rtt.latest).toBe(1);
+    expect(s.conn.rtt.backoff).toBe(0);
+  });
+});
+
 describe('timestamp echo only on segments that bring news (invariant 14, both directions)', () => {
   it('a data segment repeating an ACK already sent carries no echo; one sent while an ACK is owed echoes', async () => {
     const { activeOpen } = await import('../helpers/script.js');

@@ -270,19 +270,21 @@ describe('RTT samples (RFC 6298 §3, RFC 7323 §4)', () => {
     s.at(300);
     expect(imm(s.expect({ flags: 'A', seq: 1, len: 1000 }))).toBe(true);
     expect(s.conn.rtt.backoff).toBe(1);
-    // ACKed 0.5 ms after the retransmission, echoing its timestamp: the send time would say 0.5 ms,
-    // but which transmission this answers is unknown, and the echo says under one tick: no sample.
-    s.at(300.5).inject({ flags: 'A', seq: 1, ack: 1001, tsEcr: 300 });
-    expect(s.conn.rtt.latest).toBe(10);
-    expect(s.conn.rtt.backoff).toBe(1); // a sample would have ended the backoff (RFC 6298 §5.7)
-    // Again, ACKed 50 ms after the retransmission: the echo tells transmissions apart, 50 ms.
+    // ACKed 50 ms after the retransmission: the send time cannot say which transmission this
+    // answers, the echo can: 50 ms, and the backoff ends (RFC 6298 §5.7).
+    s.at(350).inject({ flags: 'A', seq: 1, ack: 1001, tsEcr: 300 });
+    expect(s.conn.rtt.latest).toBe(50);
+    expect(s.conn.rtt.backoff).toBe(0);
+    // ACKed 0.5 ms after a retransmission, echoing it: under one tick. While the RTO is backed off
+    // this counts as 1 ms (no other sample can end the backoff: the send-time one is Karn's).
     s.at(400).write(1000);
     s.discard();
-    s.at(799).expectNothing(); // the RTO is still backed off: 2 · 200 ms, due at 800
-    s.at(800);
+    const rto = s.conn.rtt.rto;
+    s.at(400 + rto);
     s.expect({ flags: 'A', seq: 1001, len: 1000 });
-    s.at(850).inject({ flags: 'A', seq: 1, ack: 2001, tsEcr: 800 });
-    expect(s.conn.rtt.latest).toBe(50);
+    expect(s.conn.rtt.backoff).toBe(1);
+    s.at(400 + rto + 0.5).inject({ flags: 'A', seq: 1, ack: 2001, tsEcr: 400 + rto });
+    expect(s.conn.rtt.latest).toBe(1);
     expect(s.conn.rtt.backoff).toBe(0);
   });
 });

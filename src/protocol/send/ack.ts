@@ -42,11 +42,15 @@ export abstract class AckPath extends SendPath {
       return;
     }
     if (!cumulative || retransSentAt === -Infinity) return;
-    // Under one tick the echo says only "< 1 ms": no sample. The echo must be of a segment sent no
-    // earlier than anything this ACK delivers: else the ACK answers a later arrival (out-of-order data
-    // it SACKs, RFC 7323 §4.3 echoes the older TSval) and the echo's age overstates the RTT.
+    // The echo must be of a segment sent no earlier than anything this ACK delivers: else the ACK
+    // answers a later arrival (out-of-order data it SACKs, RFC 7323 §4.3 echoes the older TSval) and
+    // the echo's age overstates the RTT. Under one tick it says only "< 1 ms": no sample, except while
+    // the RTO is backed off, which only a sample ends (RFC 6298 §5.7) and which this is then the only
+    // way to get on a sub-millisecond path (the send-time sample is Karn's): counted as 1 ms, as
+    // Linux counts it. Without it, under heavy loss the backoff doubled on to a minute.
     const r = seqDiff(this.host.tsNow(now), seg.tsEcr);
-    if (r >= 1 && r < 120_000 && Math.floor(now) - r >= Math.floor(deliveredSentAt)) this.rttSample(r);
+    const usable = r >= 1 || (r === 0 && this.rtt.backoff > 0);
+    if (usable && r < 120_000 && Math.floor(now) - r >= Math.floor(deliveredSentAt)) this.rttSample(Math.max(r, 1));
   }
 
   protected rttSample(r: number): void {
