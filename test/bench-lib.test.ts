@@ -1,7 +1,7 @@
 // The benchmark harness's logic, never a timing: the second-half CPU figure's
 // interpolation, medians and paired ratios, percentiles, second-half goodput,
 // shares of a bottleneck, --only parsing, which configurations a run plans,
-// when an app-level transfer counts as a figure, and the PASS/FAIL target lines.
+// when an app-level transfer counts as a figure, the PASS/FAIL target lines, and whom the delay relay answers.
 import { describe, expect, it } from 'vitest';
 import { appTransferProblems, type AppCheck } from '../benchmarks/lib/appfile.js';
 import { interpolate } from '../benchmarks/lib/common.js';
@@ -402,5 +402,38 @@ describe('loopback setup (lo.ts)', () => {
   it("refuses to touch the host's own settings (outside a netlab namespace), and does nothing when asked nothing", () => {
     expect(() => applyLo({ mtu: 1500 })).toThrow();
     expect(() => applyLo({})).not.toThrow();
+  });
+});
+
+describe('delay relay (benchmarks/lib/delay-relay.ts)', () => {
+  it('answers its first sender for good: a datagram from another port is forwarded, the way back stays', async () => {
+    const dgram = await import('node:dgram');
+    const { startRelay } = await import('../benchmarks/lib/delay-relay.js');
+    const bind = () =>
+      new Promise<import('node:dgram').Socket>((resolve) => {
+        const s = dgram.createSocket('udp4');
+        s.bind(0, '127.0.0.1', () => resolve(s));
+      });
+    const server = await bind();
+    const seen: string[] = [];
+    server.on('message', (m, r) => {
+      seen.push(String(m));
+      server.send(`re:${m}`, r.port, r.address);
+    });
+    const relay = await startRelay({ port: server.address().port, rttMs: 2 });
+    const client = await bind();
+    const probe = await bind(); // as reachability.ts's throw-away socket: another port of the client's host
+    const back: string[] = [];
+    client.on('message', (m) => back.push(String(m)));
+    client.send('syn', relay.clientPort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 20));
+    probe.send('p', relay.clientPort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 20));
+    client.send('data', relay.clientPort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(['syn', 'p', 'data']);
+    expect(back).toEqual(['re:syn', 're:p', 're:data']);
+    for (const s of [server, client, probe]) s.close();
+    relay.close();
   });
 });

@@ -125,7 +125,10 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     if (client) a.send(d, client.port, client.address);
   });
   a.on('message', (m, r) => {
-    client = { port: r.port, address: r.address };
+    // The first sender is the client, for good (as socat's UDP-LISTEN without fork): a datagram
+    // from another port (reliable-dgram's one-byte port probe, src/io/reachability.ts, sent from a
+    // throw-away socket as a dial starts) is forwarded but does not take over the way back.
+    client ??= { port: r.port, address: r.address };
     up.push(m);
   });
   b.on('message', (m) => down.push(m));
