@@ -109,6 +109,7 @@ export class BunUdpTransport implements Transport {
     this.peer = { ...addr };
     return Promise.resolve();
   }
+
   /** As connectPeer: Bun's socket is never connected at the OS level. */
   setPeer(addr: Address): void {
     if (!this.closed) this.peer = { ...addr };

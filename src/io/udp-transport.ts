@@ -262,6 +262,7 @@ export class UdpTransport implements Transport {
       }
     });
   }
+
   /**
    * Talk to `addr` only, with the OS socket left unconnected: datagrams to any other address are
    * dropped (counted in sendErrors), datagrams from any other are ignored (counted in `stray`).
@@ -386,7 +387,6 @@ export class UdpTransport implements Transport {
     return { ...this.local };
   }
 
-  /** Idempotent. Queued datagrams are dropped (counted as sendErrors). */
   /** Connected sockets hear of a closed peer port by themselves; an unconnected one asks (reachability.ts). */
   checkReachable(peer: Address): void {
     if (this.osConnected || this.closed) return;
@@ -395,6 +395,7 @@ export class UdpTransport implements Transport {
     });
   }
 
+  /** Idempotent. Queued datagrams are dropped (counted as sendErrors). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
