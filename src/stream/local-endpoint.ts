@@ -59,6 +59,16 @@ export interface ConnUser {
 
 export type Acceptor = ((conn: Connection, remote: Address) => void) & { onEndpointClosed?(): void };
 
+/**
+ * Endpoints open in this process. When it exits, no kernel ends their connections as it ends a
+ * dying process's TCP connections (a FIN, or RST with data unread or unsent), so the exit hook does.
+ */
+const open = new Set<LocalEndpoint>();
+let exitHooked = false;
+function endAllAtExit(): void {
+  for (const ep of open) ep.processExit();
+}
+
 let defaultClock: NodeClock | undefined;
 /** The process-wide real clock (timers unref'd). */
 export function realClock(): Clock {
@@ -105,6 +115,11 @@ export class LocalEndpoint extends EventEmitter {
       if (!this.isClosed && this.listenerCount('error') > 0) this.emit('error', err);
     };
     this.applyRef();
+    open.add(this);
+    if (!exitHooked && typeof process.on === 'function') {
+      exitHooked = true;
+      process.on('exit', endAllAtExit);
+    }
   }
 
   // ---------------------------------------------------------------- public
@@ -146,6 +161,7 @@ export class LocalEndpoint extends EventEmitter {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    open.delete(this);
     this.lingerTimer?.cancel();
     this.lingerTimer = null;
     for (const [conn, u] of [...this.users]) {
@@ -170,6 +186,28 @@ export class LocalEndpoint extends EventEmitter {
       this.host.close();
       this.emit('close');
     });
+  }
+
+  /**
+   * @internal The process is exiting ('exit': nothing asynchronous runs after it). Each connection
+   * the app still holds ends as the kernel would end it: RST when received data is unread or written
+   * data unacknowledged (it can no longer be delivered), else FIN. Sent now: node:dgram hands a
+   * datagram to the OS within send() when nothing waits before it. Orphans are left as they are.
+   */
+  processExit(): void {
+    if (this.isClosed) return;
+    try {
+      const now = this.now;
+      for (const conn of this.users.keys()) {
+        if (conn.state === State.CLOSED || conn.state === State.TIME_WAIT) continue;
+        if (conn.readableLength > 0 || conn.bufferedAmount > 0) conn.abort(now);
+        else conn.close(now);
+        this.host.endpoint.service(conn, now);
+      }
+      this.host.flush();
+    } catch {
+      // exiting: nothing more to do
+    }
   }
 
   // ---------------------------------------------------------------- for Socket and Server

@@ -81,6 +81,30 @@ describe('a live peer that goes quiet on real sockets', () => {
   });
 });
 
+describe('a peer process that exits', () => {
+  it('a client that exits in its end handler closes as a TCP client would: the server sees end and close, no error', async () => {
+    // No kernel sends a FIN for a dying process over UDP: the exit hook does (LocalEndpoint.processExit).
+    const events: string[] = [];
+    const closed = new Promise<void>((resolve) => {
+      const server = createServer((s) => {
+        s.on('data', () => s.end('answer'));
+        s.on('end', () => events.push('end'));
+        s.on('error', (err: NodeJS.ErrnoException) => events.push(`error ${err.code}`));
+        s.on('close', () => {
+          server.close();
+          resolve();
+        });
+      });
+      server.listen(0, '127.0.0.1', () => {
+        child = spawn(process.execPath, ['--import', 'tsx', fixture, 'exiter', String((server.address() as { port: number }).port)], { stdio: 'ignore' });
+      });
+    });
+    // Without the FIN, the server would hear nothing until its keepalive probe, 15 s on.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000))]);
+    expect(events).toEqual(['end']);
+  });
+});
+
 describe('a dial from a shared, unconnected endpoint to a closed port', () => {
   it('fails with ECONNREFUSED about a second in (the OS asked from a connected socket), not after the SYN budget', async () => {
     const { createEndpoint } = await import('../../src/index.js');
