@@ -140,6 +140,11 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
     return this.tx.bufferedAmount;
   }
 
+  /** Our FIN, and so everything written, has been sent (not necessarily acknowledged). */
+  get finSent(): boolean {
+    return this.tx.finSent;
+  }
+
   /** Data written (or a FIN) is not yet acknowledged. */
   get unacknowledged(): boolean {
     return (

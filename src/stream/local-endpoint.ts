@@ -190,9 +190,10 @@ export class LocalEndpoint extends EventEmitter {
 
   /**
    * @internal The process is exiting ('exit': nothing asynchronous runs after it). Each connection
-   * the app still holds ends as the kernel would end it: RST when received data is unread or written
-   * data unacknowledged (it can no longer be delivered), else FIN. Sent now: node:dgram hands a
-   * datagram to the OS within send() when nothing waits before it. Orphans are left as they are.
+   * the app still holds ends as the kernel would end it: RST when received data is unread, else
+   * a FIN after what was written, unless some of that cannot be sent now (the window): then RST,
+   * as nothing will send it later. Sent now: node:dgram hands a datagram to the OS within send()
+   * when nothing waits before it. Orphans are left as they are.
    */
   processExit(): void {
     if (this.isClosed) return;
@@ -200,8 +201,12 @@ export class LocalEndpoint extends EventEmitter {
       const now = this.now;
       for (const conn of this.users.keys()) {
         if (conn.state === State.CLOSED || conn.state === State.TIME_WAIT) continue;
-        if (conn.readableLength > 0 || conn.bufferedAmount > 0) conn.abort(now);
-        else conn.close(now);
+        if (conn.readableLength === 0) {
+          conn.close(now);
+          this.host.endpoint.service(conn, now);
+        }
+        const st = conn.state as State;
+        if (st !== State.CLOSED && st !== State.TIME_WAIT && !conn.finSent) conn.abort(now);
         this.host.endpoint.service(conn, now);
       }
       this.host.flush();

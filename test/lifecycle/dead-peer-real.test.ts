@@ -105,6 +105,37 @@ describe('a peer process that exits', () => {
   });
 });
 
+describe('a server process that exits right after writing (no end())', () => {
+  async function ask(kib: number): Promise<{ got: number; ended: boolean; error: string | undefined; ms: number }> {
+    const { port } = (await start('dumper', String(kib))) as { port: number };
+    const c = connect(port, '127.0.0.1');
+    let got = 0;
+    let ended = false;
+    c.on('data', (d: Buffer) => (got += d.length));
+    c.on('end', () => (ended = true));
+    c.write('question');
+    const t0 = performance.now();
+    const error = await new Promise<string | undefined>((resolve) => {
+      c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+      c.on('close', () => resolve(undefined));
+    });
+    return { got, ended, error, ms: performance.now() - t0 };
+  }
+
+  it('what the window lets out at once arrives whole, then end: a FIN after it, as a kernel would', async () => {
+    const r = await ask(1);
+    expect(r).toMatchObject({ got: 1024, ended: true, error: undefined });
+    expect(r.ms).toBeLessThan(3_000); // not a keepalive probe's 15 s
+  });
+
+  it('more than the window lets out: ECONNRESET at once, not a silent wait (nothing sends the rest)', async () => {
+    const r = await ask(64);
+    expect(r.error).toBe('ECONNRESET');
+    expect(r.got).toBeLessThan(64 * 1024);
+    expect(r.ms).toBeLessThan(3_000);
+  });
+});
+
 describe('a dial from a shared, unconnected endpoint to a closed port', () => {
   it('fails with ECONNREFUSED about a second in (the OS asked from a connected socket), not after the SYN budget', async () => {
     const { createEndpoint } = await import('../../src/index.js');

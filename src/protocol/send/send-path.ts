@@ -226,6 +226,11 @@ export abstract class SendPath implements ProbeListener {
     return seqDiff(this.sndNxt, this.sndUna);
   }
 
+  /** Our FIN has been sent (everything written before it too). */
+  get finSent(): boolean {
+    return this.finSeq !== undefined;
+  }
+
   /** Our FIN was acknowledged by the ACK just processed (true once). */
   takeFinAcked(): boolean {
     if (this.finSeq === undefined || this.finAcked) return false;
