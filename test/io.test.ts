@@ -203,7 +203,7 @@ describe('UdpTransport.setPeer', () => {
     const other = await bind('127.0.0.1');
     const ra = collect(a);
     const rb = collect(b);
-    a.setPeer(b.address());
+    await a.setPeer(b.address());
     a.send(enc('hello'), b.address());
     a.send(enc('elsewhere'), other.address()); // not the peer: dropped
     await rb.until(1);
@@ -229,7 +229,7 @@ describe('UdpTransport.setPeer', () => {
     b.close();
     const errors: Array<{ code?: string; peer?: Address }> = [];
     a.onError = (err, peer) => errors.push({ code: err.code, peer });
-    a.setPeer(bAddr);
+    await a.setPeer(bAddr);
     await vi.waitFor(() => expect(errors).toEqual([{ code: 'ECONNREFUSED', peer: bAddr }]), { timeout: 2_000 });
   });
 });

@@ -1,7 +1,8 @@
 // Real loss made by the kernel: the child runs inside ../shared/tools/netlab,
 // whose loopback drops 5% of UDP datagrams (nftables), and moves 8 MiB each
-// way at once over one connection. Skipped, with the reason, where netlab
-// cannot run (not root, no nftables, no network namespaces).
+// way at once over one connection. Also, in a namespace with loopback only, a
+// dial with no route. Skipped, with the reason, where netlab cannot run (not
+// root, no nftables, no network namespaces).
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,5 +52,28 @@ describe('kernel loss (netlab: nftables drops UDP on lo)', () => {
       }
     },
     120_000,
+  );
+});
+
+describe('no route (netlab: a namespace with loopback only)', () => {
+  it.skipIf(!nl.ok)(
+    `a dial to an address no route leads to fails as net's does: ENETUNREACH from connect${nl.ok ? '' : ` (skipped: ${nl.reason})`}`,
+    async () => {
+      const tsx = resolve(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+      const child = resolve(REPO_ROOT, 'test', 'fixtures', 'no-route-child.ts');
+      const out = await new Promise<string>((done, fail) => {
+        const p = spawn(NETLAB, ['--', tsx, child]);
+        let stdout = '';
+        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        p.on('error', fail);
+        p.on('close', () => done(stdout));
+      });
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      expect(line, `child printed no JSON:\n${out}`).toBeDefined();
+      const r = JSON.parse(line!) as { tcp: string; ours: string };
+      expect(r.ours).toBe('ENETUNREACH connect connect ENETUNREACH 10.1.2.3:9');
+      expect(r.tcp.startsWith(r.ours)).toBe(true); // net appends " - Local (0.0.0.0:0)"
+    },
+    30_000,
   );
 });

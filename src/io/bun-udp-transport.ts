@@ -111,8 +111,8 @@ export class BunUdpTransport implements Transport {
   }
 
   /** As connectPeer: Bun's socket is never connected at the OS level. */
-  setPeer(addr: Address): void {
-    if (!this.closed) this.peer = { ...addr };
+  setPeer(addr: Address): Promise<void> {
+    return this.connectPeer(addr);
   }
 
   /** Queue one datagram; the batch leaves in one sendMany at the end of this run (or at BATCH). Never throws. */

@@ -15,11 +15,8 @@ const PROBE = new Uint8Array([0]);
 const pending = new Set<string>();
 const MAX_PENDING = 64;
 
-/**
- * Calls `onRefused` if the OS reports `peer`'s port closed within a second; `onLocal` with the
- * local address the OS picks for sending to `peer` (the probe socket's, once connected). Never throws.
- */
-export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoException) => void, onLocal?: (address: string) => void): void {
+/** Calls `onRefused` if the OS reports `peer`'s port closed within a second. Never throws. */
+export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoException) => void): void {
   const key = `${peer.address}|${peer.port}`;
   if (pending.has(key) || pending.size >= MAX_PENDING) return;
   pending.add(key);
@@ -48,13 +45,11 @@ export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoExcept
   socket.unref();
   socket.on('error', finish);
   try {
-    socket.connect(peer.port, peer.address, () => {
-      if (onLocal) {
-        try {
-          onLocal(socket.address().address);
-        } catch {
-          // closed meanwhile
-        }
+    // dgram calls back with the error when the connect fails (no route): then there is nothing to send.
+    socket.connect(peer.port, peer.address, (err?: Error) => {
+      if (err) {
+        finish(err as NodeJS.ErrnoException);
+        return;
       }
       socket.send(PROBE, (err) => {
         if (err) finish(err as NodeJS.ErrnoException);
@@ -63,4 +58,54 @@ export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoExcept
   } catch (err) {
     finish(err as NodeJS.ErrnoException);
   }
+}
+
+/**
+ * The local address the OS sends to `peer` from, found by connecting a throw-away socket to it
+ * (nothing is sent). Rejects with the connect error: ENETUNREACH when no route leads there.
+ */
+export function routeTo(peer: Address): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
+    } catch (err) {
+      reject(err as Error);
+      return;
+    }
+    const close = (): void => {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    };
+    socket.unref();
+    socket.on('error', (err) => {
+      close();
+      reject(err);
+    });
+    try {
+      socket.connect(peer.port, peer.address, (err?: Error) => {
+        if (err) {
+          close();
+          reject(err);
+          return;
+        }
+        let address: string;
+        try {
+          address = socket.address().address;
+        } catch (e) {
+          close();
+          reject(e as Error);
+          return;
+        }
+        close();
+        resolve(address);
+      });
+    } catch (err) {
+      close();
+      reject(err as Error);
+    }
+  });
 }

@@ -12,7 +12,7 @@ import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { checkPortOpen } from './reachability.js';
+import { checkPortOpen, routeTo } from './reachability.js';
 import { sameAddress, type Address, type Transport } from '../endpoint/types.js';
 
 export interface UdpTransportOptions {
@@ -268,25 +268,19 @@ export class UdpTransport implements Transport {
    * dropped (counted in sendErrors), datagrams from any other are ignored (counted in `stray`).
    * Unlike connectPeer, the kernel does not answer datagrams from the peer's host with port
    * unreachable: the peer's reachability check (reachability.ts) sends from another port of that
-   * host, and would take a live socket connected to it for a dead one. The port's reachability is
-   * asked at once instead (one 1-byte probe from a throw-away socket), so a closed one reaches
-   * onError as ECONNREFUSED, as connectPeer's would, and `address()` turns concrete as there.
+   * host, and would take a live socket connected to it for a dead one. Resolves as connectPeer:
+   * once the OS has a route (else rejects with its error, ENETUNREACH...), with `address()` as
+   * concrete as a connected socket's; then asks at once whether the peer's port is open (one 1-byte
+   * probe from a throw-away socket), so a closed one reaches onError as ECONNREFUSED.
    */
-  setPeer(addr: Address): void {
+  async setPeer(addr: Address): Promise<void> {
+    if (this.closed) throw Object.assign(new Error('transport closed'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+    const peer = { address: addr.address, port: addr.port, family: addr.family };
+    const local = await routeTo(peer);
     if (this.closed) return;
-    const peer = (this.peer = { address: addr.address, port: addr.port, family: addr.family });
-    if (this.osConnected) return;
-    // The probe socket is connected: its local address is the one the OS sends to the peer from,
-    // which an unspecified bind address ('0.0.0.0', '::') does not tell (net's localAddress does).
-    checkPortOpen(
-      peer,
-      (err) => {
-        if (!this.closed) this.onError?.(err, peer);
-      },
-      (local) => {
-        if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
-      },
-    );
+    this.peer = peer;
+    if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
+    this.checkReachable(peer);
   }
 
   /**

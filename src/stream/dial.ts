@@ -166,8 +166,16 @@ export class Dialer {
     UdpTransport.bind({ address: localAddress, port: localPort }).then(
       (t) => {
         if (this.stale(attempt)) return t.close();
-        t.setPeer(remote);
-        this.owner.start(new LocalEndpoint(t, epOpts), remote);
+        t.setPeer(remote).then(
+          () => {
+            if (this.stale(attempt)) return t.close();
+            this.owner.start(new LocalEndpoint(t, epOpts), remote);
+          },
+          (err: NodeJS.ErrnoException) => {
+            t.close();
+            if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
+          },
+        );
       },
       (err: NodeJS.ErrnoException) => {
         if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
