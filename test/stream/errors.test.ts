@@ -149,6 +149,21 @@ describe('connection errors', () => {
     local.close();
   });
 
+  test('a dial sends its SYN before the 1-byte port probe: a relay that keeps its first sender keeps the client', async () => {
+    const peer = dgram.createSocket('udp4');
+    peer.bind(0, HOST);
+    await once(peer, 'listening');
+    const got: number[] = [];
+    peer.on('message', (m) => got.push(m.length));
+    const c = connect({ port: peer.address().port, host: HOST, connection: { synRetries: 1 } });
+    c.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.slice(0, 2)).toEqual([expect.any(Number), 1]);
+    expect(got[0]).toBeGreaterThan(1); // the SYN
+    c.destroy();
+    peer.close();
+  });
+
   test('ETIMEDOUT when the peer never answers and the SYN retries run out', async () => {
     const hole = await blackhole();
     const c = connect({
