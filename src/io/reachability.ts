@@ -15,110 +15,97 @@ const PROBE = new Uint8Array([0]);
 const pending = new Set<string>();
 const MAX_PENDING = 64;
 
-type OnRefused = (err: NodeJS.ErrnoException) => void;
-
-const keyOf = (peer: Address): string => `${peer.address}|${peer.port}`;
-
-/** A throw-away socket connected to `peer` (unref'd), to `onReady`; or the error (no route...) to `onFail`. */
-function connectTo(peer: Address, onReady: (socket: dgram.Socket) => void, onFail: (err: NodeJS.ErrnoException) => void): void {
+/** Calls `onRefused` if the OS reports `peer`'s port closed within a second. Never throws. */
+export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoException) => void): void {
+  const key = `${peer.address}|${peer.port}`;
+  if (pending.has(key) || pending.size >= MAX_PENDING) return;
+  pending.add(key);
   let socket: dgram.Socket;
   try {
     socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
-  } catch (err) {
-    onFail(err as NodeJS.ErrnoException);
+  } catch {
+    pending.delete(key);
     return;
   }
-  let settled = false;
-  const fail = (err: Error): void => {
-    if (settled) return;
-    settled = true;
-    closeQuietly(socket);
-    onFail(err as NodeJS.ErrnoException);
-  };
-  socket.unref();
-  socket.once('error', fail);
-  try {
-    // dgram calls back with the error when the connect fails (no route).
-    socket.connect(peer.port, peer.address, (err?: Error) => {
-      if (err) return fail(err);
-      if (settled) return;
-      settled = true;
-      socket.removeListener('error', fail);
-      onReady(socket);
-    });
-  } catch (err) {
-    fail(err as Error);
-  }
-}
-
-function closeQuietly(socket: dgram.Socket): void {
-  try {
-    socket.close();
-  } catch {
-    // already closed
-  }
-}
-
-/** From `socket`, connected to the peer, send the probe and wait for the OS's answer; then close it. */
-function probe(socket: dgram.Socket, key: string, onRefused: OnRefused): void {
   let done = false;
   const finish = (err?: NodeJS.ErrnoException): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     pending.delete(key);
-    closeQuietly(socket);
+    try {
+      socket.close();
+    } catch {
+      // already closed
+    }
     if (err?.code === 'ECONNREFUSED') onRefused(err);
   };
   const timer = setTimeout(finish, WAIT_MS);
   timer.unref();
+  socket.unref();
   socket.on('error', finish);
-  socket.send(PROBE, (err) => {
-    if (err) finish(err as NodeJS.ErrnoException);
-  });
-}
-
-/** Calls `onRefused` if the OS reports `peer`'s port closed within a second. Never throws. */
-export function checkPortOpen(peer: Address, onRefused: OnRefused): void {
-  const key = keyOf(peer);
-  if (pending.has(key) || pending.size >= MAX_PENDING) return;
-  pending.add(key);
-  connectTo(
-    peer,
-    (socket) => probe(socket, key, onRefused),
-    () => pending.delete(key),
-  );
+  try {
+    // dgram calls back with the error when the connect fails (no route): then there is nothing to send.
+    socket.connect(peer.port, peer.address, (err?: Error) => {
+      if (err) {
+        finish(err as NodeJS.ErrnoException);
+        return;
+      }
+      socket.send(PROBE, (err) => {
+        if (err) finish(err as NodeJS.ErrnoException);
+      });
+    });
+  } catch (err) {
+    finish(err as NodeJS.ErrnoException);
+  }
 }
 
 /**
- * Resolves with the local address the OS sends to `peer` from (rejects with the connect error:
- * ENETUNREACH when no route leads there), then asks from the same throw-away socket whether the
- * port is open, as checkPortOpen. The probe leaves after this turn's microtasks, so after a
- * datagram the caller sends on resolution (a SYN): a relay that keeps its first sender keeps the caller.
+ * The local address the OS sends to `peer` from, found by connecting a throw-away socket to it
+ * (nothing is sent). Rejects with the connect error: ENETUNREACH when no route leads there.
  */
-export function routeAndCheck(peer: Address, onRefused: OnRefused): Promise<string> {
+export function routeTo(peer: Address): Promise<string> {
   return new Promise((resolve, reject) => {
-    connectTo(
-      peer,
-      (socket) => {
-        let local: string;
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
+    } catch (err) {
+      reject(err as Error);
+      return;
+    }
+    const close = (): void => {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    };
+    socket.unref();
+    socket.on('error', (err) => {
+      close();
+      reject(err);
+    });
+    try {
+      socket.connect(peer.port, peer.address, (err?: Error) => {
+        if (err) {
+          close();
+          reject(err);
+          return;
+        }
+        let address: string;
         try {
-          local = socket.address().address;
-        } catch (err) {
-          closeQuietly(socket);
-          reject(err as Error);
+          address = socket.address().address;
+        } catch (e) {
+          close();
+          reject(e as Error);
           return;
         }
-        resolve(local);
-        const key = keyOf(peer);
-        if (pending.has(key) || pending.size >= MAX_PENDING) {
-          closeQuietly(socket);
-          return;
-        }
-        pending.add(key);
-        setImmediate(() => probe(socket, key, onRefused));
-      },
-      reject,
-    );
+        close();
+        resolve(address);
+      });
+    } catch (err) {
+      close();
+      reject(err as Error);
+    }
   });
 }

@@ -12,7 +12,7 @@ import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { checkPortOpen, routeAndCheck } from './reachability.js';
+import { checkPortOpen, routeTo } from './reachability.js';
 import { sameAddress, type Address, type Transport } from '../endpoint/types.js';
 
 export interface UdpTransportOptions {
@@ -276,12 +276,11 @@ export class UdpTransport implements Transport {
   async setPeer(addr: Address): Promise<void> {
     if (this.closed) throw Object.assign(new Error('transport closed'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
     const peer = { address: addr.address, port: addr.port, family: addr.family };
-    const local = await routeAndCheck(peer, (err) => {
-      if (!this.closed) this.onError?.(err, peer);
-    });
+    const local = await routeTo(peer);
     if (this.closed) return;
     this.peer = peer;
     if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
+    this.checkReachable(peer);
   }
 
   /**
