@@ -32,6 +32,12 @@ export interface ConnectionOptions {
    * doublings of a 200 ms RTO take (up to rtoMax), counted from the last progress or word from the peer.
    */
   maxRetries: number;
+  /**
+   * The same budget once the app has closed the connection and it finishes in the background (an
+   * orphan), if lower: Linux's tcp_orphan_retries (8: 102 s). It bounds how long an orphan retransmits
+   * to a peer that is gone, and so how long it keeps the process alive.
+   */
+  orphanRetries: number;
   /** Delayed-ACK timeout in ms (RFC 9293 §3.8.6.3: under 500 ms). */
   delayedAck: number;
   /** Disable Nagle's algorithm (RFC 9293 §3.7.4). */
@@ -74,6 +80,7 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
   rto: DEFAULT_RTO,
   synRetries: 6, // as Linux's tcp_syn_retries: 127 s
   maxRetries: 15, // as Linux's tcp_retries2: 522 s with a 60 s rtoMax (RFC 1122 §4.2.3.5 asks at least 100 s)
+  orphanRetries: 8, // as Linux's tcp_orphan_retries (0 there means 8): 102 s
   delayedAck: 25, // as QUIC's default max_ack_delay (RFC 9000 §18.2)
   noDelay: false,
   sack: true,

@@ -124,6 +124,7 @@ const CONNECTION_INTS: Record<string, [number, number]> = {
   msl: [0, 2 ** 31],
   synRetries: [0, 255],
   maxRetries: [0, 255],
+  orphanRetries: [0, 255],
   delayedAck: [0, 500], // RFC 9293 §3.8.6.3: under 0.5 s
   challengeAckLimit: [0, 2 ** 31],
   keepAliveIdle: [0, 2 ** 31],

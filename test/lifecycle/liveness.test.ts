@@ -32,6 +32,27 @@ describe('outages (RFC 1122 §4.2.3.5, RFC 5482)', () => {
     expect(t - 200).toBeLessThanOrEqual(retryBudget(DEFAULT_OPTIONS.maxRetries, DEFAULT_OPTIONS.rto.rtoMax) + DEFAULT_OPTIONS.rto.rtoMax);
   });
 
+  it('a connection the app has closed (an orphan) gives up after orphanRetries (8: ~102 s), not maxRetries (522 s)', () => {
+    const orphanBudget = retryBudget(DEFAULT_OPTIONS.orphanRetries, DEFAULT_OPTIONS.rto.rtoMax);
+    const ends: Record<string, [number, string]> = {};
+    for (const closed of [true, false]) {
+      const p = simPair();
+      p.clientWrites(4 * MIB);
+      // The app lets go at 100 ms with data still queued: the orphan goes on delivering it.
+      if (closed) p.net.at(100, () => p.client.close(p.net.now));
+      blackhole(p.net, 200);
+      p.net.run({ until: 1_000_000 });
+      expect(p.client.state).toBe('CLOSED');
+      ends[String(closed)] = p.errors.client!;
+    }
+    const [tOrphan, code] = ends.true!;
+    expect(code).toBe('ETIMEDOUT');
+    expect(tOrphan - 200).toBeGreaterThanOrEqual(orphanBudget);
+    expect(tOrphan - 200).toBeLessThanOrEqual(orphanBudget + DEFAULT_OPTIONS.rto.rtoMax);
+    // The same connection still held by the app keeps the full budget.
+    expect(ends.false![0] - 200).toBeGreaterThanOrEqual(retryBudget(DEFAULT_OPTIONS.maxRetries, DEFAULT_OPTIONS.rto.rtoMax));
+  });
+
   it('with userTimeout set, it alone decides: ETIMEDOUT within userTimeout plus one RTO, not at the retry count', () => {
     for (const userTimeout of [120_000, 5_000]) {
       const p = simPair({ conn: { userTimeout, maxRetries: 3 }, link: { delay: [10, 10], bandwidth: 1_000_000 } });
