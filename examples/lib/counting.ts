@@ -25,6 +25,16 @@ export class CountingTransport implements Transport {
     this.inner.send(data, to);
   }
 
+  // The optional parts pass through too: without them the endpoint could not reuse datagram memory,
+  // nor notice a peer whose port has closed (a closed relay, here), and would retransmit into it.
+  released(): boolean {
+    return this.inner.released?.() ?? false;
+  }
+
+  checkReachable(peer: Address): void {
+    this.inner.checkReachable?.(peer);
+  }
+
   address(): Address {
     return this.inner.address();
   }
