@@ -7,7 +7,7 @@ import { ACK, RST, SYN, decodeInto, emptySegment, encodeAt, encodedSize, segment
 import { seqAdd, seqGt } from '../wire/seq.js';
 import { Connection } from '../protocol/connection.js';
 import type { ConnEvent, ConnectionOptions } from '../protocol/options.js';
-import { DEFAULT_OPTIONS, READABLE } from '../protocol/options.js';
+import { DEFAULT_OPTIONS, READABLE, resolveOptions } from '../protocol/options.js';
 import { IsnGenerator } from '../protocol/isn.js';
 import { State } from '../protocol/state.js';
 import { timeWaitInput, type TimeWaitRecord } from '../protocol/timewait.js';
@@ -79,6 +79,8 @@ export class Endpoint {
   listening = false;
   /** The listener's own protocol settings (createServer({ endpoint, connection })). */
   private listenOpts: Partial<ConnectionOptions> = {};
+  /** `sharedOptions` for active [0] and passive [1] opens. */
+  private readonly resolved: [Readonly<ConnectionOptions> | undefined, Readonly<ConnectionOptions> | undefined] = [undefined, undefined];
   private readonly conns = new Map<number, ConnRecord>();
   /** `remoteKey#remoteId` → local id, for retransmitted SYNs. */
   private readonly byPeer = new Map<string, number>();
@@ -113,7 +115,7 @@ export class Endpoint {
     this.alloc = env.allocUninitialized?.bind(env);
     this.out = new Outbox(this.alloc);
     this.opts = {
-      connection: opts.connection ?? {},
+      connection: { ...opts.connection }, // a copy: connections share what it resolves to
       backlog: opts.backlog ?? 511,
       maxConnections: opts.maxConnections ?? 65_536,
       maxTimeWait: opts.maxTimeWait ?? 16_384,
@@ -153,6 +155,7 @@ export class Endpoint {
     this.listening = true;
     if (backlog !== undefined && backlog > 0) this.opts.backlog = backlog;
     this.listenOpts = options ?? {};
+    this.resolved[1] = undefined;
   }
 
   stopListening(): void {
@@ -390,6 +393,12 @@ export class Endpoint {
     return ((bits & ~this.ownerMask) | this.ownerBits) >>> 0 || (this.ownerBits | 1) >>> 0;
   }
 
+  /** The endpoint's (and, for passive opens, the listener's) settings, resolved once for all its connections. */
+  private sharedOptions(passive: boolean): Readonly<ConnectionOptions> {
+    const i = passive ? 1 : 0;
+    return (this.resolved[i] ??= resolveOptions({ ...this.opts.connection, ...(passive ? this.listenOpts : undefined) }));
+  }
+
   private create(remote: Address, now: number, passive: boolean, options?: Partial<ConnectionOptions>, remoteId = 0, fixed?: CookieIds): ConnRecord {
     const localId = fixed?.localId ?? this.newId();
     const remoteKey = addressKey(remote);
@@ -398,7 +407,8 @@ export class Endpoint {
       localId,
       iss,
       tsOffset: fixed?.tsOffset ?? this.env.random32(),
-      options: { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options },
+      options: options && { ...this.opts.connection, ...(passive ? this.listenOpts : undefined), ...options },
+      resolved: options ? undefined : this.sharedOptions(passive),
       alloc: this.alloc,
     });
     const rec: ConnRecord = { conn, remote, remoteKey, unvalidated: passive, rx: 0, tx: 0, peerKey: undefined, wakeAt: Infinity, dirty: false };

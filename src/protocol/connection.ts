@@ -195,6 +195,7 @@ export class Connection extends Tcb {
     if (this.stats.keepAliveProbes + this.stats.rtoTimeouts > probes && (this.established || this.state === State.SYN_SENT)) {
       this.emit({ type: 'unanswered' });
     }
+    this.releaseIdle();
   }
 
   // ---------------------------------------------------------------- network

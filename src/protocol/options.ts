@@ -103,6 +103,18 @@ export const DEFAULT_OPTIONS: ConnectionOptions = {
 /** `ConnectionOptions` as the APIs take them: any subset. */
 export type ConnectionOptionsInput = Partial<ConnectionOptions>;
 
+/**
+ * `o` over the defaults; `rto` merges field by field, so a partial object from a user keeps the other
+ * defaults. The result is never changed afterwards: connections with the same settings share one.
+ */
+export function resolveOptions(o?: Partial<ConnectionOptions>): Readonly<ConnectionOptions> {
+  const opts: ConnectionOptions = { ...DEFAULT_OPTIONS, ...o, rto: { ...DEFAULT_OPTIONS.rto, ...o?.rto } };
+  // As setting SO_SNDBUF / SO_RCVBUF locks Linux's autotuning: a buffer size given without a ceiling stays put.
+  if (o?.sndBuf !== undefined && o.maxSndBuf === undefined) opts.maxSndBuf = o.sndBuf;
+  if (o?.rcvBuf !== undefined && o.maxRcvBuf === undefined) opts.maxRcvBuf = o.rcvBuf;
+  return opts;
+}
+
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
 
 /** The 'readable' event, one frozen object: it comes with every in-order segment. */

@@ -7,7 +7,7 @@
 import { ACK, MAX_HEADER_SIZE, RST, emptySegment, encodeAt, type Segment } from '../wire/segment.js';
 import { seqAdd, seqGt } from '../wire/seq.js';
 import type { CongestionController } from './cc/congestion.js';
-import { DEFAULT_OPTIONS, newStats, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
+import { newStats, resolveOptions, type ConnErrorCode, type ConnEvent, type ConnectionOptions } from './options.js';
 import type { RttEstimator } from './recovery/rtt.js';
 import type { Scoreboard } from './recovery/scoreboard.js';
 import { ReceiveSide, type ReceiveHost } from './receive/receive-side.js';
@@ -29,6 +29,8 @@ export interface ConnectionInit {
   /** Random offset for our timestamps (RFC 7323 §5.4). */
   tsOffset: number;
   options?: Partial<ConnectionOptions>;
+  /** Settings already resolved (`resolveOptions`), shared with other connections; `options` is then ignored. */
+  resolved?: Readonly<ConnectionOptions>;
   /**
    * Memory for a read that joins segments (up to the reader's chunk, 64 KiB for a socket), written
    * whole before it is returned: the endpoint passes its environment's uninitialised allocation
@@ -74,15 +76,15 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   // Output (docs/ARCHITECTURE.md, "the poll interface"). Segments decided but not yet built, as parallel
   // queues (flags, seq, payload; `raw` for a reply built whole from the segment it answers):
   // `pollSegment` builds each header only when it is taken, from the state at that moment.
-  protected readonly qFlags: number[] = [];
-  protected readonly qSeq: number[] = [];
-  protected readonly qPayload: Array<Uint8Array | undefined> = [];
-  protected readonly qRaw: Array<Segment | undefined> = [];
+  protected qFlags: number[] = [];
+  protected qSeq: number[] = [];
+  protected qPayload: Array<Uint8Array | undefined> = [];
+  protected qRaw: Array<Segment | undefined> = [];
   protected qHead = 0;
   protected qTail = 0;
   /** Input changed what the windows allow: the Sender's `output` runs at the next poll. */
   protected outputDue = false;
-  protected readonly events: Array<ConnEvent | undefined> = [];
+  protected events: Array<ConnEvent | undefined> = [];
   protected evHead = 0;
   protected evTail = 0;
 
@@ -93,12 +95,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   protected announced = false;
 
   constructor(init: ConnectionInit) {
-    // `rto` merges field by field: a partial object from a user keeps the other defaults.
-    const o = init.options;
-    const opts: ConnectionOptions = { ...DEFAULT_OPTIONS, ...o, rto: { ...DEFAULT_OPTIONS.rto, ...o?.rto } };
-    // As setting SO_SNDBUF / SO_RCVBUF locks Linux's autotuning: a buffer size given without a ceiling stays put.
-    if (o?.sndBuf !== undefined && o.maxSndBuf === undefined) opts.maxSndBuf = o.sndBuf;
-    if (o?.rcvBuf !== undefined && o.maxRcvBuf === undefined) opts.maxRcvBuf = o.rcvBuf;
+    const opts = init.resolved ?? resolveOptions(init.options);
     this.opts = opts;
     this.noDelay = opts.noDelay;
     this.localId = init.localId;
@@ -388,6 +385,24 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   /** The compact TIME_WAIT record, once in TIME_WAIT. */
   timeWaitRecord(): TimeWaitRecord | undefined {
     return this.state === State.TIME_WAIT ? this.tw : undefined;
+  }
+
+  /**
+   * Nothing queued, nothing in flight: give back the queues' memory. V8 keeps a drained array's
+   * capacity (~150 bytes each, six of them); an idle connection need not hold it (docs/ARCHITECTURE.md,
+   * Resource bounds). Called from a timer, not per segment: a busy connection keeps its arrays.
+   */
+  protected releaseIdle(): void {
+    if (this.qHead !== this.qTail || this.evHead !== this.evTail || this.tx.sb.length > 0) return;
+    if (this.qFlags.length > 0) {
+      this.qFlags = [];
+      this.qSeq = [];
+      this.qPayload = [];
+      this.qRaw = [];
+    }
+    if (this.events.length > 0) this.events = [];
+    this.evHead = this.evTail = 0;
+    this.tx.sb.release();
   }
 
   /** @internal Queue an event for `pollEvent`. */

@@ -88,7 +88,7 @@ export interface ProbeListener {
 
 export class Scoreboard {
   /** In sequence order, without overlap, from SND.UNA on. */
-  private readonly q: TxEntry[] = [];
+  private q: TxEntry[] = [];
   /** Bytes in flight (RFC 6675 "pipe"). */
   pipe = 0;
   lostCount = 0;
@@ -139,6 +139,11 @@ export class Scoreboard {
 
   get length(): number {
     return this.q.length;
+  }
+
+  /** Empty: let go of the queue's memory (V8 keeps an array's capacity after it drains). */
+  release(): void {
+    if (this.q.length === 0) this.q = [];
   }
 
   get head(): TxEntry | undefined {
