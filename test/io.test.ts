@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test, vi } from 'vitest';
 import type { Address } from '../src/endpoint/types.js';
 import { NodeClock, UdpTransport, nodeEnv } from '../src/io/index.js';
 import { checkPortOpen } from '../src/io/reachability.js';
+import { closedUdpPort } from './stream/helpers.js';
 
 const open: UdpTransport[] = [];
 async function bind(address: string, port = 0): Promise<UdpTransport> {
@@ -224,9 +225,9 @@ describe('UdpTransport.setPeer', () => {
 
   test('a closed port is asked about at once: ECONNREFUSED reaches onError without a send', async () => {
     const a = await bind('127.0.0.1');
-    const b = await bind('127.0.0.1');
-    const bAddr = b.address();
-    b.close();
+    const b = await closedUdpPort('127.0.0.1');
+    const bAddr = { address: '127.0.0.1', port: b.port };
+    onTestFinished(b.close);
     const errors: Array<{ code?: string; peer?: Address }> = [];
     a.onError = (err, peer) => errors.push({ code: err.code, peer });
     await a.setPeer(bAddr);

@@ -2,8 +2,9 @@
 // refusal, timeouts and Ctrl-C, each end its own process over real loopback.
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureBuilt, freePort, listening } from './run.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { closedUdpPort } from '../stream/helpers.js';
+import { cli, ensureBuilt, listening } from './run.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -46,7 +47,8 @@ describe('listen and connect', () => {
   });
 
   it('a port nobody listens on: exit 1 with ECONNREFUSED, at once', async () => {
-    const port = await freePort();
+    const { port, close } = await closedUdpPort('127.0.0.1');
+    onTestFinished(close);
     const t0 = Date.now();
     const c = cli(['connect', '127.0.0.1', String(port)]);
     expect(await c.exited).toBe(1);

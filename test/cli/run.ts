@@ -1,7 +1,6 @@
 // Drive the built CLI (dist/cli.js) as a child process, as a user's shell would:
 // stdin, stdout and stderr piped, exit status and signals observed.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,13 +90,4 @@ export function cli(args: string[], opts: { stdin?: Buffer | string | null; time
 export async function listening(child: Child): Promise<number> {
   const m = await child.waitErr(/listening on \S*:(\d+)/);
   return Number(m[1]);
-}
-
-/** A UDP port nothing listens on (bound, read, closed). */
-export async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }

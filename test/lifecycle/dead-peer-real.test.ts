@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { closedUdpPort } from '../stream/helpers.js';
 import { connect, createServer, type Socket } from '../../src/index.js';
 
 const fixture = new URL('./fixtures/peer.ts', import.meta.url).pathname;
@@ -140,9 +141,8 @@ describe('a dial from a shared, unconnected endpoint to a closed port', () => {
   it('fails with ECONNREFUSED about a second in (the OS asked from a connected socket), not after the SYN budget', async () => {
     const { createEndpoint } = await import('../../src/index.js');
     const ep = await createEndpoint({ host: '127.0.0.1' });
-    const closed = await createEndpoint({ host: '127.0.0.1' });
-    const port = closed.address().port;
-    closed.close(); // nothing listens there now
+    const { port, close } = await closedUdpPort('127.0.0.1'); // nothing listens there
+    onTestFinished(close);
     const t0 = performance.now();
     const c = connect({ endpoint: ep, port, host: '127.0.0.1' });
     const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException];

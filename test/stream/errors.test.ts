@@ -2,9 +2,9 @@
 // synchronously exactly as node:net does; network failures arrive as 'error'.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { connect, createEndpoint, createServer, Socket } from '../../src/index.js';
-import { blackhole, errorOf, freeUdpPort, HOST, listen, once, track } from './helpers.js';
+import { blackhole, closedUdpPort, errorOf, HOST, listen, once, track } from './helpers.js';
 
 function thrown(fn: () => unknown): { name: string; code: unknown; message: string } | undefined {
   try {
@@ -122,7 +122,8 @@ describe('argument errors match node:net', () => {
 
 describe('connection errors', () => {
   test("ECONNREFUSED when nothing is bound at the port (ICMP port unreachable on the client's connected UDP socket)", async () => {
-    const port = await freeUdpPort();
+    const { port, close } = await closedUdpPort();
+    onTestFinished(close);
     const c = connect(port, HOST);
     const t = track(c);
     const [err] = (await t.wait('error')) as [NodeJS.ErrnoException & { address: string; port: number }];

@@ -69,14 +69,17 @@ export function pattern(n: number, seed = 1): Buffer {
   return b;
 }
 
-/** A UDP port with nothing bound to it (bound, then closed). */
-export async function freeUdpPort(host = HOST): Promise<number> {
+/**
+ * A UDP port that refuses every datagram (the kernel answers ICMP port unreachable), held until
+ * `close`. A port bound and then closed could be taken meanwhile by another test file running in
+ * parallel; this one stays bound by a socket connected elsewhere, which takes nothing from anyone else.
+ */
+export async function closedUdpPort(host = HOST): Promise<{ port: number; close: () => void }> {
   const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   s.bind(0, host);
   await once(s, 'listening');
-  const port = s.address().port;
-  s.close();
-  return port;
+  await new Promise<void>((r) => s.connect(1, host, () => r()));
+  return { port: s.address().port, close: () => s.close() };
 }
 
 /** A bound UDP socket that swallows everything: a peer that never answers. */
