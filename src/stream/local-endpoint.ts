@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { isMainThread } from 'node:worker_threads';
 import { Host } from '../endpoint/host.js';
 import type { EndpointOptions, EndpointStats } from '../endpoint/endpoint.js';
 import type { Address, Clock, Env, TimerHandle, Transport } from '../endpoint/types.js';
@@ -69,6 +70,47 @@ function endAllAtExit(): void {
   for (const ep of open) ep.processExit();
 }
 
+/**
+ * The signals whose default action ends the process: it dies without 'exit', so they are watched
+ * too, while an endpoint is open. When no other listener would keep the process alive (the app's own
+ * handler decides, then), the connections end as at exit and the signal is raised again, with the
+ * default action restored: the process dies of it as it would have.
+ */
+const SIGNALS: readonly NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const onSignal = (sig: NodeJS.Signals): void => {
+  if (othersHandle(sig)) return;
+  endAllAtExit();
+  watchSignals(false);
+  process.kill(process.pid, sig);
+};
+/**
+ * Whether a listener other than ours takes `sig`. signal-exit's (v3 and v4, used by many CLI
+ * libraries) do not count: like ours, they act only when they are alone, and re-raise the signal;
+ * counting them and them counting us, neither would act and the process would live on.
+ */
+function othersHandle(sig: NodeJS.Signals): boolean {
+  let others = process.listenerCount(sig) - 1;
+  const g = globalThis as { [k: symbol]: { count?: unknown } | undefined };
+  const v4 = g[Symbol.for('signal-exit emitter')]?.count;
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
+  if (typeof v4 === 'number') others -= v4;
+  if (typeof v3 === 'number') others -= v3;
+  return others > 0;
+}
+let signalsWatched = false;
+function watchSignals(on: boolean): void {
+  if (on === signalsWatched || !isMainThread || typeof process.kill !== 'function') return;
+  signalsWatched = on;
+  try {
+    for (const sig of SIGNALS) {
+      if (on) process.on(sig, onSignal);
+      else process.removeListener(sig, onSignal);
+    }
+  } catch {
+    // a runtime without these signals: 'exit' still applies
+  }
+}
+
 let defaultClock: NodeClock | undefined;
 /** The process-wide real clock (timers unref'd). */
 export function realClock(): Clock {
@@ -120,6 +162,7 @@ export class LocalEndpoint extends EventEmitter {
       exitHooked = true;
       process.on('exit', endAllAtExit);
     }
+    watchSignals(true);
   }
 
   // ---------------------------------------------------------------- public
@@ -162,6 +205,7 @@ export class LocalEndpoint extends EventEmitter {
     if (this.isClosed) return;
     this.isClosed = true;
     open.delete(this);
+    if (open.size === 0) watchSignals(false);
     this.lingerTimer?.cancel();
     this.lingerTimer = null;
     for (const [conn, u] of [...this.users]) {

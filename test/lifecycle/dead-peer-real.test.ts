@@ -106,6 +106,49 @@ describe('a peer process that exits', () => {
   });
 });
 
+describe('a server process stopped by a signal (it dies without an exit event)', () => {
+  async function stop(sig: NodeJS.Signals, ...args: string[]): Promise<{ events: string[]; ms: number; exit: [number | null, string | null] }> {
+    const { port } = (await start('echo', ...args)) as { port: number };
+    const c = connect(port, '127.0.0.1');
+    c.write('ping');
+    await once(c, 'data');
+    const events: string[] = [];
+    c.on('end', () => events.push('end'));
+    c.on('error', (err: NodeJS.ErrnoException) => events.push(err.code ?? 'error'));
+    const exited = once(child!, 'exit') as Promise<[number | null, string | null]>;
+    const t0 = performance.now();
+    child!.kill(sig);
+    // Without the hook, nothing reaches the client until its keepalive probe, 15 s on.
+    await Promise.race([once(c, 'close'), new Promise((r) => setTimeout(r, 5_000))]);
+    const alive = new Promise<[null, string]>((r) => setTimeout(() => r([null, 'still running 5 s on']), 5_000));
+    return { events, ms: performance.now() - t0, exit: await Promise.race([exited, alive]) };
+  }
+
+  it('SIGTERM or SIGINT with no handler of the app: its connections end with a FIN (as a kernel closes them), then it dies of the signal', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const r = await stop(sig);
+      expect(r.events).toEqual(['end']);
+      expect(r.ms).toBeLessThan(3_000);
+      expect(r.exit).toEqual([null, sig]);
+    }
+  });
+
+  it('beside a library that also watches the signals and re-raises them when alone (signal-exit), the process still ends its connections and dies', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const r = await stop(sig, 'signal-exit');
+      expect(r.events).toEqual(['end']);
+      expect(r.exit).toEqual([null, sig]);
+    }
+  });
+
+  it("an app's own SIGTERM handler decides: the process lives on until it exits, and its exit ends the connection", async () => {
+    const r = await stop('SIGTERM', 'own');
+    expect(r.events).toEqual(['end']);
+    expect(r.ms).toBeGreaterThanOrEqual(400);
+    expect(r.exit).toEqual([0, null]);
+  });
+});
+
 describe('a server process that exits right after writing (no end())', () => {
   async function ask(kib: number): Promise<{ got: number; ended: boolean; error: string | undefined; ms: number }> {
     const { port } = (await start('dumper', String(kib))) as { port: number };
