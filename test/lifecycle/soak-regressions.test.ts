@@ -12,4 +12,15 @@ describe('soak regressions', () => {
     expect(checkAll(r)).toEqual([]);
     expect(r.sides.every((s) => s.conn?.state === 'CLOSED')).toBe(true);
   });
+
+  it('an echo under one tick while the RTO is backed off is a 1 ms sample, and the RTT check accepts it (soak seed 777 #1747: the check took it for a sample of nothing)', () => {
+    const r = runScenario(load('soak-777-1747.json'));
+    expect(checkAll(r)).toEqual([]);
+    // The schedule does take such a sample: its echo's age is 0 whole ticks.
+    const floored = r.sides.flatMap((s) => {
+      const sentAt = new Map(s.tx.map((x) => [x.tsVal, x.t] as const));
+      return s.samples.filter((m) => m.r === 1 && m.tsEcr !== undefined && Math.floor(m.t) === Math.floor(sentAt.get(m.tsEcr) ?? -1));
+    });
+    expect(floored.length).toBeGreaterThan(0);
+  });
 });

@@ -186,9 +186,10 @@ export function checkRto(res: RunResult): string[] {
         continue;
       }
       // Exact: the time since a first transmission (the newest one the ACK delivers), or, when the ACK
-      // delivers only retransmissions, the echoed timestamp's age in whole ticks, at least one.
+      // delivers only retransmissions, the echoed timestamp's age in whole ticks, at least one (an echo
+      // under one tick counts as one while the RTO is backed off: AckPath.onAck).
       const fromSend = firstSends.some((t) => Math.abs(m.t - m.r - t) < 1e-9);
-      const fromTs = m.r >= 1 && m.r === Math.floor(m.t) - Math.floor(t0);
+      const fromTs = m.r === Math.max(1, Math.floor(m.t) - Math.floor(t0));
       // A resent SYN (or SYN-ACK) answered by its own TSval (RFC 7323 §4.1): the time since that copy.
       const fromSynEcho = s.tx.some((x) => (x.flags & SYN) !== 0 && x.tsVal === m.tsEcr && Math.abs(m.t - m.r - x.t) < 1e-9);
       if (!fromSend && !fromTs && !fromSynEcho)
