@@ -106,7 +106,7 @@ export function sizes(o: Options): Sizes {
         lossCapMs: 10_000,
         lossLevels: [0, 1, 5, 10, 20],
         bottleneckMs: 8_000,
-        shareMs: 10_000,
+        shareMs: 40_000, // two Reno-paced flows need a few loss cycles (4-5 s each) to share: see README
         rttMs: { 20: 8_000, 100: 12_000 },
         rttRateMbit: 100,
         setupIterations: 500,
