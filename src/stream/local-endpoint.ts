@@ -237,7 +237,8 @@ export class LocalEndpoint extends EventEmitter {
    * the app still holds ends as the kernel would end it: RST when received data is unread, else
    * a FIN after what was written, unless some of that cannot be sent now (the window): then RST,
    * as nothing will send it later. Sent now: node:dgram hands a datagram to the OS within send()
-   * when nothing waits before it. Orphans are left as they are.
+   * when nothing waits before it. An orphan still delivering data is reset too: the peer would
+   * otherwise hear nothing more and learn of it only from its keepalive, 15 s on.
    */
   processExit(): void {
     if (this.isClosed) return;
@@ -251,6 +252,11 @@ export class LocalEndpoint extends EventEmitter {
         }
         const st = conn.state as State;
         if (st !== State.CLOSED && st !== State.TIME_WAIT && !conn.finSent) conn.abort(now);
+        this.host.endpoint.service(conn, now);
+      }
+      for (const conn of this.orphans.keys()) {
+        if (conn.bufferedAmount === 0 || conn.state === State.CLOSED || conn.state === State.TIME_WAIT) continue;
+        conn.abort(now);
         this.host.endpoint.service(conn, now);
       }
       this.host.flush();

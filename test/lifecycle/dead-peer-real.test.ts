@@ -172,6 +172,24 @@ describe('a server process that exits right after writing (no end())', () => {
     expect(r.ms).toBeLessThan(3_000); // not a keepalive probe's 15 s
   });
 
+  it("a server that exits at its socket's 'close' while the connection still delivers the tail: the client gets ECONNRESET at once, not silence until its keepalive (15 s)", async () => {
+    const { port } = (await start('orphaner', '16')) as { port: number };
+    const c = connect(port, '127.0.0.1');
+    c.end();
+    c.pause();
+    setTimeout(() => c.resume(), 300); // a slow reader: the server's tail is still unacknowledged when it exits
+    let got = 0;
+    c.on('data', (d: Buffer) => (got += d.length));
+    const t0 = performance.now();
+    const code = await new Promise<string | undefined>((resolve) => {
+      c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+      c.on('end', () => resolve('end'));
+    });
+    expect(code).toBe('ECONNRESET');
+    expect(got).toBeLessThan(16 << 20);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
   it('more than the window lets out: ECONNRESET at once, not a silent wait (nothing sends the rest)', async () => {
     const r = await ask(64);
     expect(r.error).toBe('ECONNRESET');
