@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { Host } from '../endpoint/host.js';
 import type { EndpointOptions, EndpointStats } from '../endpoint/endpoint.js';
@@ -81,7 +82,11 @@ const onSignal = (sig: NodeJS.Signals): void => {
   if (othersHandle(sig)) return;
   endAllAtExit();
   watchSignals(false);
-  process.kill(process.pid, sig);
+  try {
+    process.kill(process.pid, sig);
+  } catch {
+    process.exit(128 + (constants.signals[sig] ?? 0)); // a runtime that cannot signal itself: the shell's code for it
+  }
 };
 /**
  * Whether a listener other than ours takes `sig`. signal-exit's (v3 and v4, used by many CLI

@@ -141,6 +141,12 @@ describe('a server process stopped by a signal (it dies without an exit event)',
     }
   });
 
+  it('where the process cannot signal itself, it exits with the code a shell gives that signal (128 + 15)', async () => {
+    const r = await stop('SIGTERM', 'nokill');
+    expect(r.events).toEqual(['end']);
+    expect(r.exit).toEqual([143, null]);
+  });
+
   it("an app's own SIGTERM handler decides: the process lives on until it exits, and its exit ends the connection", async () => {
     const r = await stop('SIGTERM', 'own');
     expect(r.events).toEqual(['end']);
