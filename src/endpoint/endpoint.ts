@@ -551,7 +551,7 @@ export class Endpoint {
 
   /** Past the backlog: answer with a SYN cookie and keep nothing (RFC 4987 §3.6). */
   private sendCookie(syn: Segment, from: Address, now: number): void {
-    const o = { ...DEFAULT_OPTIONS, ...this.opts.connection, ...this.listenOpts };
+    const o = this.sharedOptions(true);
     const { seg, ids } = this.cookies.synAck(syn, from, now, { mss: Math.max(o.mss, o.maxMss), sack: o.sack, window: Math.min(o.rcvBuf, 0xffffffff) });
     if (this.conns.has(ids.localId) || this.timeWait.has(ids.localId)) return;
     this.stats.synCookiesSent++;

@@ -20,44 +20,26 @@ export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoExcept
   const key = `${peer.address}|${peer.port}`;
   if (pending.has(key) || pending.size >= MAX_PENDING) return;
   pending.add(key);
-  let socket: dgram.Socket;
-  try {
-    socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
-  } catch {
-    pending.delete(key);
-    return;
-  }
   let done = false;
+  let socket: dgram.Socket | undefined;
   const finish = (err?: NodeJS.ErrnoException): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     pending.delete(key);
-    try {
-      socket.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(socket);
     if (err?.code === 'ECONNREFUSED') onRefused(err);
   };
   const timer = setTimeout(finish, WAIT_MS);
   timer.unref();
-  socket.unref();
-  socket.on('error', finish);
-  try {
-    // dgram calls back with the error when the connect fails (no route): then there is nothing to send.
-    socket.connect(peer.port, peer.address, (err?: Error) => {
-      if (err) {
-        finish(err as NodeJS.ErrnoException);
-        return;
-      }
-      socket.send(PROBE, (err) => {
+  socket = connectThrowAway(
+    peer,
+    (s) =>
+      s.send(PROBE, (err) => {
         if (err) finish(err as NodeJS.ErrnoException);
-      });
-    });
-  } catch (err) {
-    finish(err as NodeJS.ErrnoException);
-  }
+      }),
+    finish,
+  );
 }
 
 /**
@@ -66,46 +48,55 @@ export function checkPortOpen(peer: Address, onRefused: (err: NodeJS.ErrnoExcept
  */
 export function routeTo(peer: Address): Promise<string> {
   return new Promise((resolve, reject) => {
-    let socket: dgram.Socket;
-    try {
-      socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
-    } catch (err) {
-      reject(err as Error);
-      return;
-    }
-    const close = (): void => {
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
-    };
-    socket.unref();
-    socket.on('error', (err) => {
-      close();
-      reject(err);
-    });
-    try {
-      socket.connect(peer.port, peer.address, (err?: Error) => {
-        if (err) {
-          close();
-          reject(err);
-          return;
-        }
-        let address: string;
+    connectThrowAway(
+      peer,
+      (s) => {
         try {
-          address = socket.address().address;
-        } catch (e) {
-          close();
-          reject(e as Error);
-          return;
+          resolve(s.address().address);
+        } catch (err) {
+          reject(err as Error);
         }
-        close();
-        resolve(address);
-      });
-    } catch (err) {
-      close();
-      reject(err as Error);
-    }
+        closeQuietly(s);
+      },
+      reject,
+    );
   });
+}
+
+/**
+ * An unref'd socket connected to `peer`: `connected` runs once it is (the caller closes it then);
+ * on any error, the connect's included (dgram calls back with it when there is no route), it is
+ * closed and `fail` runs, possibly before this returns. Undefined when no socket could be made.
+ */
+function connectThrowAway(peer: Address, connected: (socket: dgram.Socket) => void, fail: (err: NodeJS.ErrnoException) => void): dgram.Socket | undefined {
+  let socket: dgram.Socket;
+  try {
+    socket = dgram.createSocket(peer.address.includes(':') ? 'udp6' : 'udp4');
+  } catch (err) {
+    fail(err as NodeJS.ErrnoException);
+    return undefined;
+  }
+  const failed = (err: NodeJS.ErrnoException): void => {
+    closeQuietly(socket);
+    fail(err);
+  };
+  socket.unref();
+  socket.on('error', failed);
+  try {
+    socket.connect(peer.port, peer.address, (err?: Error) => {
+      if (err) failed(err as NodeJS.ErrnoException);
+      else connected(socket);
+    });
+  } catch (err) {
+    failed(err as NodeJS.ErrnoException);
+  }
+  return socket;
+}
+
+function closeQuietly(socket: dgram.Socket | undefined): void {
+  try {
+    socket?.close();
+  } catch {
+    // already closed
+  }
 }

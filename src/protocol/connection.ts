@@ -79,7 +79,6 @@ export class Connection extends Tcb {
       return;
     }
     this.closedByApp = true;
-    this.tx.orphaned = true;
     if (this.state === State.FIN_WAIT_2) this.finWait2At = now + this.opts.finTimeout;
     this.shutdown();
   }

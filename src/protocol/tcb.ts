@@ -71,7 +71,7 @@ export abstract class Tcb implements SenderHost, ReceiveHost {
   /** FIN_WAIT_2 of a connection the app closed: when to give up on the peer's FIN. */
   protected finWait2At = Infinity;
   /** The app closed the connection (close(), not shutdown()): nobody reads what arrives. */
-  protected closedByApp = false;
+  closedByApp = false;
 
   // Output (docs/ARCHITECTURE.md, "the poll interface"). Segments decided but not yet built, as parallel
   // queues (flags, seq, payload; `raw` for a reply built whole from the segment it answers):

@@ -36,6 +36,8 @@ export interface SenderHost {
   silentFor(now: number): number;
   /** Nagle off. */
   readonly noDelay: boolean;
+  /** The app has closed the connection (close(), not shutdown()): it finishes as an orphan. */
+  readonly closedByApp: boolean;
   /**
    * Queue one segment; its header (ids, ACK, window, timestamps) is built from the connection's state
    * when it is polled. `syn`: it carries the MSS and SACK-permitted options. Arguments, not an object:

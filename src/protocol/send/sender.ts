@@ -16,9 +16,6 @@ const PTO_MIN = 2;
 const MAX_PTOS = 3;
 
 export class Sender extends AckPath {
-  /** The app has closed the connection (Connection.close): `orphanRetries` bounds the retry budget. */
-  orphaned = false;
-
   // ---------------------------------------------------------------- timers
 
   /**
@@ -136,7 +133,8 @@ export class Sender extends AckPath {
     // Counted from the last progress or, if later, the last word from the peer: a peer still heard from
     // (its probes, its data) is alive, and the path is lossy rather than gone.
     const stalled = Math.min(now - this.stallSince, this.host.silentFor(now));
-    const limit = this.orphaned ? Math.min(o.maxRetries, o.orphanRetries) : o.maxRetries;
+    // An orphan (the app has closed the connection) has the smaller budget of the two.
+    const limit = this.host.closedByApp ? Math.min(o.maxRetries, o.orphanRetries) : o.maxRetries;
     return this.retries > limit && stalled >= retryBudget(limit, o.rto.rtoMax);
   }
 
