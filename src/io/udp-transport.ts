@@ -82,6 +82,8 @@ export class UdpTransport implements Transport {
   private readonly sizes: { recv: number; send: number };
   /** After connectPeer or setPeer: the one address datagrams go to and are heard from. */
   private peer: Address | null = null;
+  /** setPeer calls so far: after one naming a second address, `peer` is null (no filter, as a server's port). */
+  private peers = 0;
   /** The OS socket is connected to `peer` (connectPeer). */
   private osConnected = false;
   private closed = false;
@@ -271,14 +273,18 @@ export class UdpTransport implements Transport {
    * host, and would take a live socket connected to it for a dead one. Resolves as connectPeer:
    * once the OS has a route (else rejects with its error, ENETUNREACH...), with `address()` as
    * concrete as a connected socket's; then asks at once whether the peer's port is open (one 1-byte
-   * probe from a throw-away socket), so a closed one reaches onError as ECONNREFUSED.
+   * probe from a throw-away socket), so a closed one reaches onError as ECONNREFUSED. Called again
+   * with another address (a second connect from a port the app named), the port talks to anyone.
    */
   async setPeer(addr: Address): Promise<void> {
     if (this.closed) throw Object.assign(new Error('transport closed'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
     const peer = { address: addr.address, port: addr.port, family: addr.family };
     const local = await routeTo(peer);
     if (this.closed) return;
-    this.peer = peer;
+    // A second peer (connects from one named port, as net's SO_REUSEADDR allows): no filter from then on.
+    if (this.peers === 0) this.peer = peer;
+    else if (this.peer !== null && !sameAddress(this.peer, peer)) this.peer = null;
+    this.peers++;
     if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
     this.checkReachable(peer);
   }

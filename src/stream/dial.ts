@@ -10,7 +10,8 @@ import type { Address, Clock } from '../endpoint/types.js';
 import { UdpTransport } from '../io/udp-transport.js';
 import { exceptionWithHostPort, invalidAddressFamily, invalidIpAddress, socketClosed } from './errors.js';
 import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
-import { LocalEndpoint } from './local-endpoint.js';
+import { bindingPort, bindPort, closedOf, heldPort, holdPort, portKey } from './dial-ports.js';
+import { LocalEndpoint, type LocalEndpointOptions } from './local-endpoint.js';
 import { loopbackFor } from './net-extras.js';
 import type { ConnectOptions, SocketOptions } from './options.js';
 
@@ -158,28 +159,84 @@ export class Dialer {
       this.owner.start(new LocalEndpoint(this.opts.transport, epOpts), remote);
       return;
     }
-    // A dedicated UDP port that talks to the peer only. Not connected at the OS level (see
-    // UdpTransport.setPeer): a closed port is learnt by asking at once (→ ECONNREFUSED).
-    const attempt = this.attempt;
     const localAddress = o.localAddress || (addressType === 6 ? '::' : '0.0.0.0');
     const localPort = o.localPort ?? 0;
-    UdpTransport.bind({ address: localAddress, port: localPort }).then(
-      (t) => {
-        if (this.stale(attempt)) return t.close();
-        t.setPeer(remote).then(
-          () => {
-            if (this.stale(attempt)) return t.close();
-            this.owner.start(new LocalEndpoint(t, epOpts), remote);
-          },
-          (err: NodeJS.ErrnoException) => {
-            t.close();
-            if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'connect', ip, port));
-          },
-        );
-      },
-      (err: NodeJS.ErrnoException) => {
-        if (!this.stale(attempt)) this.failed(exceptionWithHostPort(err.code ?? 'EINVAL', 'bind', localAddress, localPort));
-      },
-    );
+    if (localPort === 0) void this.fromNewPort(localAddress, 0, remote, epOpts, this.attempt);
+    else void this.fromNamedPort(localAddress, localPort, remote, epOpts, this.attempt);
+  }
+
+  /**
+   * A dedicated UDP port that talks to the peer only. Not connected at the OS level (see
+   * UdpTransport.setPeer): a closed port is learnt by asking at once (→ ECONNREFUSED).
+   * Resolves once the connection has started on it, or the attempt has failed or gone stale.
+   */
+  private async fromNewPort(
+    localAddress: string,
+    localPort: number,
+    remote: Address,
+    epOpts: LocalEndpointOptions,
+    attempt: number,
+    key?: string,
+  ): Promise<void> {
+    let t: UdpTransport;
+    try {
+      t = await UdpTransport.bind({ address: localAddress, port: localPort });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
+      if (!this.stale(attempt)) this.failed(exceptionWithHostPort(code, 'bind', localAddress, localPort));
+      return;
+    }
+    if (this.stale(attempt)) return t.close();
+    try {
+      await t.setPeer(remote);
+    } catch (err) {
+      t.close();
+      const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
+      if (!this.stale(attempt)) this.failed(exceptionWithHostPort(code, 'connect', remote.address, remote.port));
+      return;
+    }
+    if (this.stale(attempt)) return t.close();
+    const ep = new LocalEndpoint(t, epOpts);
+    if (key !== undefined) holdPort(key, ep);
+    this.owner.start(ep, remote);
+  }
+
+  /**
+   * connect({ localPort }): as net's SO_REUSEADDR client socket (dial-ports.ts). If one of our
+   * endpoints holds the port, the connection joins it, unless it already talks to that peer
+   * (EADDRNOTAVAIL); one still closing is waited for; otherwise the port is bound afresh.
+   */
+  private async fromNamedPort(localAddress: string, localPort: number, remote: Address, epOpts: LocalEndpointOptions, attempt: number): Promise<void> {
+    const key = portKey(localAddress, localPort);
+    for (;;) {
+      const pending = bindingPort(key);
+      const ep = pending ? undefined : heldPort(key);
+      if (pending) await pending;
+      else if (ep === undefined) break;
+      else if (ep.closed)
+        await closedOf(ep); // its last datagrams leave, then its socket closes
+      else if (ep.talksTo(remote)) {
+        const local = `${localAddress}:${localPort}`;
+        this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, local));
+        return;
+      } else {
+        try {
+          await (ep.transport as UdpTransport).setPeer(remote);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
+          if (!this.stale(attempt)) this.failed(exceptionWithHostPort(code, 'connect', remote.address, remote.port));
+          return;
+        }
+        if (this.stale(attempt)) return;
+        if (!ep.closed) {
+          this.owner.start(ep, remote);
+          return;
+        }
+      }
+      if (this.stale(attempt)) return;
+    }
+    const started = this.fromNewPort(localAddress, localPort, remote, epOpts, attempt, key);
+    bindPort(key, started);
+    await started;
   }
 }

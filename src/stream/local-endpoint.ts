@@ -295,6 +295,21 @@ export class LocalEndpoint extends EventEmitter {
   }
 
   /**
+   * @internal A socket the app holds here is connected (or connecting) to `remote`: for node:net that
+   * 4-tuple is taken (a connect to it fails with EADDRNOTAVAIL). Connections are told apart by their
+   * ids, not their addresses, so one the app has let go of (still closing) does not count: on
+   * loopback the kernel has closed it before 'close' comes.
+   */
+  talksTo(remote: Address): boolean {
+    for (const c of this.users.keys()) {
+      if (c.state === State.CLOSED || c.state === State.TIME_WAIT) continue;
+      const r = this.remoteOf(c);
+      if (r && r.port === remote.port && r.address === remote.address) return true;
+    }
+    return false;
+  }
+
+  /**
    * @internal The owner lets go. 'abort' sends RST; 'close' sends FIN after what is queued and leaves
    * the connection to deliver it in the background (RFC 9293 §3.10.4), as the kernel does for TCP. It
    * lives while the peer acknowledges or answers probes (a zero window is flow control, not death),
@@ -388,6 +403,9 @@ export class LocalEndpoint extends EventEmitter {
   /** @internal Something uses this endpoint (a socket or server): it stays open. */
   retain(): void {
     this.holders++;
+    // An auto-closing endpoint lingering for its TIME_WAIT records has a user again (a dial joined it).
+    this.lingerTimer?.cancel();
+    this.lingerTimer = null;
   }
 
   /** @internal */

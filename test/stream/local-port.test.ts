@@ -1,0 +1,116 @@
+// connect({ localPort }) as node:net's client socket, which binds with SO_REUSEADDR: a second
+// connect from the same port works while the first is open (to another peer) and right after it
+// closed (TIME_WAIT included); the same 4-tuple while it is in use fails with EADDRNOTAVAIL.
+import dgram from 'node:dgram';
+import { describe, expect, test } from 'vitest';
+import { connect, createServer, type Server } from '../../src/index.js';
+import { errorOf, HOST, listen, once, readAll, sleep } from './helpers.js';
+
+/** A UDP port nothing holds right now (bound, read, released). */
+async function unusedUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, HOST);
+  await once(s, 'listening');
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function greeter(text: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.end(`${text} ${s.remotePort}`);
+  });
+  return { server, port: await listen(server) };
+}
+
+/** Connect from `localPort`, read to the end, and wait for 'close'. */
+async function exchange(port: number, localPort: number, msl?: number): Promise<string> {
+  const c = connect({ port, host: HOST, localAddress: HOST, localPort, ...(msl ? { connection: { msl } } : {}) });
+  const text = (await readAll(c)).toString();
+  if (!c.destroyed) await once(c, 'close');
+  return text;
+}
+
+describe('connect({ localPort }) reuses the port as net does', () => {
+  test('again at once after the first connection closed: the server closed first (the client never enters TIME_WAIT)', async () => {
+    const { server, port } = await greeter('hi');
+    const lp = await unusedUdpPort();
+    expect(await exchange(port, lp)).toBe(`hi ${lp}`);
+    // Straight from 'close', as an app that reconnects on close does.
+    expect(await exchange(port, lp)).toBe(`hi ${lp}`);
+    server.close();
+  });
+
+  test('again while the first is in TIME_WAIT: the client closed first', async () => {
+    const server = createServer((s) => {
+      s.resume();
+      s.on('end', () => s.end('bye'));
+    });
+    const port = await listen(server);
+    const lp = await unusedUdpPort();
+    for (let i = 0; i < 3; i++) {
+      const c = connect({ port, host: HOST, localAddress: HOST, localPort: lp });
+      c.end('x');
+      expect((await readAll(c)).toString()).toBe('bye');
+      if (!c.destroyed) await once(c, 'close');
+    }
+    server.close();
+  });
+
+  test('a connection that joins a port lingering for its TIME_WAIT records outlives the linger', async () => {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+    });
+    const port = await listen(server);
+    const lp = await unusedUdpPort();
+    const msl = 50; // the port lingers 2 × MSL = 100 ms after its last connection went to TIME_WAIT
+    const a = connect({ port, host: HOST, localAddress: HOST, localPort: lp, connection: { msl } });
+    a.end('a');
+    await readAll(a);
+    const b = connect({ port, host: HOST, localAddress: HOST, localPort: lp, connection: { msl } });
+    await once(b, 'connect');
+    await sleep(300); // well past the first one's linger
+    const echoed = new Promise<string>((resolve) => b.once('data', (d: Buffer) => resolve(d.toString())));
+    const closed = new Promise<string>((resolve) => b.once('close', () => resolve('closed under it')));
+    b.write('still here');
+    expect(await Promise.race([echoed, closed])).toBe('still here');
+    b.end();
+    await readAll(b);
+    server.close();
+  });
+
+  test('while the first is open, to another peer: both connections work, from the one port', async () => {
+    const a = await greeter('a');
+    const b = await greeter('b');
+    const lp = await unusedUdpPort();
+    const ca = connect({ port: a.port, host: HOST, localAddress: HOST, localPort: lp });
+    const cb = connect({ port: b.port, host: HOST, localAddress: HOST, localPort: lp }); // same tick: a bind in progress
+    const ports: Array<number | undefined> = [];
+    for (const c of [ca, cb]) c.on('connect', () => ports.push(c.localPort));
+    const [ta, tb] = await Promise.all([readAll(ca), readAll(cb)]);
+    expect(ta.toString()).toBe(`a ${lp}`);
+    expect(tb.toString()).toBe(`b ${lp}`);
+    expect(ports).toEqual([lp, lp]);
+    a.server.close();
+    b.server.close();
+  });
+
+  test('the same 4-tuple while it is in use: EADDRNOTAVAIL, with net message', async () => {
+    const server = createServer((s) => s.on('error', () => {}));
+    const port = await listen(server);
+    const lp = await unusedUdpPort();
+    const first = connect({ port, host: HOST, localAddress: HOST, localPort: lp });
+    await once(first, 'connect');
+    const second = connect({ port, host: HOST, localAddress: HOST, localPort: lp });
+    const err = await errorOf(second);
+    expect(err.code).toBe('EADDRNOTAVAIL');
+    expect(err.syscall).toBe('connect');
+    expect(err.message).toBe(`connect EADDRNOTAVAIL ${HOST}:${port} - Local (${HOST}:${lp})`);
+    expect(first.destroyed).toBe(false);
+    first.destroy();
+    server.close();
+  });
+});
