@@ -273,6 +273,22 @@ describe('path MTU probing (RFC 8899)', () => {
     expect(r.client.mss).toBe(9000 - 34); // the ceiling, less room for SACK options
   });
 
+  it('RFC 8899 §4.1: a lost probe is resent smaller with no congestion response, with SACK or without', () => {
+    for (const congestion of [cubic, newReno]) {
+      for (const sack of [true, false]) {
+        const plain = transfer(4 << 20, { link: { delay: [10, 10], mtu: 1500 }, conn: { congestion, sack } });
+        const r = transfer(4 << 20, { link: { delay: [10, 10], mtu: 1500 }, conn: { ...conn, congestion, sack } });
+        expect(r.received).toBe(4 << 20);
+        expect(r.client.mss).toBeGreaterThan(1350); // it searched, and probes were lost on the way
+        expect(r.client.stats.retransmittedSegments).toBeGreaterThan(0);
+        expect(r.client.stats.fastRetransmits).toBe(0); // no recovery, so no window cut
+        expect(r.client.stats.rtoTimeouts).toBe(0);
+        // Each lost probe holds up delivery about a round trip; they cost no window (once 7x as long).
+        expect(r.doneAt).toBeLessThan(2.5 * plain.doneAt);
+      }
+    }
+  });
+
   it('RFC 8899 §5.3: the search brackets the path limit to 32 bytes and tries the ceiling at most once', () => {
     const drive = (limit: number): { probes: number[]; lo: number } => {
       const p = new PmtuSearch(1200, 9000);

@@ -107,7 +107,8 @@ describe('entry reuse (no object per segment)', () => {
     expect(a.pipe).toBe(0);
     // In b's transmission-order list, in order: RACK judges 7 from 8's delivery.
     b.onSack([{ start: 8 * MSS, end: 9 * MSS }], 7 * MSS, 9 * MSS, 5);
-    expect(b.detectLoss(100, MSS, true)).toBe(true);
+    // 7 is lost; being a path MTU probe, that is no sign of congestion (RFC 8899 §4.1): false.
+    expect(b.detectLoss(100, MSS, true)).toBe(false);
     expect(b.entries.filter((x) => x.lost).map((x) => x.seq / MSS)).toEqual([7]);
   });
 });

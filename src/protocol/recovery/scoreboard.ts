@@ -120,6 +120,8 @@ export class Scoreboard {
    */
   private tsHead: TxEntry | null = null;
   private tsTail: TxEntry | null = null;
+  /** Where the last path MTU probe marked lost began (its data goes out again, cut to size). */
+  lostProbeSeq = -1;
   /** End of the highest SACKed entry; meaningful while `sackedCount` > 0. */
   private highSacked = 0;
   /** DupThresh has judged every entry below this sequence number (none below can become eligible). */
@@ -236,7 +238,8 @@ export class Scoreboard {
 
   /**
    * RACK (RFC 8985 §6.2) and, with SACK, RFC 6675 §5 IsLost: mark newly lost entries.
-   * Returns whether any were; `reorderAt` becomes the next RACK deadline.
+   * Returns whether any were other than path MTU probes (see `markLost`); `reorderAt` becomes
+   * the next RACK deadline.
    */
   detectLoss(now: number, mss: number, sack: boolean): boolean {
     let lostAny = false;
@@ -253,8 +256,7 @@ export class Scoreboard {
           break;
         }
         const after: TxEntry | null = e.tNext;
-        this.markLost(e);
-        lostAny = true;
+        if (this.markLost(e)) lostAny = true;
         e = after;
       }
       this.reorderAt = next;
@@ -280,24 +282,30 @@ export class Scoreboard {
       // A retransmission went out after the SACKed data above it: only RACK, which knows
       // when it was sent, can tell it lost.
       if (e.sacked || e.lost || !e.inPipe || e.retransmits > 0) continue;
-      this.markLost(e);
-      lostAny = true;
+      if (this.markLost(e)) lostAny = true;
     }
     const last = q[top]!;
     this.dupFrom = seqAdd(last.seq, last.len);
     return lostAny;
   }
 
-  markLost(e: TxEntry | undefined): void {
-    if (!e || e.lost || e.sacked) return;
-    if (e.probe) {
+  /**
+   * Mark `e` lost (it goes out again). Returns whether that is a sign of congestion: not for a path
+   * MTU probe, which RFC 8899 §4.1 says is lost for its size, not the path's load.
+   */
+  markLost(e: TxEntry | undefined): boolean {
+    if (!e || e.lost || e.sacked) return false;
+    const probe = e.probe === true;
+    if (probe) {
       e.probe = false;
+      this.lostProbeSeq = e.seq;
       this.probes.probeLost(e.len - (e.flags & FIN ? 1 : 0));
     }
     e.lost = true;
     if (this.lostCount++ === 0 || seqLt(e.seq, this.lostFrom)) this.lostFrom = e.seq;
-    if (e.inPipe) this.rate.newlyLost += e.len;
+    if (e.inPipe && !probe) this.rate.newlyLost += e.len;
     this.removePipe(e, e.len);
+    return !probe;
   }
 
   /** The peer reported a duplicate (D-SACK, RFC 2883): a retransmission was spurious. */

@@ -93,7 +93,13 @@ export abstract class AckPath extends SendPath {
     ) {
       // Duplicate ACK (RFC 5681 §2).
       this.dupAcks++;
-      if (this.dupAcks === DUP_THRESH && !this.inRecovery) this.enterRecovery(now, true);
+      if (this.dupAcks === DUP_THRESH && !this.inRecovery) {
+        // RFC 8899 §4.1: a lost path MTU probe goes out again, cut to size, with no congestion
+        // response; the hole it left draws these duplicate ACKs until that copy arrives.
+        const head = this.sb.firstUnsacked();
+        if (head?.probe) this.sb.markLost(head);
+        else if (head?.seq !== this.sb.lostProbeSeq) this.enterRecovery(now, true);
+      }
     }
   }
 
