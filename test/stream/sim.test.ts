@@ -1,7 +1,8 @@
 // The same Socket and Server on the simulator (transport + clock + env):
 // whole-stack runs on virtual time, deterministic for a seed.
 import { describe, expect, test } from 'vitest';
-import { connect, createEndpoint, createServer, type Socket } from '../../src/index.js';
+import { connect, createEndpoint, createServer, type LocalEndpoint, type Socket } from '../../src/index.js';
+import { lingeringCount } from '../../src/stream/local-endpoint.js';
 import { prngEnv, SimNetwork } from '../../src/sim/index.js';
 import { pattern, runSim, sha256, track } from './helpers.js';
 
@@ -199,6 +200,29 @@ describe('Socket and Server on SimNetwork', () => {
     expect(tw.fired('close')).toBe(false); // no keepalive: an idle connection never notices
     expect(without.readyState).toBe('open');
     without.destroy();
+    server.close();
+  });
+
+  test('a client that closes first keeps at most 256 UDP ports lingering for TIME_WAIT, as Linux caps TIME_WAIT sockets', async () => {
+    const net = new SimNetwork({ seed: 3, link: { delay: [1, 1] } });
+    const server = createServer(simOpts(net, B, 7), (s) => {
+      s.resume();
+      s.on('end', () => s.end());
+    });
+    server.listen();
+    const clients = Array.from({ length: 300 }, () => connect({ port: 7, host: B, ...simOpts(net, A) }));
+    const endpoints: LocalEndpoint[] = [];
+    for (const c of clients) {
+      c.on('connect', () => endpoints.push(c.endpoint!));
+      c.end('bye'); // our FIN first: each client ends in TIME_WAIT, its port lingering 1 s
+    }
+    await runSim(net, () => clients.every((c) => c.destroyed) && endpoints.length === 300, 900);
+    expect(net.now).toBeLessThan(900); // within the linger: none has closed on its timer
+    const closed = endpoints.filter((ep) => ep.closed).length;
+    expect(closed).toBe(300 - 256); // the oldest went at once, past the cap
+    expect(lingeringCount()).toBe(256);
+    await runSim(net, () => endpoints.every((ep) => ep.closed), 5000);
+    expect(lingeringCount()).toBe(0);
     server.close();
   });
 });
