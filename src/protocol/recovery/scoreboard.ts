@@ -120,7 +120,7 @@ export class Scoreboard {
    */
   private tsHead: TxEntry | null = null;
   private tsTail: TxEntry | null = null;
-  /** Where the last path MTU probe marked lost began (its data goes out again, cut to size). */
+  /** Where the last path MTU probe marked lost began, until its data is acknowledged (-1: none). */
   lostProbeSeq = -1;
   /** End of the highest SACKed entry; meaningful while `sackedCount` > 0. */
   private highSacked = 0;
@@ -173,6 +173,7 @@ export class Scoreboard {
         this.removePipe(e, e.len);
         if (e.lost) this.lostCount--;
         if (e.sacked) this.sackedCount--;
+        if (e.seq === this.lostProbeSeq) this.lostProbeSeq = -1; // its data has arrived
         q.shift();
         retire(e);
       } else {
