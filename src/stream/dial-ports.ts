@@ -21,6 +21,16 @@ export function heldPort(key: string): LocalEndpoint | undefined {
   return held.get(key);
 }
 
+/**
+ * One of these endpoints on `port`, at any address, that is closing: its socket still holds the
+ * port for a moment ('::' covers IPv4 too), as an abandoned autoSelectFamily attempt's does.
+ */
+export function closingOnPort(port: number): LocalEndpoint | undefined {
+  const suffix = `|${port}`;
+  for (const [key, ep] of held) if (ep.closed && key.endsWith(suffix)) return ep;
+  return undefined;
+}
+
 /** A bind of the port in progress, if one is. */
 export function bindingPort(key: string): Promise<void> | undefined {
   return binding.get(key);

@@ -10,7 +10,7 @@ import type { Address, Clock } from '../endpoint/types.js';
 import { UdpTransport } from '../io/udp-transport.js';
 import { exceptionWithHostPort, invalidAddressFamily, invalidIpAddress, socketClosed } from './errors.js';
 import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
-import { bindingPort, bindPort, closedOf, heldPort, holdPort, portKey } from './dial-ports.js';
+import { bindingPort, bindPort, closedOf, closingOnPort, heldPort, holdPort, portKey } from './dial-ports.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './local-endpoint.js';
 import { loopbackFor } from './net-extras.js';
 import type { ConnectOptions, SocketOptions } from './options.js';
@@ -210,7 +210,7 @@ export class Dialer {
     const key = portKey(localAddress, localPort);
     for (;;) {
       const pending = bindingPort(key);
-      const ep = pending ? undefined : heldPort(key);
+      const ep = pending ? undefined : (heldPort(key) ?? closingOnPort(localPort));
       if (pending) await pending;
       else if (ep === undefined) break;
       else if (ep.closed)

@@ -113,4 +113,24 @@ describe('connect({ localPort }) reuses the port as net does', () => {
     first.destroy();
     server.close();
   });
+
+  test('with autoSelectFamily, from a named port: a refused IPv6 attempt leaves the port to the IPv4 one', async () => {
+    const { server, port } = await greeter('v4');
+    const lp = await unusedUdpPort();
+    type Lookup = (host: string, o: { all?: boolean }, cb: (err: Error | null, a: unknown, f?: number) => void) => void;
+    const lookup: Lookup = (_host, o, cb) => {
+      if (o.all)
+        cb(null, [
+          { address: '::1', family: 6 },
+          { address: HOST, family: 4 },
+        ]);
+      else cb(null, '::1', 6);
+    };
+    const c = connect({ port, host: 'dual.example', lookup: lookup as never, localPort: lp, autoSelectFamily: true });
+    let tried: string[] = [];
+    c.on('connect', () => (tried = [...(c.autoSelectFamilyAttemptedAddresses ?? [])]));
+    expect((await readAll(c)).toString()).toBe(`v4 ${lp}`); // was bind EADDRINUSE: the '::' socket still held the port
+    expect(tried).toEqual([`::1:${port}`, `${HOST}:${port}`]);
+    server.close();
+  });
 });
