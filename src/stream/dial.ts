@@ -197,7 +197,8 @@ export class Dialer {
     }
     if (this.stale(attempt)) return t.close();
     const ep = new LocalEndpoint(t, epOpts);
-    if (key !== undefined) holdPort(key, ep);
+    // Kept by port, an ephemeral one too: the app may listen on, or connect from, the port it read.
+    holdPort(key ?? portKey(localAddress, t.address().port), ep);
     this.owner.start(ep, remote);
   }
 

@@ -196,6 +196,17 @@ export class LocalEndpoint extends EventEmitter {
     return this.isClosed;
   }
 
+  /** @internal Nothing is left on this auto-closing endpoint but TIME_WAIT records, for a moment. */
+  get lingers(): boolean {
+    return lingering.has(this);
+  }
+
+  /** @internal close(), with the UDP port given back in this call (nothing waits to be sent). */
+  closeNow(): void {
+    this.close();
+    this.transport.close();
+  }
+
   /** The core endpoint's counters (datagrams, decode errors, RSTs sent, ...). */
   get stats(): EndpointStats {
     return this.host.endpoint.stats;

@@ -9,6 +9,7 @@ import type { Connection } from '../protocol/connection.js';
 import type { Address } from '../endpoint/types.js';
 import { normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort } from './args.js';
 import type { ListenOptions, SocketOptions, TransportOptions } from './options.js';
+import { releaseLingering } from './dial-ports.js';
 import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './local-endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
@@ -169,6 +170,7 @@ export class Server extends EventEmitter {
       this.setup(endpoint, backlog);
       return;
     }
+    if (port !== 0 && !transport) releaseLingering(port);
     if (transport) {
       this.setup(new LocalEndpoint(transport, this.endpointOptions()), backlog);
       return;

@@ -133,4 +133,27 @@ describe('connect({ localPort }) reuses the port as net does', () => {
     expect(tried).toEqual([`::1:${port}`, `${HOST}:${port}`]);
     server.close();
   });
+
+  test('listen() on the port a client used, while it lingers for TIME_WAIT (the client closed first): listening, as net', async () => {
+    const server = createServer((s) => {
+      s.resume();
+      s.on('end', () => s.end());
+    });
+    const port = await listen(server);
+    for (const localPort of [await unusedUdpPort(), 0]) {
+      const c = connect({ port, host: HOST, localAddress: HOST, localPort });
+      await once(c, 'connect');
+      const lp = c.localPort!;
+      c.end('x');
+      await readAll(c);
+      const onPort = createServer(() => {});
+      const listening = new Promise<string>((resolve) => {
+        onPort.once('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+        onPort.listen(lp, HOST, () => resolve('listening'));
+      });
+      expect(await listening).toBe('listening'); // was EADDRINUSE for the second the port lingered
+      onPort.close();
+    }
+    server.close();
+  });
 });
