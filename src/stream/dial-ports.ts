@@ -31,15 +31,6 @@ export function closingOnPort(port: number): LocalEndpoint | undefined {
   return undefined;
 }
 
-/**
- * A listen() on `port`: our connects' endpoints there that only linger for TIME_WAIT records let
- * the port go now, as a TCP listen with SO_REUSEADDR binds over TIME_WAIT sockets.
- */
-export function releaseLingering(port: number): void {
-  const suffix = `|${port}`;
-  for (const [key, ep] of held) if (ep.lingers && key.endsWith(suffix)) ep.closeNow();
-}
-
 /** A bind of the port in progress, if one is. */
 export function bindingPort(key: string): Promise<void> | undefined {
   return binding.get(key);

@@ -197,7 +197,7 @@ export class Dialer {
     }
     if (this.stale(attempt)) return t.close();
     const ep = new LocalEndpoint(t, epOpts);
-    // Kept by port, an ephemeral one too: the app may listen on, or connect from, the port it read.
+    // Kept by port, an ephemeral one too: the app may connect from the port it read (localPort).
     holdPort(key ?? portKey(localAddress, t.address().port), ep);
     this.owner.start(ep, remote);
   }

@@ -155,6 +155,8 @@ export class LocalEndpoint extends EventEmitter {
   private explicitRef = false;
   private isClosed = false;
   private lingerTimer: TimerHandle | null = null;
+  /** @internal A server has listened here (its port hears anyone; a connect's own port hears its peers only). */
+  listened = false;
   private readonly lingerMs: number;
 
   constructor(transport: Transport, opts: LocalEndpointOptions = {}) {
@@ -194,17 +196,6 @@ export class LocalEndpoint extends EventEmitter {
 
   get closed(): boolean {
     return this.isClosed;
-  }
-
-  /** @internal Nothing is left on this auto-closing endpoint but TIME_WAIT records, for a moment. */
-  get lingers(): boolean {
-    return lingering.has(this);
-  }
-
-  /** @internal close(), with the UDP port given back in this call (nothing waits to be sent). */
-  closeNow(): void {
-    this.close();
-    this.transport.close();
   }
 
   /** The core endpoint's counters (datagrams, decode errors, RSTs sent, ...). */
@@ -257,6 +248,9 @@ export class LocalEndpoint extends EventEmitter {
     // Stop taking datagrams now, but let the last segments (FIN, RST) leave before the socket closes.
     this.transport.onMessage = null;
     this.transport.onError = null;
+    // Nothing waits to be written (the usual case: the kernel took it all): the port is given back
+    // in this call, as closing a TCP socket gives its port back, so a listen() on it may follow.
+    if (queuedIn(this.transport) === 0) this.host.close();
     drainThenClose(this.transport, () => {
       this.host.close();
       this.emit('close');
@@ -415,6 +409,7 @@ export class LocalEndpoint extends EventEmitter {
   /** @internal A Server takes (or, with null, gives up) the connections the listener accepts. */
   setAcceptor(fn: Acceptor | null, backlog?: number, connection?: Partial<ConnectionOptions>): void {
     this.acceptor = fn;
+    if (fn) this.listened = true;
     if (fn) this.host.endpoint.listen(backlog, connection);
     else {
       this.host.endpoint.stopListening();
@@ -514,13 +509,35 @@ export class LocalEndpoint extends EventEmitter {
   }
 }
 
+/** Datagrams handed to `t` and not yet written to the OS (0 if it cannot say). */
+function queuedIn(t: Transport): number {
+  return (t as { stats?: { queued?: number } }).stats?.queued ?? 0;
+}
+
 /** Close once the transport's send queue is empty (bounded wait): closing drops queued datagrams. */
 function drainThenClose(t: Transport, close: () => void, tries = 0): void {
   setImmediate(() => {
-    const queued = (t as { stats?: { queued?: number } }).stats?.queued ?? 0;
-    if (queued > 0 && tries < 100) drainThenClose(t, close, tries + 1);
+    if (queuedIn(t) > 0 && tries < 100) drainThenClose(t, close, tries + 1);
     else close();
   });
+}
+
+/**
+ * A listen() on `port` (at `host`, or the wildcard): a TCP listen with SO_REUSEADDR binds over the
+ * TIME_WAIT and closing sockets a closed server or client leaves. Here those live on the endpoint
+ * that held the port, so one of ours there with no server on it, bound to that address, takes the
+ * new server (its last connections still finish on it); one at another address that only lingers
+ * for TIME_WAIT records lets the port go. Returns the endpoint to listen on, if any.
+ */
+export function reclaimPort(port: number, host: string | undefined): LocalEndpoint | undefined {
+  for (const ep of [...open]) {
+    if (!ep.autoClose || ep.closed || ep.hasAcceptor) continue;
+    const a = ep.address();
+    if (a.port !== port) continue;
+    if (ep.listened && (host === undefined ? a.address === '::' || a.address === '0.0.0.0' : a.address === host)) return ep;
+    if (lingering.has(ep)) ep.close();
+  }
+  return undefined;
 }
 
 export type BindOptions = Omit<CreateEndpointOptions, 'transport'>;

@@ -9,8 +9,7 @@ import type { Connection } from '../protocol/connection.js';
 import type { Address } from '../endpoint/types.js';
 import { normalizeArgs, validateAbortSignal, validateConnectionOptions, validateNumber, validatePort } from './args.js';
 import type { ListenOptions, SocketOptions, TransportOptions } from './options.js';
-import { releaseLingering } from './dial-ports.js';
-import { bindEndpoint, bindEndpointSync, LocalEndpoint, type Acceptor } from './local-endpoint.js';
+import { bindEndpoint, bindEndpointSync, LocalEndpoint, reclaimPort, type Acceptor } from './local-endpoint.js';
 import { invalidArgType, invalidArgValue, serverAlreadyListen, serverNotRunning, uvExceptionWithHostPort } from './errors.js';
 import { kAccepted, Socket } from './socket.js';
 import type { ConnectionOptionsInput } from '../protocol/options.js';
@@ -170,7 +169,13 @@ export class Server extends EventEmitter {
       this.setup(endpoint, backlog);
       return;
     }
-    if (port !== 0 && !transport) releaseLingering(port);
+    if (port !== 0 && !transport && !bind.reusePort && bind.exclusive !== false && !bind.ipv6Only) {
+      const reclaimed = reclaimPort(port, host);
+      if (reclaimed) {
+        this.setup(reclaimed, backlog);
+        return;
+      }
+    }
     if (transport) {
       this.setup(new LocalEndpoint(transport, this.endpointOptions()), backlog);
       return;

@@ -85,4 +85,69 @@ describe('listen()', () => {
     server.close();
     ep.close();
   });
+
+  /** A server on `port` (0: any) at HOST whose connections end the way `closeFirst` says. */
+  async function serve(port: number, closeFirst: 'server' | 'client'): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      if (closeFirst === 'server') s.end('bye');
+      else s.on('end', () => s.end('bye'));
+    });
+    server.listen(port, HOST);
+    await once(server, 'listening');
+    return { server, port: (server.address() as AddressInfo).port };
+  }
+
+  async function exchange(port: number, closeFirst: 'server' | 'client'): Promise<string> {
+    const c = connect(port, HOST);
+    c.setEncoding('utf8');
+    let got = '';
+    c.on('data', (d: string) => (got += d));
+    await once(c, 'connect');
+    if (closeFirst === 'client') c.end('x');
+    await once(c, 'close');
+    return got;
+  }
+
+  test.each(['server', 'client'] as const)(
+    'close(), then listen() on the same port at once, connections just closed (%s first): listening and serving, as net',
+    async (closeFirst) => {
+      const first = await serve(0, closeFirst);
+      expect(await exchange(first.port, closeFirst)).toBe('bye');
+      await new Promise<void>((r) => first.server.close(() => r()));
+      // TIME_WAIT records (server first) or a last ACK on its way (client first) still use the port:
+      // a TCP listen binds over them (SO_REUSEADDR); this was EADDRINUSE for up to a second.
+      const second = createServer((s) => s.end('second'));
+      const err = new Promise<string>((resolve) => second.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error')));
+      second.listen(first.port, HOST);
+      const outcome = await Promise.race([once(second, 'listening').then(() => 'listening'), err]);
+      expect(outcome).toBe('listening');
+      expect(await exchange(first.port, 'server')).toBe('second');
+      second.close();
+    },
+  );
+
+  test('listen() again on the port while a connection the old server accepted is still open: both work', async () => {
+    const accepted: Socket[] = [];
+    const first = createServer((s) => {
+      accepted.push(s);
+      s.on('data', (d) => s.write(d));
+    });
+    first.listen(0, HOST);
+    await once(first, 'listening');
+    const port = (first.address() as AddressInfo).port;
+    const old = connect(port, HOST);
+    await once(first, 'connection');
+    first.close(); // stops listening; 'close' waits for `old`
+    const second = createServer((s) => s.end('second'));
+    second.listen(port, HOST);
+    await once(second, 'listening');
+    expect(await exchange(port, 'server')).toBe('second');
+    const echoed = once(old, 'data');
+    old.write('still here');
+    expect(String((await echoed)[0])).toBe('still here');
+    old.destroy();
+    second.close();
+  });
 });
