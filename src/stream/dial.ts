@@ -217,8 +217,7 @@ export class Dialer {
       else if (ep.closed)
         await closedOf(ep); // its last datagrams leave, then its socket closes
       else if (ep.talksTo(remote)) {
-        const local = `${localAddress}:${localPort}`;
-        this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, local));
+        this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, `${localAddress}:${localPort}`));
         return;
       } else {
         try {
@@ -230,7 +229,10 @@ export class Dialer {
         }
         if (this.stale(attempt)) return;
         if (!ep.closed) {
-          this.owner.start(ep, remote);
+          // Another connect to the same peer may have started on it meanwhile.
+          if (ep.talksTo(remote)) {
+            this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, `${localAddress}:${localPort}`));
+          } else this.owner.start(ep, remote);
           return;
         }
       }

@@ -156,4 +156,34 @@ describe('connect({ localPort }) reuses the port as net does', () => {
     }
     server.close();
   });
+
+  test('connects to one peer from one named port at once: one gets the 4-tuple, the others EADDRNOTAVAIL', async () => {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      s.on('end', () => s.end());
+    });
+    const port = await listen(server);
+    const lp = await unusedUdpPort();
+    const burst = (): Promise<string[]> =>
+      Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const c = connect({ port, host: HOST, localAddress: HOST, localPort: lp });
+          const outcome = await new Promise<string>((resolve) => {
+            c.once('connect', () => resolve('connected'));
+            c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+          });
+          if (outcome === 'connected') {
+            c.end(); // the client closes first: its port lingers with a TIME_WAIT record
+            await readAll(c);
+          }
+          return outcome;
+        }),
+      );
+    for (const round of ['the port bound afresh', 'the port lingering from the round before']) {
+      const outcomes = (await burst()).sort();
+      expect(outcomes, round).toEqual(['EADDRNOTAVAIL', 'EADDRNOTAVAIL', 'EADDRNOTAVAIL', 'EADDRNOTAVAIL', 'connected']);
+    }
+    server.close();
+  });
 });
