@@ -31,6 +31,8 @@ const PROFILES: Array<{ name: string; opts: GenOptions }> = [
   { name: 'outage', opts: { outages: true, destroy: true } },
   { name: 'oneway', opts: { oneWayLoss: true, maxLoss: 0.1, simultaneous: true } },
   { name: 'stalls', opts: { longStalls: true, destroy: true, noEnd: true } },
+  // Path MTU probing over links that drop the larger probes, and MTU changes mid-transfer.
+  { name: 'pmtu', opts: { pmtu: true, destroy: true, simultaneous: true } },
 ];
 const ARBS = PROFILES.map((p) => scenarioArb(p.opts));
 

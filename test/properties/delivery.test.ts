@@ -49,6 +49,23 @@ describe('properties: delivery, end of stream, liveness', () => {
     );
   });
 
+  it('invariants 1 and 8 with path MTU probing (RFC 8899): links drop the larger probes, episodes change the MTU', () => {
+    let probedUp = 0;
+    let dropped = 0;
+    fc.assert(
+      fc.property(scenarioArb({ pmtu: true, simultaneous: true }), (sc) => {
+        const r = runScenario(sc);
+        expect([...checkLiveness(r), ...checkDelivery(r), ...checkTablesEmpty(r)]).toEqual([]);
+        if (r.net.stats.mtuDropped > 0) dropped++;
+        if (r.sides.some((s) => s.conn !== undefined && s.conn.mss > sc.conn.mss)) probedUp++;
+      }),
+      { numRuns: runs(300) },
+    );
+    // The generator really produced searches that went up, and probes the path dropped.
+    expect(probedUp).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+  });
+
   it('invariant 8b: under total loss (blackhole forever) connections fail with ETIMEDOUT, never hang', () => {
     let timedOut = 0;
     fc.assert(

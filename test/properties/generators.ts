@@ -70,7 +70,8 @@ export interface Injection {
 export type ConnSpec = Pick<
   ConnectionOptions,
   'mss' | 'sndBuf' | 'rcvBuf' | 'maxSndBuf' | 'maxRcvBuf' | 'msl' | 'rto' | 'synRetries' | 'maxRetries' | 'delayedAck' | 'noDelay' | 'sack' | 'keepAlive'
->;
+> &
+  Partial<Pick<ConnectionOptions, 'maxMss'>>;
 
 export interface Scenario {
   seed: number;
@@ -109,6 +110,11 @@ export interface GenOptions {
   oneWayLoss?: boolean;
   /** Readers that stall for up to 70 s (a closed window for longer than any fixed timeout). */
   longStalls?: boolean;
+  /**
+   * Path MTU probing (RFC 8899): `maxMss` up to 9000 over links whose MTU (1300 to 64 KiB, changed
+   * by episodes) drops the larger probes; base MSS ≤ 1200, so every link carries it.
+   */
+  pmtu?: boolean;
 }
 
 const pct = (max: number) => fc.integer({ min: 0, max: Math.round(max * 100) }).map((x) => x / 100);
@@ -122,8 +128,9 @@ export function linkArb(o: GenOptions = {}): fc.Arbitrary<LinkSpec> {
       reorderDelay: fc.integer({ min: 0, max: 40 }),
       delay: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 })).map(([a, b]): [number, number] => [a, a + b]),
       corrupt: o.corrupt ? pct(0.05) : fc.constant(0),
-      // Large enough for the biggest segment (mss ≤ 1400, header and options < 100 bytes).
-      mtu: fc.constantFrom(65507, 1500, 1500),
+      // Large enough for the biggest segment (mss ≤ 1400, header and options < 100 bytes); with
+      // pmtu, for the base MSS only (≤ 1200).
+      mtu: o.pmtu ? fc.constantFrom(65507, 9000, 1500, 1300) : fc.constantFrom(65507, 1500, 1500),
       bandwidth: fc.oneof(fc.constant(0), fc.integer({ min: 20_000, max: 2_000_000 })),
       queueBytes: fc.oneof(fc.constant(0), fc.integer({ min: 8_000, max: 100_000 })),
     })
@@ -152,10 +159,12 @@ export function faultsArb(o: GenOptions = {}): fc.Arbitrary<Faults> {
   });
 }
 
-export function connSpecArb(): fc.Arbitrary<ConnSpec> {
-  return fc
+export function connSpecArb(o: GenOptions = {}): fc.Arbitrary<ConnSpec> {
+  const spec = fc
     .record({
-      mss: fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1400 })),
+      mss: o.pmtu
+        ? fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1200 }))
+        : fc.oneof(fc.constantFrom(536, 1200), fc.integer({ min: 100, max: 1400 })),
       sndBuf: fc.integer({ min: 2048, max: 65536 }),
       rcvBuf: fc.integer({ min: 2048, max: 65536 }),
       // Buffer growth: a ceiling below the buffer (about a third of runs) turns it off.
@@ -179,6 +188,9 @@ export function connSpecArb(): fc.Arbitrary<ConnSpec> {
       keepAlive: fc.constant(false),
     })
     .map((c) => ({ ...c, msl: 10 * c.rto.rtoMax + c.msl })); // 2·MSL outlasts ~20 FIN retransmissions by the peer (RFC 9293 §3.6.1)
+  if (!o.pmtu) return spec;
+  const ceiling = fc.oneof(fc.constantFrom(1420, 9000), fc.integer({ min: 1200, max: 9000 }));
+  return spec.chain((c) => ceiling.map((maxMss): ConnSpec => ({ ...c, maxMss: Math.max(c.mss, maxMss) })));
 }
 
 /** One side's script: writes (0 bytes, small, larger than the send buffer), read stalls, then maybe end/destroy. */
@@ -253,8 +265,8 @@ export function scenarioArb(o: GenOptions = {}): fc.Arbitrary<Scenario> {
       // Long outages with the default RTO bounds and retry budget: what a user gets.
       // TIME_WAIT outlasts outages plus backed-off RTOs under loss, or the last FIN's ACK may find no record left.
       conn: o.outages
-        ? connSpecArb().map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries, keepAlive: true, msl: 300_000 }))
-        : connSpecArb(),
+        ? connSpecArb(o).map((c) => ({ ...c, rto: { ...DEFAULT_RTO }, maxRetries: DEFAULT_OPTIONS.maxRetries, keepAlive: true, msl: 300_000 }))
+        : connSpecArb(o),
       faults: faultsArb(o),
       iss: o.wrapIss
         ? fc.record({ client: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }), server: fc.integer({ min: 2 ** 32 - 70_000, max: 2 ** 32 - 1 }) })
