@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { GrowingLru } from '../src/util/growing-lru.js';
 
 describe('GrowingLru', () => {
-  it('starts small, doubles as it fills, and never holds more than max', () => {
+  it('allocates nothing before its first entry, starts small, doubles as it fills, and never holds more than max', () => {
     const t = new GrowingLru<number, string>(1000, 8);
+    expect(t.capacity).toBe(0); // most endpoints never hold a TIME_WAIT record or a path challenge
+    expect(t.get(1)).toBeUndefined();
+    expect(t.has(1) || t.delete(1)).toBe(false);
+    t.set(0, 'v0');
     expect(t.capacity).toBe(8);
-    for (let i = 0; i < 20; i++) t.set(i, `v${i}`);
+    for (let i = 1; i < 20; i++) t.set(i, `v${i}`);
     expect(t.size).toBe(20); // nothing evicted while it could grow
     expect(t.capacity).toBe(32);
     for (let i = 20; i < 3000; i++) t.set(i, `v${i}`);

@@ -131,6 +131,13 @@ function watchSignals(on: boolean): void {
 }
 
 let defaultClock: NodeClock | undefined;
+let defaultEnv: Env | undefined;
+
+/** The process-wide real randomness: one 4 KiB pool for every endpoint (not one per connect). */
+function sharedEnv(): Env {
+  return (defaultEnv ??= nodeEnv());
+}
+
 /** The process-wide real clock (timers unref'd). */
 export function realClock(): Clock {
   return (defaultClock ??= new NodeClock());
@@ -168,7 +175,7 @@ export class LocalEndpoint extends EventEmitter {
     this.lingerMs = opts.linger ?? Math.min(2 * msl, 1000);
     this.maxOrphans = opts.maxOrphans ?? 4096;
     this.maxOrphanMemory = opts.maxOrphanMemory ?? 64 << 20;
-    this.host = new Host(transport, this.clock, opts.env ?? nodeEnv(), opts);
+    this.host = new Host(transport, this.clock, opts.env ?? sharedEnv(), opts);
     this.host.onEvent = (ev) => {
       if (ev.type === 'accept') this.onAccept(ev.conn, ev.remote);
       else if (ev.type === 'timewait-end') this.maybeClose();
