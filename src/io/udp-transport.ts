@@ -82,8 +82,8 @@ export class UdpTransport implements Transport {
   private readonly sizes: { recv: number; send: number };
   /** After connectPeer or setPeer: the one address datagrams go to and are heard from. */
   private peer: Address | null = null;
-  /** setPeer calls so far: after one naming a second address, `peer` is null (no filter, as a server's port). */
-  private peers = 0;
+  /** setPeer has named a peer: after one naming a second address, `peer` is null (no filter, as a server's port). */
+  private peerNamed = false;
   /** The OS socket is connected to `peer` (connectPeer). */
   private osConnected = false;
   private closed = false;
@@ -282,9 +282,9 @@ export class UdpTransport implements Transport {
     const local = await routeTo(peer);
     if (this.closed) return;
     // A second peer (connects from one named port, as net's SO_REUSEADDR allows): no filter from then on.
-    if (this.peers === 0) this.peer = peer;
+    if (!this.peerNamed) this.peer = peer;
     else if (this.peer !== null && !sameAddress(this.peer, peer)) this.peer = null;
-    this.peers++;
+    this.peerNamed = true;
     if (this.local.address === '0.0.0.0' || this.local.address === '::') this.local = { ...this.local, address: local };
     this.checkReachable(peer);
   }

@@ -55,8 +55,3 @@ export function bindPort(key: string, done: Promise<unknown>): void {
     if (binding.get(key) === p) binding.delete(key);
   });
 }
-
-/** Resolves once `ep` has emitted 'close' (its last datagrams have left and its socket is closed). */
-export function closedOf(ep: LocalEndpoint): Promise<void> {
-  return new Promise((resolve) => ep.once('close', () => resolve()));
-}

@@ -5,12 +5,13 @@
 // for the peer alone, like a TCP client's ephemeral port.
 
 import dns from 'node:dns';
+import { once } from 'node:events';
 import { getDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, isIP, type LookupFunction } from 'node:net';
 import type { Address, Clock } from '../endpoint/types.js';
 import { UdpTransport } from '../io/udp-transport.js';
 import { exceptionWithHostPort, invalidAddressFamily, invalidIpAddress, socketClosed } from './errors.js';
 import { AddressAttempts, interleave, type Candidate } from './happy-eyeballs.js';
-import { bindingPort, bindPort, closedOf, closingOnPort, heldPort, holdPort, portKey } from './dial-ports.js';
+import { bindingPort, bindPort, closingOnPort, heldPort, holdPort, portKey } from './dial-ports.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './local-endpoint.js';
 import { loopbackFor } from './net-extras.js';
 import type { ConnectOptions, SocketOptions } from './options.js';
@@ -209,15 +210,16 @@ export class Dialer {
    */
   private async fromNamedPort(localAddress: string, localPort: number, remote: Address, epOpts: LocalEndpointOptions, attempt: number): Promise<void> {
     const key = portKey(localAddress, localPort);
+    const inUse = (): Error => exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, `${localAddress}:${localPort}`);
     for (;;) {
       const pending = bindingPort(key);
       const ep = pending ? undefined : (heldPort(key) ?? closingOnPort(localPort));
       if (pending) await pending;
       else if (ep === undefined) break;
       else if (ep.closed)
-        await closedOf(ep); // its last datagrams leave, then its socket closes
+        await once(ep, 'close'); // its last datagrams leave, then its socket closes
       else if (ep.talksTo(remote)) {
-        this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, `${localAddress}:${localPort}`));
+        this.failed(inUse());
         return;
       } else {
         try {
@@ -230,9 +232,8 @@ export class Dialer {
         if (this.stale(attempt)) return;
         if (!ep.closed) {
           // Another connect to the same peer may have started on it meanwhile.
-          if (ep.talksTo(remote)) {
-            this.failed(exceptionWithHostPort('EADDRNOTAVAIL', 'connect', remote.address, remote.port, `${localAddress}:${localPort}`));
-          } else this.owner.start(ep, remote);
+          if (ep.talksTo(remote)) this.failed(inUse());
+          else this.owner.start(ep, remote);
           return;
         }
       }
