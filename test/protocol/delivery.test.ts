@@ -300,4 +300,16 @@ describe('delivery-rate samples on the simulator', () => {
     // Every ACK got a sample object, and the bytes they report as newly acknowledged add up.
     expect(samples.reduce((n, s) => n + s.newlyAcked, 0)).toBeGreaterThanOrEqual(size);
   });
+
+  it('the receiving end, with nothing in flight, hands its controller nothing per data segment (as Linux tcp_ack no_queue)', () => {
+    const samples: Array<RateSample & { t: number }> = [];
+    const size = 1 << 20;
+    const r = transfer(size, { bandwidth: 10e6, delay: [5, 5] }, { congestion: recording(cubic, samples) });
+    expect(r.received).toBe(size);
+    const segments = size / r.client.mss;
+    // Samples that carry nothing: before, the receiver took one for each of the ~870 data segments.
+    const empty = samples.filter((s) => s.newlyAcked === 0 && s.newlyLost === 0 && s.rtt < 0);
+    expect(segments).toBeGreaterThan(800);
+    expect(empty.length).toBeLessThan(segments / 20);
+  });
 });

@@ -16,6 +16,15 @@ export abstract class AckPath extends SendPath {
    * segment's sequence number (a SYN trimmed), for the window update. Returns whether SND.UNA moved.
    */
   onAck(seg: Segment, seq: number, payloadLen: number, now: number): boolean {
+    if (this.sb.length === 0 && seg.ack === this.sndUna && seg.sack === undefined) {
+      // Nothing in flight and nothing acknowledged (a receiver's every data segment): the window
+      // only. No RTT sample, duplicate ACK, loss or rate sample can come of it (Linux's tcp_ack
+      // takes its no_queue path for the same case).
+      const oldWnd = this.sndWnd;
+      this.updateWindow(seg, seq);
+      this.windowUpdated(oldWnd, now);
+      return false;
+    }
     const oldWnd = this.beginAck(seg, now);
     const advanced = seqGt(seg.ack, this.sndUna);
     if (advanced) this.onAckAdvance(seg, now);
@@ -106,12 +115,7 @@ export abstract class AckPath extends SendPath {
   /** After either: the peer's window, loss detection, the delivery-rate sample. */
   protected endAck(seg: Segment, seq: number, oldWnd: number, now: number): void {
     this.updateWindow(seg, seq);
-    if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
-    if (this.sndWnd === 0) {
-      // The peer answers our probes: a closed window is flow control, not a dead peer (nor a user timeout).
-      this.retries = 0;
-      if (this.sb.length > 0) this.stallSince = now;
-    }
+    this.windowUpdated(oldWnd, now);
     this.detectLoss(now);
     // The window grows after loss detection: an ACK that starts recovery does not first grow the
     // window it then reduces (Linux's tcp_may_raise_cwnd).
@@ -124,6 +128,15 @@ export abstract class AckPath extends SendPath {
     }
     this.ackRtt = -1;
     this.ackPriorFlight = -1;
+  }
+
+  private windowUpdated(oldWnd: number, now: number): void {
+    if (this.sndWnd > 0 && oldWnd === 0) this.retries = 0;
+    if (this.sndWnd === 0) {
+      // The peer answers our probes: a closed window is flow control, not a dead peer (nor a user timeout).
+      this.retries = 0;
+      if (this.sb.length > 0) this.stallSince = now;
+    }
   }
 
   /** SND.WND from `seg` (RFC 9293 §3.10.7.4): only from newer segments, by SND.WL1 and SND.WL2. */
