@@ -117,13 +117,13 @@ export function resolveOptions(o?: Partial<ConnectionOptions>): Readonly<Connect
 
 export type ConnErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT';
 
-/** The 'readable' event, one frozen object: it comes with every in-order segment. */
+/** The 'readable' event, one frozen object: new in-order bytes arrived, the first since the app last called `read`. */
 export const READABLE: ConnEvent = Object.freeze({ type: 'readable' });
 
 export type ConnEvent =
   | { type: 'state'; from: State; to: State; reason: string }
   | { type: 'established' }
-  /** New in-order bytes can be read. */
+  /** New in-order bytes can be read. Once until the next `read` call: further arrivals before it say nothing more. */
   | { type: 'readable' }
   /** The peer's FIN arrived in order: after the readable bytes, nothing more. */
   | { type: 'end' }

@@ -38,6 +38,8 @@ export class ReceiveSide {
   /** The peer's FIN arrived and every byte before it is readable. */
   peerFinReceived = false;
   private ackOwed = 0;
+  /** A 'readable' went out and the app has not called `read` since: more data needs no other. */
+  private readableSignalled = false;
   /** A bare ACK is owed without delay (see `ackHeld`). */
   private ackDue = false;
   /** The delayed-ACK timer: absolute ms, Infinity when off. */
@@ -210,7 +212,10 @@ export class ReceiveSide {
     if (seq === this.rcvNxt) {
       const hadHoles = this.rcvBuf.hasHoles;
       this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
-      this.host.emit(READABLE);
+      if (!this.readableSignalled) {
+        this.readableSignalled = true;
+        this.host.emit(READABLE);
+      }
       this.ackOwed += payload.length;
       // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
       // at once when a hole is filled, or when the sender asks (a probe or retransmission).
@@ -243,6 +248,7 @@ export class ReceiveSide {
 
   /** Take the next chunk of in-order bytes for the app; a window update follows if it opened the window usefully. */
   read(max: number, now: number): Uint8Array | null {
+    this.readableSignalled = false;
     const chunk = this.rcvBuf.read(max);
     if (chunk) this.rcvBuf.onRead(chunk.length, now);
     if (chunk && isSynchronized(this.host.state) && !this.peerFinReceived && this.rcvBuf.windowUpdateDue(this.rcvNxt)) {
