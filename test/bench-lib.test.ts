@@ -4,10 +4,10 @@
 // when an app-level transfer counts as a figure, the PASS/FAIL target lines, and whom the delay relay answers.
 import { describe, expect, it } from 'vitest';
 import { appTransferProblems, type AppCheck } from '../benchmarks/lib/appfile.js';
-import { interpolate } from '../benchmarks/lib/common.js';
+import { ALL_IMPLS, IMPL_LABEL, interpolate } from '../benchmarks/lib/common.js';
 import { applyLo, describeLo, SHARE_LO, withEnv } from '../benchmarks/lib/lo.js';
 import { ALL_FIGURES, APP_FILE, APP_MEM, parseOnly, plan, type Options } from '../benchmarks/lib/plan.js';
-import { targets, type RawSet, type Target } from '../benchmarks/lib/report.js';
+import { buildReport, targets, type RawSet, type Target } from '../benchmarks/lib/report.js';
 import type { PingResult } from '../benchmarks/lib/roles.js';
 import type { BulkOut, ScenarioOut } from '../benchmarks/lib/scenarios.js';
 import { fmtSummary, pairedRatio, percentile, secondHalfMBps, shareOf, summarise } from '../benchmarks/lib/stats.js';
@@ -139,13 +139,25 @@ describe('parseOnly', () => {
 
 describe('plan', () => {
   const netlab = { ok: true, reason: '' };
-  const all = ['dgram', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'] as Options['impls'];
+  const all = ['dgram', 'dgram-min', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'] as Options['impls'];
   const run = (o: Partial<Options>) => plan({ quick: true, only: ALL_FIGURES, impls: all, ...o }, netlab);
 
-  it('warm: a two-transfer bulk run for raw dgram, udx-native and ours', () => {
+  it('warm: a two-transfer bulk run for raw dgram, the minimal TCP floor, udx-native and ours', () => {
     const { configs } = run({ only: ['warm'] });
-    expect(configs.map((c) => c.impl)).toEqual(['dgram', 'udx', 'ours']);
+    expect(configs.map((c) => c.impl)).toEqual(['dgram', 'dgram-min', 'udx', 'ours']);
     for (const c of configs) expect(c.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
+  });
+
+  it('dgram-min (the minimal TCP floor) is in the default set and runs in bulk and warm only; other figures do not list it', () => {
+    expect(ALL_IMPLS).toContain('dgram-min'); // run.ts's default set
+    expect(IMPL_LABEL['dgram-min']).toBe('minimal TCP floor (node:dgram)');
+    const { configs, skips } = run({});
+    const floor = configs.filter((c) => c.impl === 'dgram-min');
+    expect(floor.map((c) => c.figure)).toEqual(['bulk', 'warm']);
+    // The same transfer as raw node:dgram's.
+    expect(floor[0]!.scenario).toEqual({ ...configs.find((c) => c.key === 'bulk//dgram')!.scenario, impl: 'dgram-min' });
+    expect(floor[1]!.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
+    expect(skips.filter((s) => s.impl === 'dgram-min')).toEqual([]);
   });
 
   it('app: ours and node:net, each as file → file and memory → memory of the same size', () => {
@@ -227,7 +239,7 @@ describe('appTransferProblems', () => {
 describe('targets (benchmarks/lib/report.ts)', () => {
   // The configurations a quick run of every implementation plans, to build synthetic results on.
   const planned = plan(
-    { quick: true, only: ALL_FIGURES, impls: ['dgram', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'], implsExplicit: true },
+    { quick: true, only: ALL_FIGURES, impls: ['dgram', 'dgram-min', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'], implsExplicit: true },
     { ok: true, reason: '' },
   ).configs;
   /** A RawSet from per-round outcomes by key (figure/group/impl); a key the plan does not have throws. */
@@ -349,6 +361,25 @@ describe('targets (benchmarks/lib/report.ts)', () => {
       '5 % loss above udx-native',
     ]);
     expect(all.every((x) => x.pass !== null || x.value === 'not measured')).toBe(true);
+  });
+
+  it('bulk and warm tables: a dgram-min row with its ratios against raw node:dgram, and a note on what it is; no target line uses it', () => {
+    const w = (cold: number, warm: number) => bulk(cold, { warm: bulk(warm) });
+    const raw = rawOf({
+      'bulk//dgram': [bulk(100), bulk(200)],
+      'bulk//dgram-min': [bulk(90), bulk(160)],
+      'warm//dgram': [w(100, 200)],
+      'warm//dgram-min': [w(80, 180)],
+    });
+    const meta = { date: '', mode: 'quick' as const, node: '', cpu: '', cpus: 1, commit: '', command: '', durationS: 0, ourApi: '' };
+    const { md } = buildReport(raw, plan({ quick: true, only: ALL_FIGURES, impls: [] }, { ok: true, reason: '' }).sizes, [], meta);
+    const row = (text: string) => md.split('\n').filter((l) => l.startsWith(`| ${IMPL_LABEL['dgram-min']} |`) && l.includes(text));
+    // Bulk: MB/s 90 and 160 (median 125), ÷ raw 0.9 and 0.8 paired by round.
+    expect(row('| 125.0 [90.0..160.0] | 0.85 [0.80..0.90] |')).toHaveLength(1);
+    // Warm: cold 80 ÷ 100, warm 180 ÷ 200.
+    expect(row('| 80.0 | 0.80 | 180.0 | 0.90 |')).toHaveLength(1);
+    expect(md.split('\n').filter((l) => l.startsWith(`- ${IMPL_LABEL['dgram-min']}: `))).toHaveLength(2);
+    expect(targets(raw).every((t) => t.pass === null)).toBe(true);
   });
 
   it('lists exactly the current targets, in order', () => {

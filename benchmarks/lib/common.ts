@@ -24,10 +24,14 @@ export const CHUNK = 64 * 1024;
 /** Receiver time-series bin, ms. */
 export const BIN_MS = 100;
 
-export type ImplName = 'dgram' | 'tcp' | 'udx' | 'utp' | 'kcp' | 'ours' | 'ours-bbr';
-export const ALL_IMPLS: ImplName[] = ['dgram', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'];
+export type ImplName = 'dgram' | 'dgram-min' | 'tcp' | 'udx' | 'utp' | 'kcp' | 'ours' | 'ours-bbr';
+export const ALL_IMPLS: ImplName[] = ['dgram', 'dgram-min', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'];
+/** The raw node:dgram blasts (lib/raw-dgram.ts): no stream, run by the worker itself. */
+export type RawImpl = 'dgram' | 'dgram-min';
+export const isRaw = (i: ImplName): i is RawImpl => i === 'dgram' || i === 'dgram-min';
 export const IMPL_LABEL: Record<ImplName, string> = {
   dgram: 'raw node:dgram',
+  'dgram-min': 'minimal TCP floor (node:dgram)',
   tcp: 'node:net TCP',
   udx: 'udx-native',
   utp: 'utp-native',

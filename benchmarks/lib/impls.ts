@@ -6,7 +6,7 @@ import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { HOST, SOCK_BUF, type ImplName } from './common.js';
+import { HOST, SOCK_BUF, type ImplName, type RawImpl } from './common.js';
 import { oursApi } from './ours.js';
 import { udpSocket } from './raw-dgram.js';
 
@@ -336,7 +336,7 @@ function utp(): StreamImpl {
  * The adapter for `name`; throws (with the reason) when the implementation cannot load.
  * `maxMss`: our stack probes the path up to this payload size (RFC 8899); the others have no such option and ignore it.
  */
-export async function loadImpl(name: Exclude<ImplName, 'dgram'>, maxMss?: number): Promise<StreamImpl> {
+export async function loadImpl(name: Exclude<ImplName, RawImpl>, maxMss?: number): Promise<StreamImpl> {
   const extra = maxMss === undefined ? {} : { maxMss };
   switch (name) {
     case 'tcp':

@@ -149,11 +149,12 @@ export const OPTIONAL = 'optional';
 const OPT_WHY = 'left out of the default run to bound its duration (`--impls` naming it adds it)';
 const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   // value: reason for leaving the implementation out ('' = included, OPTIONAL = only when named in --impls;
-  // absent = not listed at all)
-  bulk: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  // absent = not listed at all: dgram-min, the minimal TCP floor, is a baseline for the bulk figures only)
+  bulk: { dgram: '', 'dgram-min': '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   // The bulk transfer again in the same processes: a warm JIT, as in a long-lived process.
   warm: {
     dgram: '',
+    'dgram-min': '',
     udx: '',
     ours: '',
     tcp: 'the kernel does its work: nothing to warm up (its bulk figure is its warm figure)',
@@ -188,7 +189,14 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
     utp: OPTIONAL,
     'ours-bbr': OPTIONAL,
   },
-  bottleneck: { dgram: 'no congestion control: a fixed window only overruns the queue', tcp: '', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
+  bottleneck: {
+    dgram: 'no congestion control: a fixed window only overruns the queue',
+    tcp: '',
+    udx: '',
+    utp: OPTIONAL,
+    ours: '',
+    'ours-bbr': OPTIONAL,
+  },
   share: { dgram: 'no congestion control', tcp: 'it is the competing flow', udx: '', utp: OPTIONAL, ours: '', 'ours-bbr': OPTIONAL },
   rtt: {
     dgram: 'a fixed window measures the window, not the transport',
@@ -198,7 +206,14 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
     ours: '',
     'ours-bbr': OPTIONAL,
   },
-  setup: { dgram: 'no connections', tcp: '', udx: 'no handshake: stream ids are exchanged out of band', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  setup: {
+    dgram: 'no connections',
+    tcp: '',
+    udx: 'no handshake: stream ids are exchanged out of band',
+    utp: '',
+    ours: '',
+    'ours-bbr': BBR_SAME,
+  },
 };
 
 export function plan(o: Options, netlab: { ok: boolean; reason: string }): { configs: RunConfig[]; skips: Skip[]; sizes: Sizes } {

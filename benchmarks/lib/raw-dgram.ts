@@ -4,7 +4,13 @@
 // 4-byte sequence number, a fixed window of WINDOW datagrams, cumulative ACKs
 // from the receiver, go-back-N when the ACK stalls. No congestion control,
 // no ordering buffer, no retransmission queue beyond the window.
+// With `wire` (dgram-min, the "minimal TCP floor"): our real 32-byte header instead of
+// the sequence number, decoded and checked by the receiver, which delivers through a
+// stream.Readable; the same window, ACKs and go-back-N.
 import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { ACK, decodeInto, emptySegment, encodeAt, HEADER_SIZE } from '../../src/index.js';
 import { HOST, PAYLOAD, SOCK_BUF, pattern } from './common.js';
 
 export const HEADER = 4;
@@ -90,21 +96,106 @@ export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): { r
   };
 }
 
+/** dgram-min's connection ids: the source's segments go from TX_ID to RX_ID. */
+const RX_ID = 0x5244_0001;
+const TX_ID = 0x5244_0002;
+interface MinConn {
+  peerId: number;
+  /** Next expected byte sequence number (32-bit). */
+  rcvNxt: number;
+  tsRecent: number;
+}
+
+/**
+ * dgram-min's receiver: as dgramSink, but each datagram is decoded into one reused Segment,
+ * its connection found (one Map.get, srcId checked) and accepted when its seq is the next
+ * byte expected. At each ACK point the payloads gathered since the last are joined and
+ * pushed into a stream.Readable, whose 'data' listener calls `onBytes`.
+ */
+export function dgramMinSink(sock: dgram.Socket, onBytes: (n: number) => void): { reset(): void } {
+  const conn: MinConn = { peerId: TX_ID, rcvNxt: 0, tsRecent: 0 };
+  const conns = new Map<number, MinConn>([[RX_ID, conn]]);
+  const seg = emptySegment();
+  const readable = new Readable({ read() {} });
+  readable.on('data', (d: Buffer) => onBytes(d.length));
+  let chunks: Uint8Array[] = [];
+  let chunkBytes = 0;
+  let next = 0;
+  let unacked = 0;
+  let scheduled = false;
+  let peer: dgram.RemoteInfo | null = null;
+  const reply = replier(sock);
+  const ack = Buffer.alloc(4);
+  const sendAck = (): void => {
+    scheduled = false;
+    if (!peer) return;
+    unacked = 0;
+    ack.writeUInt32BE(next >>> 0, 0);
+    reply(ack, peer);
+    if (chunkBytes > 0) {
+      const c = chunks;
+      const n = chunkBytes;
+      chunks = [];
+      chunkBytes = 0;
+      readable.push(c.length === 1 ? c[0]! : Buffer.concat(c, n));
+    }
+  };
+  sock.on('message', (msg: Buffer, rinfo) => {
+    peer = rinfo;
+    if (decodeInto(msg, seg) !== undefined) return;
+    const c = conns.get(seg.dstId);
+    if (c === undefined || c.peerId !== seg.srcId) return;
+    if (seg.seq === c.rcvNxt) {
+      const p = seg.payload;
+      c.rcvNxt = (c.rcvNxt + p.length) >>> 0;
+      c.tsRecent = seg.tsVal;
+      next++;
+      chunks.push(p);
+      chunkBytes += p.length;
+      if (++unacked >= ACK_EVERY) sendAck();
+    }
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(sendAck);
+    }
+  });
+  return {
+    reset() {
+      next = 0;
+      unacked = 0;
+      conn.rcvNxt = 0;
+      conn.tsRecent = 0;
+      chunks = [];
+      chunkBytes = 0;
+    },
+  };
+}
+
 export function connectTo(sock: dgram.Socket, port: number): Promise<void> {
   return new Promise((res, rej) => sock.connect(port, HOST, (err?: Error) => (err ? rej(err) : res())));
 }
 
-/** Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped) in `payload`-byte datagrams. Resolves when all are acknowledged. */
-export function dgramSource(sock: dgram.Socket, total: number, payload = PAYLOAD): { done: Promise<void>; sent: () => number; stop: () => void } {
+/**
+ * Sender on a socket connected to the sink: `total` payload bytes (Infinity = until stopped) in `payload`-byte datagrams. Resolves when all are acknowledged.
+ * `wire` (dgram-min): each datagram carries our 32-byte header (encodeAt), seq = its byte offset, for dgramMinSink.
+ */
+export function dgramSource(sock: dgram.Socket, total: number, payload = PAYLOAD, wire = false): { done: Promise<void>; sent: () => number; stop: () => void } {
   const win = windowFor(payload);
   const totalPkts = Number.isFinite(total) ? Math.ceil(total / payload) : Infinity;
   // One buffer per window slot: slot i is rewritten only after seq i-win was acknowledged.
   const body = pattern(payload);
+  const hdr = wire ? HEADER_SIZE : HEADER;
   const slots = Array.from({ length: win }, () => {
-    const b = Buffer.allocUnsafe(HEADER + payload);
-    body.copy(b, HEADER);
+    const b = Buffer.allocUnsafe(hdr + payload);
+    body.copy(b, hdr);
     return b;
   });
+  const seg = emptySegment();
+  seg.flags = ACK;
+  seg.dstId = RX_ID;
+  seg.srcId = TX_ID;
+  seg.window = win * payload;
+  seg.payload = body;
   let acked = 0;
   let nextSeq = 0;
   let lastProgress = acked;
@@ -113,7 +204,7 @@ export function dgramSource(sock: dgram.Socket, total: number, payload = PAYLOAD
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
-  const sendMore = (): void => {
+  const sendRaw = (): void => {
     while (!stopped && nextSeq < acked + win && nextSeq < totalPkts) {
       const b = slots[nextSeq % win]!;
       b.writeUInt32BE(nextSeq >>> 0, 0);
@@ -121,6 +212,17 @@ export function dgramSource(sock: dgram.Socket, total: number, payload = PAYLOAD
       nextSeq++;
     }
   };
+  const sendWire = (): void => {
+    while (!stopped && nextSeq < acked + win && nextSeq < totalPkts) {
+      const b = slots[nextSeq % win]!;
+      seg.seq = (nextSeq * payload) >>> 0;
+      seg.tsVal = Math.floor(performance.now()) >>> 0;
+      encodeAt(seg, b, 0);
+      sock.send(b);
+      nextSeq++;
+    }
+  };
+  const sendMore = wire ? sendWire : sendRaw;
   const onAck = (msg: Buffer): void => {
     if (msg.length < 4) return;
     // Unwrap the 32-bit cumulative ACK against our 53-bit counter.

@@ -95,17 +95,27 @@ interface TableDef {
   title: string;
   intro: string;
   columns: Column[];
+  /** A line under the table for each of these implementations that has a row. */
+  notes?: Partial<Record<ImplName, string>>;
 }
 
 const k = (figure: FigureId, group: string, impl: ImplName): string => `${figure}/${group}/${impl}`;
 const vs = (figure: FigureId, impl: ImplName) => ({ title: `÷ ${IMPL_LABEL[impl]}`, base: (c: RunConfig) => k(figure, c.group, impl) });
 
+/** The bulk and warm figures' line on dgram-min. */
+const FLOOR_NOTES: Partial<Record<ImplName, string>> = {
+  'dgram-min':
+    `${IMPL_LABEL['dgram-min']}: raw node:dgram's blast (same window, ACKs and go-back-N) with our ${HEADER_SIZE}-byte header encoded and decoded on every datagram, ` +
+    "a connection lookup and in-order byte check, and delivery through a stream.Readable: the least any pure-JavaScript transport with this header and node's stream API spends.",
+};
+
 /** A bulk-transfer table (bulk, jumbo): MB/s with ratios against `mbpsBases`, CPU ms/MB against raw dgram. */
-function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: ImplName[]): TableDef {
+function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: ImplName[], notes?: Partial<Record<ImplName, string>>): TableDef {
   return {
     figure,
     title,
     intro,
+    ...(notes ? { notes } : {}),
     columns: [
       { title: 'MB/s', digits: 1, f: bulkMBps, ratios: mbpsBases.map((i) => vs(figure, i)) },
       { title: 'CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [vs(figure, 'dgram')] },
@@ -123,13 +133,14 @@ function tableDefs(z: Sizes): TableDef[] {
       `Bulk transfer (${mib(z.bulkBytes)}, loopback)`,
       'Connect, write, and time until the receiver has every byte. CPU: user + system of both processes during the transfer.',
       ['dgram', 'tcp'],
+      FLOOR_NOTES,
     ),
     {
       figure: 'warm',
       title: `Bulk transfer, cold and warm (${mib(z.bulkBytes)} twice, loopback)`,
       intro:
         'Cold: the first transfer in fresh processes (as the bulk figure). Warm: a second transfer of the same size in the same processes, ' +
-        'on a new connection (raw node:dgram: the same sockets, from sequence 0; udx-native: a new stream pair), once the first has completed: ' +
+        'on a new connection (raw node:dgram and the floor: the same sockets, from sequence 0; udx-native: a new stream pair), once the first has completed: ' +
         "the JIT has compiled the hot paths, as in a long-lived process. Warm ÷ cold is taken within each run. Ratios against raw node:dgram's own cold and warm transfers.",
       columns: [
         { title: 'cold MB/s', digits: 1, f: bulkMBps, ratios: [vs('warm', 'dgram')] },
@@ -138,6 +149,7 @@ function tableDefs(z: Sizes): TableDef[] {
         { title: 'cold CPU ms/MB', digits: 2, f: cpuPerMB, ratios: [] },
         { title: 'warm CPU ms/MB', digits: 2, f: warmCpuPerMB, ratios: [vs('warm', 'dgram')] },
       ],
+      notes: FLOOR_NOTES,
     },
     bulkTable(
       'jumbo',
@@ -299,6 +311,7 @@ function renderTables(raw: RawSet, z: Sizes, skips: Skip[]): { md: string[]; jso
       json.push({ figure: t.figure, key: r.config.key, group: r.config.group, impl: r.config.impl, cells: jrow, errors: r.errors });
     }
     md.push('');
+    for (const [impl, note] of Object.entries(t.notes ?? {})) if (rows.some((r) => r.config.impl === impl)) md.push(`- ${note}`);
     for (const s of sk) md.push(`- ${IMPL_LABEL[s.impl]} not run: ${s.reason}.`);
     const errs = rows.flatMap((r) => r.errors.map((e) => `- ${IMPL_LABEL[r.config.impl]} ${r.config.group}: ${e}`));
     if (errs.length) md.push('', 'Failed rounds:', ...errs);

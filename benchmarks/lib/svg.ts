@@ -26,6 +26,7 @@ export interface Chart {
 
 const COLOR: Record<ImplName, string> = {
   dgram: '#8c8c8c',
+  'dgram-min': '#bab0ac',
   tcp: '#4c78a8',
   udx: '#f58518',
   utp: '#54a24b',

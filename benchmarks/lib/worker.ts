@@ -7,10 +7,10 @@ import { createReadStream, createWriteStream, mkdirSync, statSync, writeFileSync
 import { pipeline, type Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector';
-import { BIN_MS, CHUNK, CPU_SAMPLE_MS, cpuMs, pattern, wallMs } from './common.js';
+import { BIN_MS, CHUNK, CPU_SAMPLE_MS, cpuMs, isRaw, pattern, wallMs } from './common.js';
 import { startRelay } from './delay-relay.js';
 import { loadImpl, type Pipe } from './impls.js';
-import { connectTo, dgramEcho, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
+import { connectTo, dgramEcho, dgramMinSink, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
 import type { FileSinkResult, FileSourceResult, FromChild, PingResult, RoleSpec, SetupResult, SinkResult, SourceResult, ToChild } from './roles.js';
 import { percentile } from './stats.js';
 
@@ -128,14 +128,15 @@ async function sink(spec: Extract<RoleSpec, { role: 'sink' }>): Promise<void> {
     finish(true);
     setTimeout(() => process.exit(0), 200);
   };
-  if (spec.impl === 'dgram') {
+  if (isRaw(spec.impl)) {
     const sock = await udpSocket();
+    const mkSink = spec.impl === 'dgram-min' ? dgramMinSink : dgramSink;
     let rx: { reset(): void } | null = null;
     onGo = (m) => {
       if (!start(m)) return;
       // The same source socket sends every transfer, from sequence 0.
       if (rx) rx.reset();
-      else rx = dgramSink(sock, (n) => count(n, transfer));
+      else rx = mkSink(sock, (n) => count(n, transfer));
       void armed();
     };
     return send({ t: 'ready', port: sock.address().port });
@@ -222,13 +223,14 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
         if (last) process.exit(0);
       });
   };
-  if (spec.impl === 'dgram') {
+  if (isRaw(spec.impl)) {
     const sock = await udpSocket();
     const connected = connectTo(sock, spec.port);
+    const wire = spec.impl === 'dgram-min';
     onGo = () => {
       if (!begin()) return;
       void connected.then(() => {
-        const src = dgramSource(sock, total, spec.payload);
+        const src = dgramSource(sock, total, spec.payload, wire);
         stopSource = () => {
           written = src.sent();
           src.stop();
@@ -266,7 +268,7 @@ async function source(spec: Extract<RoleSpec, { role: 'source' }>): Promise<void
 
 /** The app-level receiver: pipeline(socket, fs.createWriteStream(file)), sha256 of the bytes on their way. */
 async function fileSink(spec: Extract<RoleSpec, { role: 'filesink' }>): Promise<void> {
-  if (spec.impl === 'dgram') return fail('raw dgram is not a stream');
+  if (isRaw(spec.impl)) return fail('raw dgram is not a stream');
   const impl = await loadImpl(spec.impl);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -309,7 +311,7 @@ async function fileSink(spec: Extract<RoleSpec, { role: 'filesink' }>): Promise<
 
 /** The app-level sender: pipeline(fs.createReadStream(file), socket), sha256 of what is read. */
 async function fileSource(spec: Extract<RoleSpec, { role: 'filesource' }>): Promise<void> {
-  if (spec.impl === 'dgram') return fail('raw dgram is not a stream');
+  if (isRaw(spec.impl)) return fail('raw dgram is not a stream');
   const impl = await loadImpl(spec.impl);
   const c = await impl.client(spec.port, {});
   const hash = createHash('sha256');
@@ -349,7 +351,10 @@ async function fileSource(spec: Extract<RoleSpec, { role: 'filesource' }>): Prom
   await send({ t: 'ready', port: c.port });
 }
 
+const MIN_ONLY = 'dgram-min runs in the bulk and warm figures only';
+
 async function echo(spec: Extract<RoleSpec, { role: 'echo' }>): Promise<void> {
+  if (spec.impl === 'dgram-min') return fail(MIN_ONLY);
   if (spec.impl === 'dgram') {
     const sock = await udpSocket();
     dgramEcho(sock);
@@ -397,6 +402,7 @@ function streamPing(s: Pipe, size: number, n: number): Promise<number[]> {
 }
 
 async function pinger(spec: Extract<RoleSpec, { role: 'pinger' }>): Promise<void> {
+  if (spec.impl === 'dgram-min') return fail(MIN_ONLY);
   if (spec.impl === 'dgram') {
     const sock: dgram.Socket = await udpSocket();
     onGo = () => {
@@ -419,7 +425,7 @@ async function pinger(spec: Extract<RoleSpec, { role: 'pinger' }>): Promise<void
 }
 
 async function setup(spec: Extract<RoleSpec, { role: 'setup' }>): Promise<void> {
-  if (spec.impl === 'dgram') return fail('raw dgram has no connections');
+  if (isRaw(spec.impl)) return fail('raw dgram has no connections');
   const impl = await loadImpl(spec.impl);
   const c = await impl.client(spec.port, { shared: !!spec.shared });
   const msg = pattern(spec.size);
