@@ -189,4 +189,19 @@ describe('cubic-lt', () => {
     small.onRto(30, 3 * MSS);
     expect(small.cwnd).toBe(3 * MSS);
   });
+
+  it('with no queue standing, a window below what min_rtt + 1 ms carries at the measured rate is lifted to it at the next ACK', () => {
+    // A host-bound path after a cut: min_rtt 0.3 ms, 100 segments per ms delivered, the window at 40 segments.
+    const lifted = (rtt: number, limited = true) => {
+      const cc = new CubicLt(MSS);
+      for (let i = 0; i < 60; i++) cc.onRateSample(sample({ rtt: i < 4 ? 0.3 : rtt, rate: 100 * MSS, newlyAcked: MSS, priorDelivered: -1 }), i / 4, 40 * MSS);
+      cc.cwnd = cc.ssthresh = 40 * MSS; // congestion avoidance: CUBIC alone adds about a segment per round
+      cc.onAck(MSS, 16, rtt, 40 * MSS, limited);
+      return cc.cwnd / MSS;
+    };
+    expect(lifted(0.5)).toBe(130); // 100 per ms × (0.3 + 1) ms
+    // Not with a queue of 1 ms or more standing (the delay test's business), nor when the window goes unused.
+    expect(lifted(1.5)).toBeLessThan(41);
+    expect(lifted(0.5, false)).toBe(40);
+  });
 });

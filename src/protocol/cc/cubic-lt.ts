@@ -18,6 +18,8 @@
 //   window below the estimated BDP, so a drop-tail queue of any depth drains without leaving
 //   the link idle. With a queue of 0.43 BDP or more, CUBIC's β = 0.7 cuts deeper than the
 //   floor, and the response is CUBIC's exactly: sharing with CUBIC (Linux TCP) stays fair.
+// - Lift: with no queue standing, the window is at least the delivery rate × (min_rtt + Q_MIN),
+//   what the delay test would let pass anyway (see `lift`).
 //
 // Sizes in bytes, time in ms, rates in bytes per ms.
 
@@ -171,6 +173,24 @@ export class CubicLt extends Cubic {
     return Math.max(this.mss, Math.min(RTO_WINDOW * this.mss, Math.floor(room / this.mss) * this.mss));
   }
 
+  override onAck(acked: number, now: number, rtt: number, inFlight?: number, cwndLimited = true): void {
+    super.onAck(acked, now, rtt, inFlight, cwndLimited);
+    if (cwndLimited) this.lift();
+  }
+
+  /**
+   * With no queue standing, the window is at least what the path delivers in min_rtt + Q_MIN at the
+   * measured rate: a queue that short is never congestion (see \`congested\`), so a window below it
+   * only idles the path. After a cut on a host-bound path (loopback: min_rtt well under a
+   * millisecond, the ACK clock many times that), CUBIC's Reno-friendly growth of a segment per
+   * round took hundreds of rounds to get back.
+   */
+  private lift(): void {
+    if (this.bdp === 0 || this.queueDelay >= Q_MIN) return;
+    const room = Math.floor((this.bw * (this.minRtt + Q_MIN)) / this.mss) * this.mss;
+    if (room > this.cwnd) this.cwnd = room;
+  }
+
   override onRecoveryEnd(now: number): void {
     // After a tolerated recovery the window stands as it grew (Cubic's would reset it to ssthresh).
     if (!this.tolerating) super.onRecoveryEnd(now);
@@ -210,7 +230,7 @@ export class CubicLt extends Cubic {
     // as RFC 7661 and the sender judge it: half the window in use in slow start, all of it after.
     const used = inFlight + rs.newlyAcked;
     const limited = !rs.appLimited && (this.cwnd < this.ssthresh ? 2 * used > this.cwnd : used + 2 * this.mss >= this.cwnd);
-    if (rs.newlyAcked > 0) super.onAck(rs.newlyAcked, now, this.srtt === Infinity ? 0 : this.srtt, inFlight, limited);
+    if (rs.newlyAcked > 0) this.onAck(rs.newlyAcked, now, this.srtt === Infinity ? 0 : this.srtt, inFlight, limited);
   }
 
   /**
