@@ -180,7 +180,7 @@ export class CubicLt extends Cubic {
 
   /**
    * With no queue standing, the window is at least what the path delivers in min_rtt + Q_MIN at the
-   * measured rate: a queue that short is never congestion (see \`congested\`), so a window below it
+   * measured rate: a queue that short is never congestion (see `congested`), so a window below it
    * only idles the path. After a cut on a host-bound path (loopback: min_rtt well under a
    * millisecond, the ACK clock many times that), CUBIC's Reno-friendly growth of a segment per
    * round took hundreds of rounds to get back.
