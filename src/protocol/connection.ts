@@ -92,6 +92,10 @@ export class Connection extends Tcb {
         this.outputDue = false;
         this.tx.output(now);
       }
+      // An ACK still held (the handshake's last, kept for data written on 'connect') goes first, as
+      // the kernel's was sent at once: else the RST meets the peer in SYN_RECEIVED, which drops the
+      // connection unseen (RFC 9293 §3.10.7.3), where net's server sees it, then ECONNRESET.
+      if (this.rx.ackHeld) this.queueSegment(ACK, this.sndNxt, EMPTY);
       this.queueSegment(RST | ACK, this.sndNxt, EMPTY);
     }
     this.enterClosed('abort', undefined);

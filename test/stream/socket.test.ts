@@ -287,6 +287,19 @@ describe('Socket: timeouts, destroy, reset, abort', () => {
     expect(c.destroyed).toBe(true);
   });
 
+  test("resetAndDestroy() in the client's 'connect' handler: the server still sees the connection, then ECONNRESET (as net)", async () => {
+    const server = createServer();
+    servers.push(server);
+    const port = await listen(server);
+    const accepted = once(server, 'connection');
+    const c = connect(port, HOST);
+    c.on('connect', () => c.resetAndDestroy()); // before the handshake's last ACK, held for data, went out
+    const [s] = (await accepted) as [Socket];
+    expect((await errorOf(s)).code).toBe('ECONNRESET');
+    const [hadError] = await once(s, 'close');
+    expect(hadError).toBe(true);
+  });
+
   test('data sent to a socket that was closed is answered with RST: the writer gets ECONNRESET', async () => {
     const server = createServer((s) => s.destroy());
     servers.push(server);
