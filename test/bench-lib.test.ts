@@ -1,7 +1,8 @@
 // The benchmark harness's logic, never a timing: the second-half CPU figure's
 // interpolation, medians and paired ratios, percentiles, second-half goodput,
 // shares of a bottleneck, --only parsing, which configurations a run plans,
-// when an app-level transfer counts as a figure, the PASS/FAIL target lines, and whom the delay relay answers.
+// when an app-level transfer counts as a figure, the PASS/FAIL target lines, the minimal TCP floor's
+// Duplex echo on loopback, and whom the delay relay answers.
 import { describe, expect, it } from 'vitest';
 import { appTransferProblems, type AppCheck } from '../benchmarks/lib/appfile.js';
 import { ALL_IMPLS, IMPL_LABEL, interpolate } from '../benchmarks/lib/common.js';
@@ -148,16 +149,19 @@ describe('plan', () => {
     for (const c of configs) expect(c.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
   });
 
-  it('dgram-min (the minimal TCP floor) is in the default set and runs in bulk and warm only; other figures do not list it', () => {
+  it('dgram-min (the minimal TCP floor) is in the default set and runs in bulk, warm and ping-pong only; other figures do not list it', () => {
     expect(ALL_IMPLS).toContain('dgram-min'); // run.ts's default set
     expect(IMPL_LABEL['dgram-min']).toBe('minimal TCP floor (node:dgram)');
     const { configs, skips } = run({});
     const floor = configs.filter((c) => c.impl === 'dgram-min');
-    expect(floor.map((c) => c.figure)).toEqual(['bulk', 'warm']);
-    // The same transfer as raw node:dgram's.
+    expect(floor.map((c) => c.figure)).toEqual(['bulk', 'warm', 'pingpong']);
+    // The same transfer, and the same ping-pong, as raw node:dgram's.
     expect(floor[0]!.scenario).toEqual({ ...configs.find((c) => c.key === 'bulk//dgram')!.scenario, impl: 'dgram-min' });
     expect(floor[1]!.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
+    expect(floor[2]!.scenario).toEqual({ ...configs.find((c) => c.key === 'pingpong//dgram')!.scenario, impl: 'dgram-min' });
     expect(skips.filter((s) => s.impl === 'dgram-min')).toEqual([]);
+    // Ping-pong's order: the floor right after raw node:dgram.
+    expect(run({ only: ['pingpong'] }).configs.map((c) => c.impl)).toEqual(['dgram', 'dgram-min', 'tcp', 'udx', 'utp', 'ours']);
   });
 
   it('app: ours and node:net, each as file → file and memory → memory of the same size', () => {
@@ -363,13 +367,16 @@ describe('targets (benchmarks/lib/report.ts)', () => {
     expect(all.every((x) => x.pass !== null || x.value === 'not measured')).toBe(true);
   });
 
-  it('bulk and warm tables: a dgram-min row with its ratios against raw node:dgram, and a note on what it is; no target line uses it', () => {
+  it('bulk, warm and ping-pong tables: a dgram-min row with its ratios, and a note on what it is; no target line uses it', () => {
     const w = (cold: number, warm: number) => bulk(cold, { warm: bulk(warm) });
     const raw = rawOf({
       'bulk//dgram': [bulk(100), bulk(200)],
       'bulk//dgram-min': [bulk(90), bulk(160)],
       'warm//dgram': [w(100, 200)],
       'warm//dgram-min': [w(80, 180)],
+      'pingpong//dgram': [ping(20, 40), ping(30, 50)],
+      'pingpong//dgram-min': [ping(22, 48), ping(36, 55)],
+      'pingpong//tcp': [ping(40, 80), ping(40, 80)],
     });
     const meta = { date: '', mode: 'quick' as const, node: '', cpu: '', cpus: 1, commit: '', command: '', durationS: 0, ourApi: '' };
     const { md } = buildReport(raw, plan({ quick: true, only: ALL_FIGURES, impls: [] }, { ok: true, reason: '' }).sizes, [], meta);
@@ -378,7 +385,12 @@ describe('targets (benchmarks/lib/report.ts)', () => {
     expect(row('| 125.0 [90.0..160.0] | 0.85 [0.80..0.90] |')).toHaveLength(1);
     // Warm: cold 80 ÷ 100, warm 180 ÷ 200.
     expect(row('| 80.0 | 0.80 | 180.0 | 0.90 |')).toHaveLength(1);
-    expect(md.split('\n').filter((l) => l.startsWith(`- ${IMPL_LABEL['dgram-min']}: `))).toHaveLength(2);
+    // Ping-pong: p50 22 and 36 (median 29), ÷ raw 1.1 and 1.2, ÷ TCP 0.55 and 0.9; p99 48 and 55, ÷ raw 1.2 and 1.1.
+    expect(row('| 29.0 [22.0..36.0] | 1.15 [1.10..1.20] | 0.73 [0.55..0.90] | 51.5 [48.0..55.0] | 1.15 [1.10..1.20] |')).toHaveLength(1);
+    const notes = md.split('\n').filter((l) => l.startsWith(`- ${IMPL_LABEL['dgram-min']}: `));
+    expect(notes).toHaveLength(3);
+    expect(notes[2]).toMatch(/per round trip\.$/);
+    expect(md.indexOf(notes[2]!)).toBeGreaterThan(md.indexOf('## 64-byte ping-pong'));
     expect(targets(raw).every((t) => t.pass === null)).toBe(true);
   });
 
@@ -433,6 +445,37 @@ describe('loopback setup (lo.ts)', () => {
   it("refuses to touch the host's own settings (outside a netlab namespace), and does nothing when asked nothing", () => {
     expect(() => applyLo({ mtu: 1500 })).toThrow();
     expect(() => applyLo({})).not.toThrow();
+  });
+});
+
+describe('minimal TCP floor over a Duplex (benchmarks/lib/raw-dgram.ts)', () => {
+  it('echoes through its Duplex each way with our header: in-order bytes only, a duplicate re-sends the reply', async () => {
+    const { decode } = await import('../src/index.js');
+    const { connectTo, minConnect, minListen, udpSocket } = await import('../benchmarks/lib/raw-dgram.js');
+    const server = await udpSocket();
+    const client = await udpSocket();
+    const wire: Buffer[] = [];
+    client.on('message', (m: Buffer) => wire.push(m));
+    minListen(server, (d) => d.on('data', (b: Buffer) => d.write(b)));
+    await connectTo(client, server.address().port);
+    const c = minConnect(client);
+    const got: string[] = [];
+    c.duplex.on('data', (b: Buffer) => got.push(String(b)));
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    c.duplex.write('ping');
+    await settle();
+    c.duplex.write('pong!');
+    await settle();
+    c.resend(); // 'pong!' again, as after a lost reply: the echo re-sends its reply, which the client drops
+    await settle();
+    expect(got).toEqual(['ping', 'pong!']);
+    const segs = wire.map((m) => decode(m));
+    expect(segs.map((r) => (r.ok ? [r.segment.seq, r.segment.ack, String(r.segment.payload)] : r.reason))).toEqual([
+      [0, 4, 'ping'],
+      [4, 9, 'pong!'],
+      [4, 9, 'pong!'],
+    ]);
+    for (const s of [server, client]) s.close();
   });
 });
 

@@ -149,7 +149,7 @@ export const OPTIONAL = 'optional';
 const OPT_WHY = 'left out of the default run to bound its duration (`--impls` naming it adds it)';
 const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
   // value: reason for leaving the implementation out ('' = included, OPTIONAL = only when named in --impls;
-  // absent = not listed at all: dgram-min, the minimal TCP floor, is a baseline for the bulk figures only)
+  // absent = not listed at all: dgram-min, the minimal TCP floor, is a baseline for the bulk and ping-pong figures only)
   bulk: { dgram: '', 'dgram-min': '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   // The bulk transfer again in the same processes: a warm JIT, as in a long-lived process.
   warm: {
@@ -179,7 +179,7 @@ const IMPLS_FOR: Record<FigureId, Partial<Record<ImplName, string>>> = {
     utp: 'the figure compares drop-in node:net sockets',
     'ours-bbr': BBR_SAME,
   },
-  pingpong: { dgram: '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
+  pingpong: { dgram: '', 'dgram-min': '', tcp: '', udx: '', utp: '', ours: '', 'ours-bbr': BBR_SAME },
   loss: {
     dgram: 'a fixed-window blast without congestion control is not a transport under loss',
     tcp: 'netlab drops UDP only: TCP would run lossless',

@@ -6,11 +6,12 @@
 // no ordering buffer, no retransmission queue beyond the window.
 // With `wire` (dgram-min, the "minimal TCP floor"): our real 32-byte header instead of
 // the sequence number, decoded and checked by the receiver, which delivers through a
-// stream.Readable; the same window, ACKs and go-back-N.
+// stream.Readable; the same window, ACKs and go-back-N. For the ping-pong figure,
+// the same header and receive path under a stream.Duplex each way (minListen, minConnect).
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
-import { ACK, decodeInto, emptySegment, encodeAt, HEADER_SIZE } from '../../src/index.js';
+import { Duplex, Readable } from 'node:stream';
+import { ACK, decodeInto, emptySegment, encodeAt, HEADER_SIZE, type Segment } from '../../src/index.js';
 import { HOST, PAYLOAD, SOCK_BUF, pattern } from './common.js';
 
 export const HEADER = 4;
@@ -169,6 +170,90 @@ export function dgramMinSink(sock: dgram.Socket, onBytes: (n: number) => void): 
       chunkBytes = 0;
     },
   };
+}
+
+/** A dgram-min connection behind a stream.Duplex (the ping-pong figure). */
+class MinStream {
+  rcvNxt = 0;
+  /** Our next byte sequence number. */
+  sndNxt = 0;
+  tsRecent = 0;
+  /** Our last datagram: re-sent for a lost ping, or for a lost reply (minReceive). */
+  last: Buffer | null = null;
+  readonly duplex: Duplex;
+  readonly peerId: number;
+  private readonly send: (b: Buffer) => void;
+  constructor(ids: { local: number; peer: number }, send: (b: Buffer) => void) {
+    this.peerId = ids.peer;
+    this.send = send;
+    const seg = emptySegment();
+    seg.flags = ACK;
+    seg.dstId = ids.peer;
+    seg.srcId = ids.local;
+    seg.window = WINDOW * PAYLOAD;
+    // write(): our header around the chunk, in a fresh buffer, sent at once.
+    this.duplex = new Duplex({
+      read() {},
+      write: (chunk: Buffer, _enc, cb) => {
+        seg.seq = this.sndNxt;
+        seg.ack = this.rcvNxt;
+        seg.tsVal = Math.floor(performance.now()) >>> 0;
+        seg.tsEcr = this.tsRecent;
+        seg.payload = chunk;
+        const b = Buffer.allocUnsafe(HEADER_SIZE + chunk.length);
+        encodeAt(seg, b, 0);
+        this.sndNxt = (this.sndNxt + chunk.length) >>> 0;
+        this.last = b;
+        send(b);
+        cb();
+      },
+    });
+  }
+  resend(): void {
+    if (this.last) this.send(this.last);
+  }
+}
+
+/**
+ * dgram-min's receive path for Duplex connections (as dgramMinSink's): decode into one reused
+ * Segment, one Map.get(dstId) and a srcId check, the next in-order bytes accepted and pushed into
+ * the connection's Duplex. `open` (the echo side): a datagram for an id with no connection may open
+ * one, and a duplicate (an earlier seq: the peer's re-send) re-sends our last datagram, its reply
+ * having been lost. Only that side does, or two re-sends would answer each other for ever.
+ */
+function minReceive(sock: dgram.Socket, conns: Map<number, MinStream>, open?: (seg: Segment, from: dgram.RemoteInfo) => MinStream | undefined): void {
+  const seg = emptySegment();
+  sock.on('message', (msg: Buffer, rinfo) => {
+    if (decodeInto(msg, seg) !== undefined) return;
+    const c = conns.get(seg.dstId) ?? open?.(seg, rinfo);
+    if (c === undefined || c.peerId !== seg.srcId) return;
+    if (seg.seq === c.rcvNxt) {
+      const p = seg.payload;
+      c.rcvNxt = (c.rcvNxt + p.length) >>> 0;
+      c.tsRecent = seg.tsVal;
+      if (p.length > 0) c.duplex.push(p);
+    } else if (open && ((seg.seq - c.rcvNxt) | 0) < 0) c.resend();
+  });
+}
+
+/** dgram-min's echo side: the first datagram to RX_ID opens a connection with its sender, whose Duplex goes to `onStream`. */
+export function minListen(sock: dgram.Socket, onStream: (d: Duplex) => void): void {
+  const conns = new Map<number, MinStream>();
+  const reply = replier(sock);
+  minReceive(sock, conns, (seg, from) => {
+    if (seg.dstId !== RX_ID) return undefined;
+    const c = new MinStream({ local: RX_ID, peer: seg.srcId }, (b) => reply(b, from));
+    conns.set(RX_ID, c);
+    onStream(c.duplex);
+    return c;
+  });
+}
+
+/** dgram-min's client side, on a socket connected to a minListen socket: the Duplex, and resend() for a lost datagram. */
+export function minConnect(sock: dgram.Socket): { duplex: Duplex; resend(): void } {
+  const c = new MinStream({ local: TX_ID, peer: RX_ID }, (b) => sock.send(b));
+  minReceive(sock, new Map([[TX_ID, c]]));
+  return c;
 }
 
 export function connectTo(sock: dgram.Socket, port: number): Promise<void> {

@@ -109,6 +109,13 @@ const FLOOR_NOTES: Partial<Record<ImplName, string>> = {
     "a connection lookup and in-order byte check, and delivery through a stream.Readable: the least any pure-JavaScript transport with this header and node's stream API spends.",
 };
 
+/** The ping-pong figure's line on dgram-min. */
+const PING_FLOOR_NOTES: Partial<Record<ImplName, string>> = {
+  'dgram-min':
+    `${IMPL_LABEL['dgram-min']}: the datagram echo with our ${HEADER_SIZE}-byte header encoded and decoded each way, a connection lookup and in-order byte check, ` +
+    "and a stream.Duplex at both ends (the echo is `on('data', d => write(d))`, as the streams'): the least any pure-JavaScript transport with this header and node's stream API spends per round trip.",
+};
+
 /** A bulk-transfer table (bulk, jumbo): MB/s with ratios against `mbpsBases`, CPU ms/MB against raw dgram. */
 function bulkTable(figure: FigureId, title: string, intro: string, mbpsBases: ImplName[], notes?: Partial<Record<ImplName, string>>): TableDef {
   return {
@@ -188,6 +195,7 @@ function tableDefs(z: Sizes): TableDef[] {
         { title: 'p99 µs', digits: 1, f: ping('p99'), ratios: [vs('pingpong', 'dgram')] },
         { title: 'p99 ÷ p50', digits: 2, f: pingTail, ratios: [] },
       ],
+      notes: PING_FLOOR_NOTES,
     },
     {
       figure: 'loss',

@@ -10,7 +10,7 @@ import { Session } from 'node:inspector';
 import { BIN_MS, CHUNK, CPU_SAMPLE_MS, cpuMs, isRaw, pattern, wallMs } from './common.js';
 import { startRelay } from './delay-relay.js';
 import { loadImpl, type Pipe } from './impls.js';
-import { connectTo, dgramEcho, dgramMinSink, dgramPing, dgramSink, dgramSource, udpSocket } from './raw-dgram.js';
+import { connectTo, dgramEcho, dgramMinSink, dgramPing, dgramSink, dgramSource, minConnect, minListen, udpSocket } from './raw-dgram.js';
 import type { FileSinkResult, FileSourceResult, FromChild, PingResult, RoleSpec, SetupResult, SinkResult, SourceResult, ToChild } from './roles.js';
 import { percentile } from './stats.js';
 
@@ -351,47 +351,60 @@ async function fileSource(spec: Extract<RoleSpec, { role: 'filesource' }>): Prom
   await send({ t: 'ready', port: c.port });
 }
 
-const MIN_ONLY = 'dgram-min runs in the bulk and warm figures only';
+/** The stream echo: every chunk written back. */
+function echoStream(s: Pipe): void {
+  s.on('data', (d: Buffer) => s.write(d));
+  s.on('end', () => s.end());
+  s.on('error', () => {});
+}
 
 async function echo(spec: Extract<RoleSpec, { role: 'echo' }>): Promise<void> {
-  if (spec.impl === 'dgram-min') return fail(MIN_ONLY);
-  if (spec.impl === 'dgram') {
+  if (isRaw(spec.impl)) {
     const sock = await udpSocket();
-    dgramEcho(sock);
+    // dgram-min: our header under a stream.Duplex, echoed as the streams are.
+    if (spec.impl === 'dgram-min') minListen(sock, echoStream);
+    else dgramEcho(sock);
     return send({ t: 'ready', port: sock.address().port });
   }
   const impl = await loadImpl(spec.impl);
-  const l = await impl.listen(
-    (s) => {
-      s.on('data', (d: Buffer) => s.write(d));
-      s.on('end', () => s.end());
-      s.on('error', () => {});
-    },
-    { noDelay: true },
-  );
+  const l = await impl.listen(echoStream, { noDelay: true });
   onGo = (m) => {
     if (l.setPeer && m.peerPort) l.setPeer(m.peerPort);
   };
   await send({ t: 'ready', port: l.port });
 }
 
-/** `n` round trips of `size` bytes over a stream; resolves with their RTTs in µs. */
-function streamPing(s: Pipe, size: number, n: number): Promise<number[]> {
+/**
+ * `n` round trips of `size` bytes over a stream; resolves with their RTTs in µs.
+ * `lost` (dgram-min, no retransmission of its own): called, and the RTT restarted, when no reply came in 200 ms, as dgramPing re-sends.
+ */
+function streamPing(s: Pipe, size: number, n: number, lost?: () => void): Promise<number[]> {
   const msg = pattern(size);
   const rtts: number[] = [];
   return new Promise((res) => {
     let got = 0;
     let t = 0n;
+    let timer: NodeJS.Timeout | undefined;
+    const again = (): void => {
+      t = process.hrtime.bigint();
+      lost?.();
+      timer = setTimeout(again, 200);
+    };
     const fire = (): void => {
       got = 0;
       t = process.hrtime.bigint();
       s.write(msg);
+      if (lost) {
+        clearTimeout(timer);
+        timer = setTimeout(again, 200);
+      }
     };
     const onData = (d: Buffer): void => {
       got += d.length;
       if (got < size) return;
       rtts.push(Number(process.hrtime.bigint() - t) / 1000);
       if (rtts.length >= n) {
+        clearTimeout(timer);
         s.off?.('data', onData);
         res(rtts);
       } else fire();
@@ -402,13 +415,25 @@ function streamPing(s: Pipe, size: number, n: number): Promise<number[]> {
 }
 
 async function pinger(spec: Extract<RoleSpec, { role: 'pinger' }>): Promise<void> {
-  if (spec.impl === 'dgram-min') return fail(MIN_ONLY);
   if (spec.impl === 'dgram') {
     const sock: dgram.Socket = await udpSocket();
     onGo = () => {
       void connectTo(sock, spec.port)
         .then(() => dgramPing(sock, spec.size, spec.warmup, spec.count))
         .then((rtts) => finishWith(pingResult(rtts)));
+    };
+    return send({ t: 'ready', port: sock.address().port });
+  }
+  if (spec.impl === 'dgram-min') {
+    // The stream pingers' loop over the floor's Duplex, on a socket connected to the echo (as dgram's).
+    const sock: dgram.Socket = await udpSocket();
+    onGo = () => {
+      void connectTo(sock, spec.port)
+        .then(() => {
+          const c = minConnect(sock);
+          return streamPing(c.duplex, spec.size, spec.warmup + spec.count, () => c.resend());
+        })
+        .then((all) => finishWith(pingResult(all.slice(spec.warmup))));
     };
     return send({ t: 'ready', port: sock.address().port });
   }
