@@ -62,6 +62,21 @@ function replier(sock: dgram.Socket): (b: Buffer, to: dgram.RemoteInfo) => void 
  * `reset()` expects sequence 0 again (the next transfer from the same source socket).
  */
 export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): { reset(): void } {
+  const clock = ackClock(sock);
+  sock.on('message', (msg, rinfo) => {
+    if (msg.length < HEADER) return;
+    const ok = msg.readUInt32BE(0) === clock.next >>> 0;
+    if (ok) onBytes(msg.length - HEADER);
+    clock.heard(rinfo, ok);
+  });
+  return clock;
+}
+
+/**
+ * The sinks' ACK clock: the count of datagrams accepted, sent to the last sender every ACK_EVERY
+ * accepted and at the end of each read burst; `atAck` runs after each ACK. `reset()`: from 0 again.
+ */
+function ackClock(sock: dgram.Socket, atAck?: () => void): { readonly next: number; heard(from: dgram.RemoteInfo, accepted: boolean): void; reset(): void } {
   let next = 0;
   let unacked = 0;
   let scheduled = false;
@@ -74,22 +89,23 @@ export function dgramSink(sock: dgram.Socket, onBytes: (n: number) => void): { r
     unacked = 0;
     ack.writeUInt32BE(next >>> 0, 0);
     reply(ack, peer);
+    atAck?.();
   };
-  sock.on('message', (msg, rinfo) => {
-    peer = rinfo;
-    if (msg.length < HEADER) return;
-    const seq = msg.readUInt32BE(0);
-    if (seq === next >>> 0) {
-      next++;
-      onBytes(msg.length - HEADER);
-      if (++unacked >= ACK_EVERY) sendAck();
-    }
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(sendAck);
-    }
-  });
   return {
+    get next() {
+      return next;
+    },
+    heard(from, accepted) {
+      peer = from;
+      if (accepted) {
+        next++;
+        if (++unacked >= ACK_EVERY) sendAck();
+      }
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(sendAck);
+      }
+    },
     reset() {
       next = 0;
       unacked = 0;
@@ -121,49 +137,31 @@ export function dgramMinSink(sock: dgram.Socket, onBytes: (n: number) => void): 
   readable.on('data', (d: Buffer) => onBytes(d.length));
   let chunks: Uint8Array[] = [];
   let chunkBytes = 0;
-  let next = 0;
-  let unacked = 0;
-  let scheduled = false;
-  let peer: dgram.RemoteInfo | null = null;
-  const reply = replier(sock);
-  const ack = Buffer.alloc(4);
-  const sendAck = (): void => {
-    scheduled = false;
-    if (!peer) return;
-    unacked = 0;
-    ack.writeUInt32BE(next >>> 0, 0);
-    reply(ack, peer);
-    if (chunkBytes > 0) {
-      const c = chunks;
-      const n = chunkBytes;
-      chunks = [];
-      chunkBytes = 0;
-      readable.push(c.length === 1 ? c[0]! : Buffer.concat(c, n));
-    }
-  };
+  const clock = ackClock(sock, () => {
+    if (chunkBytes === 0) return;
+    const c = chunks;
+    const n = chunkBytes;
+    chunks = [];
+    chunkBytes = 0;
+    readable.push(c.length === 1 ? c[0]! : Buffer.concat(c, n));
+  });
   sock.on('message', (msg: Buffer, rinfo) => {
-    peer = rinfo;
     if (decodeInto(msg, seg) !== undefined) return;
     const c = conns.get(seg.dstId);
     if (c === undefined || c.peerId !== seg.srcId) return;
-    if (seg.seq === c.rcvNxt) {
+    const ok = seg.seq === c.rcvNxt;
+    if (ok) {
       const p = seg.payload;
       c.rcvNxt = (c.rcvNxt + p.length) >>> 0;
       c.tsRecent = seg.tsVal;
-      next++;
       chunks.push(p);
       chunkBytes += p.length;
-      if (++unacked >= ACK_EVERY) sendAck();
     }
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(sendAck);
-    }
+    clock.heard(rinfo, ok);
   });
   return {
     reset() {
-      next = 0;
-      unacked = 0;
+      clock.reset();
       conn.rcvNxt = 0;
       conn.tsRecent = 0;
       chunks = [];
