@@ -103,14 +103,22 @@ export function recv(args: string[]): void {
     log(`reliable-dgram: receiving from ${s.remoteAddress}:${s.remotePort}`);
     progress = new Progress({ bytes: () => s.bytesRead, stats: () => s.getStats() }, realTicker, undefined).start();
     s.on('error', failWith);
+    let written = (): void => {};
+    const done = new Promise<void>((r) => {
+      written = r;
+    });
     receive(s, out, realTicker, (r) => {
       progress?.stop();
       result = r;
       log(summary('received', r));
+      written();
     });
     s.on('close', (hadError: boolean) => {
       server.close();
-      if (!hadError) void delivered(s).then(() => exit(result ? EXIT_OK : EXIT_NETWORK)); // our digest reached the sender
+      if (hadError) return;
+      // Our digest reached the sender and, once the sender's FIN came, the file is written: the
+      // connection can close first (the sender ends on the digest, the disk may still be writing).
+      void Promise.all([delivered(s), s.readableEnded ? done : undefined]).then(() => exit(result ? EXIT_OK : EXIT_NETWORK));
     });
   });
   onInterrupt(() => {

@@ -84,6 +84,21 @@ describe('send and recv', () => {
     expect(s.stderr()).toContain('receiver sha256 match');
   });
 
+  it('recv exits 0 only once its file is written, after the sender has closed (a slow disk)', async () => {
+    const data = randomBytes(300_000);
+    const src = join(dir, 'slow-src.bin');
+    const dst = join(dir, 'slow-dst.bin');
+    writeFileSync(src, data);
+    // Every asynchronous fs.write in the receiver completes 100 ms late: the connection closes first.
+    const r = cli(['recv', '--host', '127.0.0.1', '0', dst], { stdin: null, nodeArgs: ['--import', join(ROOT, 'test', 'fixtures', 'slow-write.mjs')] });
+    const port = await listening(r);
+    const s = cli(['send', src, '127.0.0.1', String(port)]);
+    expect(await s.exited, s.stderr()).toBe(0);
+    expect(await r.exited, r.stderr()).toBe(0);
+    expect(r.stderr()).toMatch(new RegExp(`received 300000 bytes .* sha256 ${sha(data)}`));
+    expect(sha(readFileSync(dst))).toBe(sha(data));
+  });
+
   it('recv without FILE writes to stdout', async () => {
     const r = cli(['recv', '--host', '127.0.0.1', '0'], { stdin: null });
     const port = await listening(r);
