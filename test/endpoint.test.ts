@@ -505,8 +505,11 @@ describe('Endpoint: the transmit path', () => {
       const r = decode(d.data);
       if (r.ok) bytes += r.segment.payload.length;
       b.handleDatagram(d.data, A, 2);
+      // From the second on, header prediction leaves the segment's work to the batch's end.
+      expect(b.deferredInput).toBe(n > 0);
     }
     expect(n).toBeGreaterThanOrEqual(4); // every segment after the second asks for the ACK
+    expect(s!.stats.predictedSegments).toBe(n);
     expect(b.batchOpen).toBe(true);
     expect(b.pollTransmit()).toBeUndefined(); // held to the batch's end
     b.endBatch(2);

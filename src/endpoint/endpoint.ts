@@ -174,9 +174,17 @@ export class Endpoint {
     return rec.conn;
   }
 
+  /**
+   * The last datagram (`handleDatagram`) only added to a batch (`coalesceAcks`): its segment took header
+   * prediction on a connection the batch had reached, raised no event, and left its ACK and output to
+   * `endBatch`. Nothing was queued: the owner need not flush.
+   */
+  deferredInput = false;
+
   /** One datagram from `from`. Never throws on its contents. */
   handleDatagram(data: Uint8Array, from: Address, now: number): void {
     this.stats.datagramsIn++;
+    this.deferredInput = false;
     // One object for every datagram: what the input path keeps of a segment, it copies.
     const seg = this.inSeg;
     const bad = decodeInto(data, seg);
@@ -420,7 +428,12 @@ export class Endpoint {
 
   /** A segment for `rec`'s connection. With `coalesceAcks` the bare ACK it owes waits for `endBatch`. */
   private input(rec: ConnRecord, seg: Segment, now: number): void {
+    const batched = rec.dirty;
     rec.conn.handleSegment(seg, now);
+    if (batched && rec.conn.quietInput) {
+      this.deferredInput = true; // the batch's end drains it
+      return;
+    }
     if (this.opts.coalesceAcks && !rec.dirty) {
       rec.dirty = true;
       this.dirty.push(rec);

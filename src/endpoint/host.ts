@@ -43,6 +43,7 @@ export class Host {
     transport.onMessage = (data, from) => {
       if (this.closed) return;
       this.endpoint.handleDatagram(data, from, this.clock.now());
+      if (this.endpoint.deferredInput) return; // nothing queued, and the batch's end is already due
       this.flush();
       if (!this.batchEndPending && this.endpoint.batchOpen) {
         this.batchEndPending = true;

@@ -15,6 +15,15 @@ import { Tcb, UNREACHABLE_SILENCE } from './tcb.js';
 const EMPTY = new Uint8Array(0);
 
 export class Connection extends Tcb {
+  /** @internal Header prediction on (`predicted`); off only to compare it with the general path. */
+  static prediction = true;
+  /**
+   * The last segment took header prediction and raised no event: what it left for the next drain is an
+   * ACK owed, a delayed-ACK timer, and `outputDue` (the peer's window may have opened). An owner that
+   * drains this connection at its batch's end anyway (Endpoint's `coalesceAcks`) may skip draining it now.
+   */
+  quietInput = false;
+
   // ---------------------------------------------------------------- app calls
 
   /** Active open (RFC 9293 §3.10.1): send SYN. */
@@ -207,6 +216,8 @@ export class Connection extends Tcb {
   handleSegment(seg: Segment, now: number): void {
     this.stats.segmentsReceived++;
     this.rx.heard(now);
+    this.quietInput = false;
+    if (this.state === State.ESTABLISHED && seg.flags === ACK && Connection.prediction && this.predicted(seg, now)) return;
     switch (this.state) {
       case State.CLOSED:
         this.stats.dropped++;
@@ -224,6 +235,26 @@ export class Connection extends Tcb {
         this.inputSynchronized(seg, now);
         if ((this.state as State) !== State.CLOSED && (this.state as State) !== State.TIME_WAIT) this.tx.onPeerHeard(now);
     }
+  }
+
+  /**
+   * Header prediction (Jacobson's; Linux's tcp_rcv_established fast path): the next in-order data
+   * segment of a one-way transfer, acknowledging nothing new while nothing of ours is in flight, can
+   * only add its bytes to the receive buffer (and update the peer's window). That is done here without
+   * the general steps, with the same outcome as `inputSynchronized` (a test runs both on the same
+   * segments). `quietInput` then says whether it raised an event.
+   */
+  private predicted(seg: Segment, now: number): boolean {
+    const tx = this.tx;
+    if (seg.seq !== this.rx.rcvNxt || seg.ack !== tx.sndUna || seg.sack !== undefined || tx.sb.length !== 0) return false;
+    const events = this.evTail;
+    if (!this.rx.predictData(seg, now)) return false;
+    this.heardTsVal(seg.tsVal);
+    tx.onAck(seg, seg.seq, seg.payload.length, now); // its no-queue path: the peer's window only
+    this.outputDue = true; // as after any acceptable segment; the next drain runs it
+    this.stats.predictedSegments++;
+    this.quietInput = this.evTail === events;
+    return true;
   }
 
   /** RFC 9293 §3.10.7.2. */

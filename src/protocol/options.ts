@@ -144,6 +144,8 @@ export interface ConnectionStats {
   retransmittedSegments: number;
   duplicateSegments: number;
   outOfOrderSegments: number;
+  /** Segments taken by header prediction (in-order data of a one-way transfer; Linux's TCPHPHits). */
+  predictedSegments: number;
   bytesSent: number;
   bytesReceived: number;
   challengeAcks: number;
@@ -168,6 +170,7 @@ export function newStats(): ConnectionStats {
     retransmittedSegments: 0,
     duplicateSegments: 0,
     outOfOrderSegments: 0,
+    predictedSegments: 0,
     bytesSent: 0,
     bytesReceived: 0,
     challengeAcks: 0,

@@ -46,6 +46,7 @@ function snapshot(s: ConnectionStats, p: PathStats): SocketStats {
     retransmittedSegments: s.retransmittedSegments,
     duplicateSegments: s.duplicateSegments,
     outOfOrderSegments: s.outOfOrderSegments,
+    predictedSegments: s.predictedSegments,
     bytesSent: s.bytesSent,
     bytesReceived: s.bytesReceived,
     challengeAcks: s.challengeAcks,

@@ -202,6 +202,29 @@ export class ReceiveSide {
     }
   }
 
+  /**
+   * Header prediction's receive half (see `Connection.predicted`): `seg`, a bare-ACK-flagged segment in
+   * ESTABLISHED at RCV.NXT, whose text is all there is to it (a fresh timestamp, data that fits the
+   * window, no hole it could fill, no FIN known). Then it does what `check`, `updateTsRecent`, `dataEcho`
+   * and `onText` would, and returns true; else it changes nothing and returns false.
+   */
+  predictData(seg: Segment, now: number): boolean {
+    const payload = seg.payload;
+    const n = payload.length;
+    if (n === 0 || seqLt(seg.tsVal, this.tsRecent) || n > this.window || this.peerFinSeq !== undefined || this.rcvBuf.hasHoles) return false;
+    this.updateTsRecent(seg.seq, seg.tsVal);
+    this.dataEcho(seg.tsEcr, now);
+    this.stats.bytesReceived += n;
+    this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
+    if (!this.readableSignalled) {
+      this.readableSignalled = true;
+      this.host.emit(READABLE);
+    }
+    this.ackOwed += n;
+    if (this.ackOwed < 2 * this.opts.mss && this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+    return true;
+  }
+
   private receiveData(seq: number, payload: Uint8Array, now: number, immediate: boolean): void {
     const s = this.host.state;
     if (!(s === State.ESTABLISHED || s === State.FIN_WAIT_1 || s === State.FIN_WAIT_2)) {
