@@ -143,10 +143,10 @@ describe('plan', () => {
   const all = ['dgram', 'dgram-min', 'tcp', 'udx', 'utp', 'kcp', 'ours', 'ours-bbr'] as Options['impls'];
   const run = (o: Partial<Options>) => plan({ quick: true, only: ALL_FIGURES, impls: all, ...o }, netlab);
 
-  it('warm: a two-transfer bulk run for raw dgram, the minimal TCP floor, udx-native and ours', () => {
+  it('warm: a four-transfer bulk run (the 2nd is warm, the 4th settled) for raw dgram, the minimal TCP floor, udx-native and ours', () => {
     const { configs } = run({ only: ['warm'] });
     expect(configs.map((c) => c.impl)).toEqual(['dgram', 'dgram-min', 'udx', 'ours']);
-    for (const c of configs) expect(c.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
+    for (const c of configs) expect(c.scenario).toMatchObject({ kind: 'bulk', transfers: 4 });
   });
 
   it('dgram-min (the minimal TCP floor) is in the default set and runs in bulk, warm and ping-pong only; other figures do not list it', () => {
@@ -157,7 +157,7 @@ describe('plan', () => {
     expect(floor.map((c) => c.figure)).toEqual(['bulk', 'warm', 'pingpong']);
     // The same transfer, and the same ping-pong, as raw node:dgram's.
     expect(floor[0]!.scenario).toEqual({ ...configs.find((c) => c.key === 'bulk//dgram')!.scenario, impl: 'dgram-min' });
-    expect(floor[1]!.scenario).toMatchObject({ kind: 'bulk', transfers: 2 });
+    expect(floor[1]!.scenario).toMatchObject({ kind: 'bulk', transfers: 4 });
     expect(floor[2]!.scenario).toEqual({ ...configs.find((c) => c.key === 'pingpong//dgram')!.scenario, impl: 'dgram-min' });
     expect(skips.filter((s) => s.impl === 'dgram-min')).toEqual([]);
     // Ping-pong's order: the floor right after raw node:dgram.
@@ -256,12 +256,13 @@ describe('targets (benchmarks/lib/report.ts)', () => {
       }),
     );
   /** A bulk transfer at `mbps` MB/s (1 s of it), `cpu` ms/MB of both ends. */
-  const bulk = (mbps: number, o: { capped?: boolean; cpu?: number; warm?: BulkOut } = {}): BulkOut => ({
+  const bulk = (mbps: number, o: { capped?: boolean; cpu?: number; warm?: BulkOut; steady?: BulkOut } = {}): BulkOut => ({
     bytes: mbps * 1e6,
     elapsedMs: 1000,
     cpuMs: (o.cpu ?? 5) * mbps,
     capped: o.capped ?? false,
     ...(o.warm ? { warm: o.warm } : {}),
+    ...(o.steady ? { steady: o.steady } : {}),
   });
   const ping = (p50: number, p99: number): PingResult => ({ p50, p99, mean: p50, count: 1000 });
   /** The line whose text is `text`; fails the test if there is none. */
@@ -368,12 +369,12 @@ describe('targets (benchmarks/lib/report.ts)', () => {
   });
 
   it('bulk, warm and ping-pong tables: a dgram-min row with its ratios, and a note on what it is; no target line uses it', () => {
-    const w = (cold: number, warm: number) => bulk(cold, { warm: bulk(warm) });
+    const w = (cold: number, warm: number, steady: number) => bulk(cold, { warm: bulk(warm), steady: bulk(steady, { cpu: 4 }) });
     const raw = rawOf({
       'bulk//dgram': [bulk(100), bulk(200)],
       'bulk//dgram-min': [bulk(90), bulk(160)],
-      'warm//dgram': [w(100, 200)],
-      'warm//dgram-min': [w(80, 180)],
+      'warm//dgram': [w(100, 200, 250)],
+      'warm//dgram-min': [w(80, 180, 200)],
       'pingpong//dgram': [ping(20, 40), ping(30, 50)],
       'pingpong//dgram-min': [ping(22, 48), ping(36, 55)],
       'pingpong//tcp': [ping(40, 80), ping(40, 80)],
@@ -385,6 +386,8 @@ describe('targets (benchmarks/lib/report.ts)', () => {
     expect(row('| 125.0 [90.0..160.0] | 0.85 [0.80..0.90] |')).toHaveLength(1);
     // Warm: cold 80 ÷ 100, warm 180 ÷ 200.
     expect(row('| 80.0 | 0.80 | 180.0 | 0.90 |')).toHaveLength(1);
+    // The 4th transfer: 200 ÷ 250, and its CPU (4 ms/MB each) ÷ raw's.
+    expect(row('| 200.0 | 0.80 | 4.00 | 1.00 |')).toHaveLength(1);
     // Ping-pong: p50 22 and 36 (median 29), ÷ raw 1.1 and 1.2, ÷ TCP 0.55 and 0.9; p99 48 and 55, ÷ raw 1.2 and 1.1.
     expect(row('| 29.0 [22.0..36.0] | 1.15 [1.10..1.20] | 0.73 [0.55..0.90] | 51.5 [48.0..55.0] | 1.15 [1.10..1.20] |')).toHaveLength(1);
     const notes = md.split('\n').filter((l) => l.startsWith(`- ${IMPL_LABEL['dgram-min']}: `));

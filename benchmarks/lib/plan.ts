@@ -75,6 +75,8 @@ export interface Sizes {
 }
 
 const MiB = 1 << 20;
+/** Transfers in the warm figure's processes: the second is the warm figure; the last shows where the JIT settles. */
+export const WARM_TRANSFERS = 4;
 
 export function sizes(o: Options): Sizes {
   const s: Sizes = o.quick
@@ -243,7 +245,7 @@ export function plan(o: Options, netlab: { ok: boolean; reason: string }): { con
           add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000 }, null, 60_000, z.fastRounds);
           break;
         case 'warm':
-          add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000, transfers: 2 }, null, 120_000, z.fastRounds);
+          add('', { kind: 'bulk', impl, bytes: z.bulkBytes, capMs: 60_000, transfers: WARM_TRANSFERS }, null, 60_000 * WARM_TRANSFERS, z.fastRounds);
           break;
         case 'app':
           // file/sha256/outFile are filled in by the runner, which makes the file once per run.

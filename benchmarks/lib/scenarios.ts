@@ -18,7 +18,7 @@ export type Scenario =
    * `payload`: see RoleSpec (the jumbo figure). `fromFirstByte`: time from the first byte's
    * arrival, not from connect (the loss figure: a lost SYN costs a 1 s RTO, and udx has no handshake).
    */
-  /** `transfers: 2` (the warm figure): a second transfer of `bytes` in the same processes, on a new connection, after the first. */
+  /** `transfers` (the warm figure: 4): more transfers of `bytes` in the same processes, each on a new connection, one after another. */
   | {
       kind: 'bulk';
       impl: ImplName;
@@ -46,8 +46,10 @@ export interface BulkOut {
    * same figures without connection set-up, slow start and the JIT's warm-up.
    */
   half?: { bytes: number; elapsedMs: number; cpuMs: number };
-  /** With `transfers: 2`: the second transfer, in the same (warm) processes. */
+  /** With `transfers` ≥ 2: the second transfer, in the same (warm) processes. */
   warm?: BulkOut;
+  /** With `transfers` ≥ 3: the last transfer, once the JIT has settled (recompiles after deopts end by about the fourth). */
+  steady?: BulkOut;
 }
 
 /** The app-level transfer: MB/s from the sender's go to the last byte in the receiver's file; both ends' CPU. */
@@ -123,7 +125,8 @@ async function bulk(s: Extract<Scenario, { kind: 'bulk' }>): Promise<BulkOut> {
       if (sr.capped) break;
     }
     const first = outs[0]!;
-    return outs[1] ? { ...first, warm: outs[1] } : first;
+    const last = outs.length >= 3 ? outs[outs.length - 1] : undefined;
+    return outs[1] ? { ...first, warm: outs[1], ...(last ? { steady: last } : {}) } : first;
   });
 }
 
