@@ -18,9 +18,10 @@ export class Connection extends Tcb {
   /** @internal Header prediction on (`predicted`); off only to compare it with the general path. */
   static prediction = true;
   /**
-   * The last segment took header prediction and raised no event: what it left for the next drain is an
-   * ACK owed, a delayed-ACK timer, and `outputDue` (the peer's window may have opened). An owner that
-   * drains this connection at its batch's end anyway (Endpoint's `coalesceAcks`) may skip draining it now.
+   * The last segment took header prediction, raised no event and queued no segment: what it left for
+   * the next drain is an ACK owed, a delayed-ACK timer, and `outputDue` (the peer's window may have
+   * opened). An owner that drains this connection at its batch's end anyway (Endpoint's
+   * `coalesceAcks`) may skip draining it now.
    */
   quietInput = false;
 
@@ -238,22 +239,24 @@ export class Connection extends Tcb {
   }
 
   /**
-   * Header prediction (Jacobson's; Linux's tcp_rcv_established fast path): the next in-order data
-   * segment of a one-way transfer, acknowledging nothing new while nothing of ours is in flight, can
-   * only add its bytes to the receive buffer (and update the peer's window). That is done here without
-   * the general steps, with the same outcome as `inputSynchronized` (a test runs both on the same
-   * segments). `quietInput` then says whether it raised an event.
+   * Header prediction (Jacobson's; Linux's tcp_rcv_established fast path): the next data segment of
+   * a one-way transfer (in order, or under loss the next above a hole), acknowledging nothing new
+   * while nothing of ours is in flight, can only add its bytes to the receive buffer or to those held
+   * (and update the peer's window). That is done here without the general steps, with the same
+   * outcome as `inputSynchronized` (a test runs both on the same segments). `quietInput` then says
+   * whether it raised an event or queued a segment.
    */
   private predicted(seg: Segment, now: number): boolean {
     const tx = this.tx;
-    if (seg.seq !== this.rx.rcvNxt || seg.ack !== tx.sndUna || seg.sack !== undefined || tx.sb.length !== 0) return false;
+    if (seg.ack !== tx.sndUna || seg.sack !== undefined || tx.sb.length !== 0) return false;
     const events = this.evTail;
+    const queued = this.qTail;
     if (!this.rx.predictData(seg, now)) return false;
     this.heardTsVal(seg.tsVal);
     tx.onAck(seg, seg.seq, seg.payload.length, now); // its no-queue path: the peer's window only
     this.outputDue = true; // as after any acceptable segment; the next drain runs it
     this.stats.predictedSegments++;
-    this.quietInput = this.evTail === events;
+    this.quietInput = this.evTail === events && this.qTail === queued; // an ACK sent now must go now
     return true;
   }
 

@@ -10,7 +10,7 @@ import { seqDiff } from '../../src/wire/seq.js';
 import { activeOpen, type Script, type ScriptInit } from '../helpers/script.js';
 
 type Op =
-  | { k: 'data'; len: number; gap: number; fin: boolean; immediate: boolean; tsBack: number; win: number; ackOurs: boolean; ackOff: number }
+  | { k: 'data'; len: number; gap: number; fromTop: boolean; fin: boolean; immediate: boolean; tsBack: number; win: number; ackOurs: boolean; ackOff: number }
   | { k: 'write'; n: number }
   | { k: 'read'; max: number }
   | { k: 'wait'; ms: number }
@@ -28,6 +28,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }) },
         { weight: 1, arbitrary: fc.integer({ min: -3000, max: -1 }) },
       ),
+      // The peer's next new data (after a loss, above the hole) rather than from RCV.NXT.
+      fromTop: fc.boolean(),
       fin: fc.oneof({ weight: 80, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), // ends prediction
       immediate: fc.boolean(),
       tsBack: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 50 }) }),
@@ -57,8 +59,8 @@ function withPrediction<T>(on: boolean, f: () => T): T {
 function apply(s: Script, op: Op, peerNow: { t: number }): void {
   switch (op.k) {
     case 'data': {
-      // From what we acknowledged, as a peer that goes back to retransmit does.
-      const seq = Math.max(1, seqDiff(s.conn.rcvNxt, s.peerIss) + op.gap);
+      // From what we acknowledged, as a peer that goes back to retransmit does; or its next new data.
+      const seq = op.fromTop ? s.peerNxt : Math.max(1, seqDiff(s.conn.rcvNxt, s.peerIss) + op.gap);
       const seg = s.build({
         flags: op.fin ? 'AF' : 'A',
         seq,
@@ -122,6 +124,60 @@ describe('header prediction', () => {
     s.inject({ flags: 'AF', len: 10 }); // a FIN
     expect(s.conn.stats.predictedSegments).toBe(2);
     expect(s.read().length).toBe(4010);
+  });
+
+  it('takes data that extends the highest bytes held above a hole, and only that', () => {
+    const s = open({ batchAcks: true });
+    const hole = s.peerNxt;
+    s.inject({ flags: 'A', seq: hole + 1000, len: 1000 }); // opens the hole: the general path
+    s.inject({ flags: 'A', seq: hole + 2000, len: 1000 }); // extends the top
+    s.inject({ flags: 'A', seq: hole + 3000, len: 500 }); // again
+    expect(s.conn.stats.predictedSegments).toBe(2);
+    expect(s.conn.stats.outOfOrderSegments).toBe(3);
+    s.inject({ flags: 'A', seq: hole + 4000, len: 1000 }); // above a second hole: the general path
+    s.inject({ flags: 'A', seq: hole + 3500, len: 100 }); // inside it, not at the top: the general path
+    expect(s.conn.stats.predictedSegments).toBe(2);
+    s.endBatch();
+    // One ACK for the batch, with both blocks (the last segment joined the first), newest first.
+    const ack = s.expect({ flags: 'A', ack: hole });
+    expect(s.describe(ack).sack).toEqual([
+      [hole + 1000, hole + 3600],
+      [hole + 4000, hole + 5000],
+    ]);
+    s.inject({ flags: 'A', seq: hole, len: 1000 }); // fills the first hole
+    expect(s.read().length).toBe(3600);
+  });
+
+  it('above a hole, reports at once when the blocks changed since the last report reach half of what an ACK carries', () => {
+    const s = open({ batchAcks: true });
+    const hole = s.peerNxt;
+    s.inject({ flags: 'A', seq: hole + 1000, len: 500 }); // block L
+    s.endBatch();
+    expect(s.discard()).toHaveLength(1); // reports L
+    s.inject({ flags: 'A', seq: hole + 20_000, len: 500 }); // block T, the top: not reported yet
+    // L and T grow in turn: each time T grows it becomes the newest change again, unreported.
+    const quiet: boolean[] = [];
+    for (let k = 0; k < 7; k++) {
+      s.inject({ flags: 'A', seq: hole + 1500 + 500 * k, len: 500 });
+      s.inject({ flags: 'A', seq: hole + 20_500 + 500 * k, len: 500 });
+      quiet.push(s.conn.quietInput);
+    }
+    expect(s.conn.stats.predictedSegments).toBe(7);
+    // The 7th brings the count to 8 (MAX_SACK_BLOCKS / 2): an ACK now, not at the batch's end.
+    expect(quiet).toEqual([true, true, true, true, true, true, false]);
+    expect(s.pending).toHaveLength(1);
+  });
+
+  it('above a hole, takes only data that fits the window', () => {
+    const s = open({ batchAcks: true, options: { rcvBuf: 8000, maxRcvBuf: 8000 } });
+    const hole = s.peerNxt;
+    s.inject({ flags: 'A', seq: hole + 1000, len: 1000 });
+    s.inject({ flags: 'A', seq: hole + 2000, len: 5000 }); // up to the window's edge
+    expect(s.conn.stats.predictedSegments).toBe(1);
+    s.inject({ flags: 'A', seq: hole + 7000, len: 1500 }); // past it: the general path trims it
+    expect(s.conn.stats.predictedSegments).toBe(1);
+    s.inject({ flags: 'A', seq: hole, len: 1000 });
+    expect(s.read().length).toBe(8000);
   });
 
   it('leaves the segment to the general path while data of ours is in flight', () => {

@@ -47,6 +47,12 @@ export class Reassembly {
     return this.segs.length === 0;
   }
 
+  /** Just past the highest byte held (meaningless when empty). */
+  get end(): number {
+    const segs = this.segs;
+    return segs.length === 0 ? 0 : segs[segs.length - 1]!.end;
+  }
+
   /** Store data starting at `seq`, keeping only bytes not already held. */
   add(seq: number, data: Uint8Array): void {
     const segs = this.segs;

@@ -91,6 +91,11 @@ export class ReceiveBuffer {
     return this.reasm !== null && !this.reasm.empty;
   }
 
+  /** With holes: just past the highest byte held above them. */
+  get heldEnd(): number {
+    return this.reasm?.end ?? 0;
+  }
+
   /** Up to `max` SACK blocks, the most recently changed first (RFC 2018 §4). */
   sackBlocks(max: number): SackBlock[] {
     return this.reasm?.sackBlocks(max) ?? [];

@@ -203,18 +203,32 @@ export class ReceiveSide {
   }
 
   /**
-   * Header prediction's receive half (see `Connection.predicted`): `seg`, a bare-ACK-flagged segment in
-   * ESTABLISHED at RCV.NXT, whose text is all there is to it (a fresh timestamp, data that fits the
-   * window, no hole it could fill, no FIN known). Then it does what `check`, `updateTsRecent`, `dataEcho`
-   * and `onText` would, and returns true; else it changes nothing and returns false.
+   * Header prediction's receive half (see `Connection.predicted`): `seg` is a bare-ACK-flagged segment
+   * in ESTABLISHED, at RCV.NXT with no hole it could fill, or (under loss) just past the highest
+   * bytes held above a hole. When its text is all there is to it (a fresh timestamp, data that fits
+   * the window, no FIN known), it does what `check`, `updateTsRecent`, `dataEcho` and `onText` would,
+   * and returns true; else it changes nothing and returns false.
    */
   predictData(seg: Segment, now: number): boolean {
     const payload = seg.payload;
     const n = payload.length;
-    if (n === 0 || seqLt(seg.tsVal, this.tsRecent) || n > this.window || this.peerFinSeq !== undefined || this.rcvBuf.hasHoles) return false;
-    this.updateTsRecent(seg.seq, seg.tsVal);
+    const seq = seg.seq;
+    if (n === 0 || seqLt(seg.tsVal, this.tsRecent) || this.peerFinSeq !== undefined) return false;
+    const inOrder = seq === this.rcvNxt;
+    const held = this.rcvBuf.hasHoles;
+    if (inOrder ? held : !held || seq !== this.rcvBuf.heldEnd) return false;
+    if (seqDiff(seqAdd(seq, n), this.rcvNxt) > this.window) return false;
+    this.updateTsRecent(seq, seg.tsVal);
     this.dataEcho(seg.tsEcr, now);
     this.stats.bytesReceived += n;
+    if (!inOrder) {
+      // receiveData's out-of-order case, for data that only extends the highest block.
+      this.stats.outOfOrderSegments++;
+      this.rcvBuf.hold(seq, payload);
+      if (this.rcvBuf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
+      else this.ackAtOnce();
+      return true;
+    }
     this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
     if (!this.readableSignalled) {
       this.readableSignalled = true;
