@@ -8,6 +8,13 @@ import type { Connection } from '../protocol/connection.js';
 import type { State } from '../protocol/state.js';
 import type { LocalEndpoint } from './local-endpoint.js';
 
+/**
+ * Settled once: `.then` on it queues a microtask for the cost of one promise reaction. Node's
+ * queueMicrotask also builds an AsyncResource and a bound closure, and enters and leaves an async
+ * scope, on every call (about 150 bytes and 0.7 µs per write task, measured in a ping-pong).
+ */
+const settled = Promise.resolve();
+
 export class ConnHandle {
   constructor(
     /** The connection, for its owner (LocalEndpoint.detach, remoteOf) and for stats. */
@@ -54,7 +61,7 @@ export class ConnHandle {
       return n;
     }
     this.inWriteTask = true;
-    queueMicrotask(this.endWriteTask);
+    settled.then(this.endWriteTask);
     this.flush();
     return n;
   }
@@ -100,6 +107,13 @@ export class ConnHandle {
     this.inWriteTask = false;
     if (!this.flushDue) return;
     this.flushDue = false;
-    this.flush();
+    try {
+      this.flush(); // may run the app's event handlers
+    } catch (err) {
+      // As from queueMicrotask: an uncaught exception, not a rejected promise.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   };
 }
