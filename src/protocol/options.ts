@@ -144,7 +144,7 @@ export interface ConnectionStats {
   retransmittedSegments: number;
   duplicateSegments: number;
   outOfOrderSegments: number;
-  /** Segments taken by header prediction (in-order data of a one-way transfer; Linux's TCPHPHits). */
+  /** Segments taken by header prediction (a one-way transfer's data in order, or just above a hole; Linux's TCPHPHits). */
   predictedSegments: number;
   bytesSent: number;
   bytesReceived: number;

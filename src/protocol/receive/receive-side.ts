@@ -221,21 +221,14 @@ export class ReceiveSide {
     this.updateTsRecent(seq, seg.tsVal);
     this.dataEcho(seg.tsEcr, now);
     this.stats.bytesReceived += n;
-    if (!inOrder) {
-      // receiveData's out-of-order case, for data that only extends the highest block.
-      this.stats.outOfOrderSegments++;
-      this.rcvBuf.hold(seq, payload);
-      if (this.rcvBuf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
-      else this.ackAtOnce();
+    if (inOrder) {
+      this.acceptInOrder(payload, now, false);
       return true;
     }
-    this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
-    if (!this.readableSignalled) {
-      this.readableSignalled = true;
-      this.host.emit(READABLE);
-    }
-    this.ackOwed += n;
-    if (this.ackOwed < 2 * this.opts.mss && this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+    // receiveData's out-of-order case, for data that only extends the highest block.
+    this.stats.outOfOrderSegments++;
+    this.rcvBuf.hold(seq, payload);
+    this.ackOutOfOrder();
     return true;
   }
 
@@ -247,18 +240,8 @@ export class ReceiveSide {
     if (this.peerFinSeq !== undefined && seqGe(seq, this.peerFinSeq)) return;
     this.stats.bytesReceived += payload.length;
     if (seq === this.rcvNxt) {
-      const hadHoles = this.rcvBuf.hasHoles;
-      this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
-      if (!this.readableSignalled) {
-        this.readableSignalled = true;
-        this.host.emit(READABLE);
-      }
-      this.ackOwed += payload.length;
-      // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full segment;
-      // at once when a hole is filled, or when the sender asks (a probe or retransmission).
-      // (Every second segment: `ackHeld`, sent when the connection is next drained.)
-      if (hadHoles || immediate) this.ackAtOnce();
-      else if (this.ackOwed < 2 * this.opts.mss && this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+      // At once when a hole is filled, or when the sender asks (a probe or retransmission).
+      this.acceptInOrder(payload, now, this.rcvBuf.hasHoles || immediate);
     } else {
       // Out of order: keep it, ACK at once (a duplicate ACK, with SACK blocks).
       this.stats.outOfOrderSegments++;
@@ -267,10 +250,30 @@ export class ReceiveSide {
         this.stats.duplicateSegments++;
         this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
       }
-      // So many blocks changed that the batch's one ACK could not carry them all: report now.
-      if (this.rcvBuf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
-      else this.ackAtOnce();
+      this.ackOutOfOrder();
     }
+  }
+
+  /**
+   * Text at RCV.NXT: into the receive buffer, READABLE once, and the ACK it earns (RFC 9293 §3.8.6.3,
+   * RFC 5681 §4.2): at once with `ackNow`, else at least every second full segment (`ackHeld`, sent
+   * when the connection is next drained) or when the delayed-ACK timer fires.
+   */
+  private acceptInOrder(payload: Uint8Array, now: number, ackNow: boolean): void {
+    this.rcvNxt = this.rcvBuf.deliver(payload, this.rcvNxt);
+    if (!this.readableSignalled) {
+      this.readableSignalled = true;
+      this.host.emit(READABLE);
+    }
+    this.ackOwed += payload.length;
+    if (ackNow) this.ackAtOnce();
+    else if (this.ackOwed < 2 * this.opts.mss && this.delAckAt === Infinity) this.delAckAt = now + this.opts.delayedAck;
+  }
+
+  /** Out-of-order data was held: a duplicate ACK is owed; when so many blocks changed that the batch's one ACK could not carry them all, it goes now. */
+  private ackOutOfOrder(): void {
+    if (this.rcvBuf.unreportedBlocks >= MAX_SACK_BLOCKS / 2) this.sendAck();
+    else this.ackAtOnce();
   }
 
   /** The peer's FIN is next in sequence (true once): it takes RCV.NXT one further. */
